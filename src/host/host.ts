@@ -1,0 +1,58 @@
+import type { StdioOptions } from 'node:child_process';
+
+/** The outcome of a finished command. */
+export interface RunResult {
+  code: number;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  input?: string | Uint8Array;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  signal?: AbortSignal;
+  /** Kill the command (SIGKILL) after this many milliseconds and fail with Timeout. */
+  timeoutMs?: number;
+  /** Do not throw on a non-zero exit; the caller inspects `code`. */
+  allowFailure?: boolean;
+}
+
+export interface SpawnOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  stdio?: StdioOptions;
+  /** Start in its own session so it outlives us (conmon). */
+  detached?: boolean;
+}
+
+/** A started process, as the caller needs it. */
+export interface Spawned {
+  pid: number;
+  /** Resolves with the exit code (or 128+signal) when the process ends. */
+  exited: Promise<number>;
+  stdio: (NodeJS.ReadableStream | NodeJS.WritableStream | null)[];
+  /** Stop watching the process so it does not keep us alive. */
+  unref(): void;
+}
+
+/**
+ * The seam between Nubis and the machine: every effect that needs root or a kernel goes through here, so
+ * unit tests swap in FakeHost. Plain file I/O inside the data dir uses node:fs directly.
+ */
+export interface Host {
+  /** Runs a command to completion. A missing binary fails with Unavailable, a non-zero exit with Internal. */
+  run(cmd: string, args: string[], opts?: RunOptions): Promise<RunResult>;
+  spawn(cmd: string, args: string[], opts?: SpawnOptions): Spawned;
+  /** Mounts an overlay of `lower` (topmost first) with `upper`/`work` at `target`. */
+  mountOverlay(lower: string[], upper: string, work: string, target: string): Promise<void>;
+  /** Unmounts `target`; a path that is not mounted is not an error. */
+  unmount(target: string): Promise<void>;
+  /** Creates a device node (c or b) — overlayfs whiteouts are character devices 0:0. */
+  mknod(path: string, type: 'c' | 'b', major: number, minor: number, mode: number): Promise<void>;
+  /** Sets an extended attribute on `path` itself (not following a symlink). */
+  setXattr(path: string, name: string, value: Buffer): Promise<void>;
+  /** Lists the mount points currently mounted (from /proc/self/mountinfo). */
+  mounts(): Promise<string[]>;
+}
