@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what Nubis needs on Debian 12 and builds it. Usage: scripts/install.sh [--test]
+# --test adds what the test suite and the benchmarks need (registry, skopeo, podman, tmux...).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install.sh: run as root (it installs Debian packages and Nubis manages mounts and cgroups)" >&2
+  exit 1
+fi
+
+need_node_major=20
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt "$need_node_major" ]; then
+  echo "install.sh: Node.js >= $need_node_major is required (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+# Runtime: runc + conmon run containers; busybox-static makes the built-in image; attr gives setfattr
+# (overlay opaque dirs, layer xattrs); iproute2 and util-linux for namespaces and mounts.
+packages=(runc conmon busybox-static attr iproute2 util-linux ca-certificates)
+if [ "${1:-}" = "--test" ]; then
+  # The suite and benchmarks: a real registry on loopback, skopeo to push to it, podman as the peer,
+  # apache2-utils for htpasswd, tmux to drive interactive sessions, openssl for token-auth certificates.
+  packages+=(docker-registry skopeo podman apache2-utils tmux openssl)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install.sh: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian starts a docker-registry service on :5000 when it installs one; Nubis's tests run their own.
+if systemctl is-active --quiet docker-registry 2>/dev/null; then systemctl stop docker-registry || true; fi
+
+npm ci --no-audit --no-fund --loglevel=error
+npm run --silent build
+ln -sf "$PWD/bin/nubis" /usr/local/bin/nubis
+echo "install.sh: nubis $(./bin/nubis --version) is installed at /usr/local/bin/nubis"
