@@ -199,7 +199,7 @@ function standardMounts(opts: ContainerOptions): OciMount[] {
 async function userMounts(opts: ContainerOptions): Promise<OciMount[]> {
   const out: OciMount[] = [];
   for (const m of opts.mounts ?? []) {
-    const destination = path.posix.normalize(m.destination);
+    const destination = path.posix.normalize(m.destination).replace(/(.)\/+$/, '$1');
     if (m.type === 'tmpfs') {
       out.push({ destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', m.readOnly ? 'ro' : 'rw'] });
       continue;
