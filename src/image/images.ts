@@ -19,7 +19,8 @@ import {
   parseReference,
   splitName,
 } from './reference.js';
-import type { ImageRecord, SnapshotStore } from './types.js';
+import { pullImage, type PullOptions, type PullResult } from './pull.js';
+import type { BlobSource, ImageRecord, SnapshotStore } from './types.js';
 
 const log = logger('image');
 
@@ -209,6 +210,19 @@ export class Images {
       }
       return { ...gc, removedSnapshots };
     });
+  }
+
+  /**
+   * Pulls `ref` from its registry and, with a snapshot store, unpacks its layers while they arrive.
+   * An interrupted pull continues where it stopped.
+   */
+  async pull(ref: string, opts: Omit<PullOptions, 'unpack'> & { unpack?: boolean } = {}): Promise<PullResult> {
+    const snapshots = this.snapshots;
+    const unpack =
+      snapshots && opts.unpack !== false
+        ? (image: ImageRecord, blobs: BlobSource, signal?: AbortSignal) => snapshots.prepare(image, blobs, signal)
+        : undefined;
+    return pullImage(this.store, ref, { ...opts, unpack });
   }
 
   /** A verified stream of a stored blob. */

@@ -1,5 +1,10 @@
 import type { Command } from 'commander';
+import path from 'node:path';
+import { credentialsFromFile, parseCreds } from '../../image/auth-file.js';
 import { Images } from '../../image/images.js';
+import { TerminalProgress } from '../../image/pull-progress.js';
+import { parseReference } from '../../image/reference.js';
+import { exists } from '../../lib/files.js';
 import { formatTable, humanDuration, humanSize, type CliContext } from '../context.js';
 
 /** The Images facade of the CLI's data dir. */
@@ -38,6 +43,47 @@ export function registerImageCommands(ctr: Command, ctx: CliContext): void {
         humanSize(i.size),
       ]);
       ctx.stdout.write(formatTable(header, rows));
+    });
+
+  image
+    .command('pull')
+    .description('pull an image from a registry (OCI distribution API v2)')
+    .argument('<image>', 'e.g. 127.0.0.1:5000/app:v1 or registry.example/app@sha256:…')
+    .option(
+      '--insecure-registry <host:port>',
+      'use plain HTTP for this registry (repeatable; also NUBIS_INSECURE_REGISTRIES, comma-separated)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option('--creds <user:password>', 'credentials for the registry')
+    .option('--authfile <file>', 'auth file in docker/podman format (default NUBIS_AUTH_FILE or <data-dir>/auth.json)')
+    .option('-q, --quiet', 'no progress, print only the image name')
+    .action(async (ref: string, opts: { insecureRegistry: string[]; creds?: string; authfile?: string; quiet?: boolean }) => {
+      const registry = parseReference(ref).registry;
+      const authfile = opts.authfile ?? process.env.NUBIS_AUTH_FILE ?? path.join(ctx.dataDir(), 'auth.json');
+      const credentials = opts.creds
+        ? parseCreds(opts.creds)
+        : (await exists(authfile))
+          ? await credentialsFromFile(authfile, registry)
+          : undefined;
+      const insecure = [
+        ...opts.insecureRegistry,
+        ...(process.env.NUBIS_INSECURE_REGISTRIES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+      ];
+      const err = ctx.stderr as NodeJS.WriteStream;
+      const progress = !opts.quiet && err.isTTY ? new TerminalProgress(err) : undefined;
+      const ac = new AbortController();
+      const stop = () => ac.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        const res = await cliImages(ctx).pull(ref, { insecureRegistries: insecure, credentials, progress, signal: ac.signal });
+        if (!opts.quiet) ctx.stdout.write(`Digest: ${res.image.digest}\nPulled: ${res.name}\n`);
+        else ctx.stdout.write(`${res.name}\n`);
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
     });
 
   image
