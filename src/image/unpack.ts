@@ -298,11 +298,11 @@ export async function unpackLayer(blob: Readable, mediaType: string, root: strin
 }
 
 function describe(err: unknown, entry: string): unknown {
-  const where = entry ? ` at entry ${JSON.stringify(entry)}` : '';
+  const where = entry ? ` entry ${JSON.stringify(entry)}` : '';
   const code = errno(err);
-  if (code === 'ENOSPC' || code === 'EDQUOT') return unavailable(`no space left on device while unpacking layer${where}`, err);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return unavailable(`no space left on device while unpacking${where}`, err);
   if (err instanceof NubisError) return err;
   if ((err as Error)?.name === 'AbortError') return err;
-  if (code !== undefined) return internal(`cannot unpack layer${where}: ${messageOf(err)}`, err);
+  if (code !== undefined) return internal(`cannot unpack${where}: ${messageOf(err)}`, err);
   return err;
 }
