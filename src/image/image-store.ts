@@ -198,7 +198,7 @@ export class ImageStore {
   }
 
   /** The start time of the oldest lease whose process lives (removing dead ones); undefined if none. */
-  private async oldestLease(): Promise<number | undefined> {
+  async activeLeaseStart(): Promise<number | undefined> {
     const dir = path.join(this.root, 'leases');
     let oldest: number | undefined;
     for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
@@ -222,7 +222,7 @@ export class ImageStore {
    */
   async gc(keep: Iterable<string> = []): Promise<GcResult> {
     const live = new Set<string>(keep);
-    const leaseStart = await this.oldestLease();
+    const leaseStart = await this.activeLeaseStart();
     for (const ref of await this.listRefs()) {
       await this.reachable(ref.digest, live);
       if (ref.indexDigest) live.add(ref.indexDigest);

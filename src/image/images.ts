@@ -5,12 +5,13 @@
  */
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { conflict, internal, isNubisError, notFound } from '../lib/errors.js';
+import { conflict, isNubisError, notFound } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
 import type { Host } from '../host/host.js';
 import { buildBuiltinBusybox, DEFAULT_BUSYBOX } from './builtin-busybox.js';
 import { chainIds } from './chain-id.js';
 import { ImageStore } from './image-store.js';
+import { OverlaySnapshotStore } from './snapshots.js';
 import {
   BUILTIN_BUSYBOX_REF,
   familiarName,
@@ -25,7 +26,7 @@ import type { BlobSource, ImageRecord, SnapshotStore } from './types.js';
 const log = logger('image');
 
 export interface ImagesOptions {
-  /** The snapshot store that unpacks layers; prepareRootfs and prune of snapshots need it. */
+  /** The snapshot store that unpacks layers (default: overlay snapshots under <data>/snapshots). */
   snapshots?: SnapshotStore;
   /** Manifest digests of images that containers use: never collected, and not removed without force. */
   inUse?: () => Promise<string[]>;
@@ -58,7 +59,7 @@ export interface RemoveResult {
 
 export class Images {
   readonly store: ImageStore;
-  private readonly snapshots?: SnapshotStore;
+  readonly snapshots: SnapshotStore;
 
   constructor(
     readonly dataDir: string,
@@ -66,7 +67,7 @@ export class Images {
     private readonly opts: ImagesOptions = {},
   ) {
     this.store = new ImageStore(path.join(dataDir, 'images'));
-    this.snapshots = opts.snapshots;
+    this.snapshots = opts.snapshots ?? new OverlaySnapshotStore(path.join(dataDir, 'snapshots'), host);
   }
 
   /** The content store, as the snapshot store reads it. */
@@ -123,10 +124,11 @@ export class Images {
 
   /** Resolves `ref` and unpacks its layers; lowerDirs are topmost first, ready for an overlay mount. */
   async prepareRootfs(ref: string, signal?: AbortSignal): Promise<{ image: ImageRecord; lowerDirs: string[] }> {
-    const image = await this.resolve(ref);
-    if (!this.snapshots) throw internal('no snapshot store is wired into Images');
-    const lowerDirs = await this.snapshots.prepare(image, this.store.content, signal);
-    return { image, lowerDirs };
+    return this.store.withLease(async () => {
+      const image = await this.resolve(ref);
+      const lowerDirs = await this.snapshots.prepare(image, this.store.content, signal);
+      return { image, lowerDirs };
+    });
   }
 
   /** Every stored ref, newest image first. */
@@ -194,20 +196,20 @@ export class Images {
       const keepBlobs = new Set<string>();
       for (const d of inUse) await this.store.reachable(d, keepBlobs);
       const gc = await this.store.gc(keepBlobs);
-      let removedSnapshots: string[] = [];
-      if (this.snapshots) {
-        const keep = new Set<string>();
-        const manifests = new Set([...(await this.store.listRefs()).map((r) => r.digest), ...inUse]);
-        let complete = true;
-        for (const digest of manifests) {
-          const image = await this.store.record(digest, digest).catch(() => undefined);
-          if (image) for (const id of chainIds(image.layers.map((l) => l.diffID))) keep.add(id);
-          else complete = false;
-        }
-        // Without every image's layer list, a snapshot in use could look unused: keep them all then.
-        if (complete) removedSnapshots = await this.snapshots.prune(keep);
-        else log.warn('some images could not be read: snapshots were not pruned');
+      const keep = new Set<string>();
+      const manifests = new Set([...(await this.store.listRefs()).map((r) => r.digest), ...inUse]);
+      let complete = true;
+      for (const digest of manifests) {
+        const image = await this.store.record(digest, digest).catch(() => undefined);
+        if (image) for (const id of chainIds(image.layers.map((l) => l.diffID))) keep.add(id);
+        else complete = false;
       }
+      // Without every image's layer list a snapshot in use could look unused, and a pull or prepare under
+      // way unpacks snapshots no ref names yet: keep them all in both cases.
+      let removedSnapshots: string[] = [];
+      if (!complete) log.warn('some images could not be read: snapshots were not pruned');
+      else if ((await this.store.activeLeaseStart()) !== undefined) log.info('a pull is under way: snapshots were not pruned');
+      else removedSnapshots = await this.snapshots.prune(keep);
       return { ...gc, removedSnapshots };
     });
   }
@@ -219,7 +221,7 @@ export class Images {
   async pull(ref: string, opts: Omit<PullOptions, 'unpack'> & { unpack?: boolean } = {}): Promise<PullResult> {
     const snapshots = this.snapshots;
     const unpack =
-      snapshots && opts.unpack !== false
+      opts.unpack !== false
         ? (image: ImageRecord, blobs: BlobSource, signal?: AbortSignal) => snapshots.prepare(image, blobs, signal)
         : undefined;
     return pullImage(this.store, ref, { ...opts, unpack });

@@ -4,9 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { RealHost } from '../../../src/host/real-host.js';
+import { chainIds } from '../../../src/image/chain-id.js';
 import { Images } from '../../../src/image/images.js';
+import type { OverlaySnapshotStore } from '../../../src/image/snapshots.js';
 import { makeImage, makeIndex, makeLayer, pushBlob, pushImage, pushManifest, sha } from './image-builder.js';
 import { startRegistry, tempDir, type TestRegistry } from './registry-fixture.js';
 
@@ -39,6 +42,12 @@ test('OCI manifest with gzip layers, by tag and by digest', async () => {
   assert.ok(res.image.layers.every((l) => l.mediaType.endsWith('+gzip')));
   for (const d of [...img.blobs.keys(), img.manifestDigest]) assert.ok(await im.store.content.has(d), d);
   assert.equal((await im.resolve(`${reg.host}/oci/gz:v1`)).digest, img.manifestDigest);
+  // layers were unpacked while they arrived
+  const chain = chainIds(img.diffIDs);
+  assert.deepEqual(await im.snapshots.list(), [...chain].sort());
+  const snaps = im.snapshots as OverlaySnapshotStore;
+  assert.equal(await fs.readFile(path.join(snaps.treeOf(chain[0]!), 'a.txt'), 'utf8'), 'one');
+  assert.equal(await fs.readFile(path.join(snaps.treeOf(chain[1]!), 'b.txt'), 'utf8'), 'two');
 
   const byDigest = await im.pull(`${reg.host}/oci/gz@${img.manifestDigest}`);
   assert.equal(byDigest.name, `${reg.host}/oci/gz@${img.manifestDigest}`);
@@ -108,4 +117,6 @@ test('pull and then remove collects every blob of the image', async () => {
   assert.deepEqual(res.untagged, [`${reg.host}/gc/me:v1`]);
   assert.deepEqual(res.pruned.removedBlobs.sort(), [...img.blobs.keys(), img.manifestDigest].sort());
   assert.deepEqual(await im.store.content.list(), []);
+  assert.deepEqual(res.pruned.removedSnapshots, chainIds(img.diffIDs));
+  assert.deepEqual(await im.snapshots.list(), []);
 });
