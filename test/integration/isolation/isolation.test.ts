@@ -4,7 +4,10 @@
  * kernel paths, rlimits, user namespaces.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { readHostRlimits } from '../../../src/host/rlimits.js';
 import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, USERNS_HOST_ID } from '../../../src/runtime/oci/spec.js';
@@ -122,6 +125,29 @@ test('seccomp refuses what the allowlist leaves out: unshare works without the f
   const filtered = await probe('seccomp', script);
   assert.notEqual(filtered.get('code'), '0');
   assert.match(filtered.get('err') ?? '', /Operation not permitted/);
+});
+
+test('an ordinary dynamic program (this Node.js) works under the seccomp allowlist', async () => {
+  // Copy the node binary running this test and its shared libraries into the rootfs.
+  const files = [process.execPath, ...(execFileSync('ldd', [process.execPath]).toString().match(/\/\S+/g) ?? [])];
+  for (const f of files) {
+    await fs.mkdir(path.join(h.rootfs, path.dirname(f)), { recursive: true });
+    await fs.copyFile(f, path.join(h.rootfs, f));
+    await fs.chmod(path.join(h.rootfs, f), 0o755);
+  }
+  const js = `
+    const fs = require('fs'), http = require('http'), cp = require('child_process'), { Worker } = require('worker_threads');
+    fs.writeFileSync('/tmp/a', 'x');
+    fs.promises.readFile('/tmp/a', 'utf8').then((t) => console.log('fs=' + t));
+    console.log('spawn=' + cp.execFileSync('/bin/echo', ['hi']).toString().trim());
+    new Worker('require("worker_threads").parentPort.postMessage(42)', { eval: true }).on('message', (m) => console.log('worker=' + m));
+    const s = http.createServer((q, r) => r.end('pong')).listen(0, '127.0.0.1', () => {
+      http.get('http://127.0.0.1:' + s.address().port, (r) => r.on('data', (d) => { console.log('http=' + d); s.close(); }));
+    });`;
+  const out = await h.run('node', [process.execPath, '-e', js]);
+  await h.delete('node');
+  assert.equal(out.code, 0, out.stderr);
+  for (const line of ['fs=x', 'spawn=hi', 'worker=42', 'http=pong']) assert.match(out.stdout, new RegExp(`^${line}$`, 'm'));
 });
 
 test('a read-only root refuses writes; a tmpfs mount stays writable', async () => {
