@@ -9,6 +9,7 @@ import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { detectCgroupMode } from '../../../src/host/cgroups.js';
 import { readHostRlimits } from '../../../src/host/rlimits.js';
 import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, USERNS_HOST_ID } from '../../../src/runtime/oci/spec.js';
 import { RuncHarness } from './runc-harness.js';
@@ -115,6 +116,18 @@ test('cannot mount, cannot write /proc/sys or /sys; masked /proc and /sys paths 
   assert.notEqual(kv.get('sysrq'), '0');
   // /proc/sys stays readable.
   assert.equal(kv.get('hosts-kernel'), 'locked');
+});
+
+test("/sys/fs/cgroup shows the container's own cgroup, read-only", async () => {
+  const v2 = detectCgroupMode() === 'v2';
+  const limitFile = v2 ? '/sys/fs/cgroup/memory.max' : '/sys/fs/cgroup/memory/memory.limit_in_bytes';
+  const kv = await probe(
+    'cgmount',
+    `echo "limit=$(cat ${limitFile})"; mkdir ${v2 ? '/sys/fs/cgroup/x' : '/sys/fs/cgroup/memory/x'} 2>/dev/null; echo "mkdir=$?"`,
+    { resources: { memoryBytes: 48 * 1024 * 1024 } },
+  );
+  assert.equal(kv.get('limit'), String(48 * 1024 * 1024));
+  assert.notEqual(kv.get('mkdir'), '0');
 });
 
 test('seccomp refuses what the allowlist leaves out: unshare works without the filter, fails with it', async () => {
