@@ -66,6 +66,22 @@ export class VerifyStream extends Transform {
   }
 }
 
+/** Passes bytes through, counting and hashing them: digest() once the stream has ended. */
+export class DigestCounter extends Transform {
+  private readonly hash: Hash = createHash('sha256');
+  size = 0;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    cb(null, chunk);
+  }
+
+  digest(): string {
+    return `sha256:${this.hash.digest('hex')}`;
+  }
+}
+
 export class ContentStore implements BlobSource {
   readonly blobsDir: string;
   readonly ingestDir: string;
@@ -172,24 +188,12 @@ export class ContentStore implements BlobSource {
   async putStream(src: Readable | AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<{ digest: string; size: number }> {
     await this.ensureDirs();
     const tmp = path.join(this.ingestDir, `put-${randomBytes(8).toString('hex')}.tmp`);
-    const hash = createHash('sha256');
-    let size = 0;
+    const counter = new DigestCounter();
     try {
-      await pipeline(
-        src,
-        new Transform({
-          transform(chunk: Buffer, _e, cb) {
-            hash.update(chunk);
-            size += chunk.length;
-            cb(null, chunk);
-          },
-        }),
-        createWriteStream(tmp),
-        { signal },
-      );
-      const digest = `sha256:${hash.digest('hex')}`;
+      await pipeline(src, counter, createWriteStream(tmp), { signal });
+      const digest = counter.digest();
       await fs.rename(tmp, this.blobPath(digest));
-      return { digest, size };
+      return { digest, size: counter.size };
     } finally {
       await fs.rm(tmp, { force: true });
     }

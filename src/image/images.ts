@@ -4,10 +4,11 @@
  * All state lives under <data>/images (content store and refs) and <data>/snapshots.
  */
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { conflict, isNubisError, notFound } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
 import type { Host } from '../host/host.js';
+import { exportImages, importArchive, type ArchiveFormat, type ExportItem, type ImportResult } from './archive.js';
 import { buildBuiltinBusybox, DEFAULT_BUSYBOX } from './builtin-busybox.js';
 import { chainIds } from './chain-id.js';
 import { ImageStore } from './image-store.js';
@@ -141,9 +142,11 @@ export class Images {
       });
       if (!image) continue;
       const { repository, tag } = splitName(ref.name);
+      const short = familiarName(repository);
       out.push({
         name: ref.name,
-        repository: familiarName(repository),
+        // a registry busybox shows its full name, so it is not mistaken for the built-in one
+        repository: short === 'busybox' && ref.name !== BUILTIN_BUSYBOX_REF ? repository : short,
         tag,
         id: image.configDigest,
         digest: image.digest,
@@ -225,6 +228,31 @@ export class Images {
         ? (image: ImageRecord, blobs: BlobSource, signal?: AbortSignal) => snapshots.prepare(image, blobs, signal)
         : undefined;
     return pullImage(this.store, ref, { ...opts, unpack });
+  }
+
+  /**
+   * Writes an archive of the images `refs` name to `out`: `docker save` format by default, or an OCI
+   * image layout. A name exports under that name; an ID or digest under every name of the image.
+   */
+  async export(refs: string[], out: Writable, format: ArchiveFormat = 'docker'): Promise<void> {
+    const items: ExportItem[] = [];
+    for (const input of refs) {
+      const image = await this.resolve(input);
+      const names = isBuiltinBusybox(input.trim())
+        ? [BUILTIN_BUSYBOX_REF]
+        : image.name === safeNormalize(input.trim())
+          ? [image.name]
+          : (await this.store.refsOfImage(image.configDigest)).map((r) => r.name);
+      const same = items.find((i) => i.image.digest === image.digest);
+      if (same) same.names.push(...names.filter((n) => !same.names.includes(n)));
+      else items.push({ image, names });
+    }
+    await this.store.withLease(() => exportImages(this.store, items, out, format));
+  }
+
+  /** Imports a docker-save or OCI archive (gzip or not); `tag` names a single untagged image. */
+  async import(src: Readable, opts: { tag?: string; signal?: AbortSignal } = {}): Promise<ImportResult> {
+    return importArchive(this.store, src, opts);
   }
 
   /** A verified stream of a stored blob. */

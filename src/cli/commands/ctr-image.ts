@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import { credentialsFromFile, parseCreds } from '../../image/auth-file.js';
 import { Images } from '../../image/images.js';
 import { TerminalProgress } from '../../image/pull-progress.js';
 import { parseReference } from '../../image/reference.js';
+import { invalid } from '../../lib/errors.js';
 import { exists } from '../../lib/files.js';
 import { formatTable, humanDuration, humanSize, type CliContext } from '../context.js';
 
@@ -83,6 +86,42 @@ export function registerImageCommands(ctr: Command, ctx: CliContext): void {
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
+      }
+    });
+
+  image
+    .command('import')
+    .alias('load')
+    .description('import a docker-save or OCI image-layout archive (gzip or not); - reads stdin')
+    .argument('<file>')
+    .option('--tag <name>', 'name for an archive holding one untagged image')
+    .action(async (file: string, opts: { tag?: string }) => {
+      const src = file === '-' ? process.stdin : createReadStream(file);
+      const res = await cliImages(ctx).import(src, { tag: opts.tag });
+      for (const n of res.names) ctx.stdout.write(`Loaded image: ${n}\n`);
+    });
+
+  image
+    .command('export')
+    .alias('save')
+    .description('export images to an archive: docker save format (default) or an OCI image layout')
+    .argument('<image...>')
+    .requiredOption('-o, --output <file>', 'where to write (- for stdout)')
+    .option('--format <format>', 'docker or oci', 'docker')
+    .action(async (refs: string[], opts: { output: string; format: string }) => {
+      if (opts.format !== 'docker' && opts.format !== 'oci') throw invalid(`unknown format "${opts.format}": use docker or oci`);
+      const images = cliImages(ctx);
+      if (opts.output === '-') {
+        await images.export(refs, ctx.stdout as Writable, opts.format);
+        return;
+      }
+      const out = path.resolve(opts.output);
+      const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.tmp`);
+      try {
+        await images.export(refs, createWriteStream(tmp), opts.format);
+        await fs.rename(tmp, out);
+      } finally {
+        await fs.rm(tmp, { force: true });
       }
     });
 
