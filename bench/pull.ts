@@ -48,7 +48,8 @@ function unmountBelow(dir: string): void {
 async function main(): Promise<void> {
   const runs = arg('--runs', 5);
   const layerMb = arg('--layer-mb', 19);
-  for (const [bin, pkg] of [['podman', 'podman'], ['docker-registry', 'docker-registry'], ['busybox', 'busybox-static']]) requireTool(bin, pkg);
+  const tools: [string, string][] = [['podman', 'podman'], ['docker-registry', 'docker-registry'], ['busybox', 'busybox-static']];
+  for (const [bin, pkg] of tools) requireTool(bin, pkg);
   if (!process.argv.includes('--no-build')) {
     process.stderr.write('building nubis (tsc)...\n');
     spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'ignore' });
