@@ -30,6 +30,7 @@ const SHORT = 16;
 /** Room for lowerdir= in the one-page mount options, leaving the rest for upperdir/workdir. */
 const LOWERDIR_LIMIT = 3000;
 const UNPACK_LOCK_WAIT_MS = 30 * 60_000;
+const PARALLEL_LAYERS = 3;
 
 /** What a snapshot records about itself, beside its tree. */
 export interface SnapshotMeta {
@@ -86,21 +87,26 @@ export class OverlaySnapshotStore implements SnapshotStore {
     await fs.mkdir(path.join(this.root, 'l'), { recursive: true });
     await fs.mkdir(path.join(this.root, 'locks'), { recursive: true });
     await this.removeStaleTemps();
-    for (const [i, layer] of image.layers.entries()) {
-      signal?.throwIfAborted();
-      const chainID = chain[i]!;
-      const label = `layer ${i + 1}/${image.layers.length} (${layer.digest.slice(0, 19)})`;
-      if (!(await this.has(chainID))) {
-        await withLock(
-          this.lockOf(chainID),
-          async () => {
-            if (!(await this.has(chainID))) await this.unpack(chainID, layer, blobs, label, signal);
-          },
-          UNPACK_LOCK_WAIT_MS,
-        );
+    // Layers are independent (each snapshot holds only its own layer), so a few unpack at once: gunzip
+    // runs on libuv's thread pool while the main thread writes files. The first failure stops the rest.
+    const stop = new AbortController();
+    const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+    let failure: unknown;
+    let next = 0;
+    const worker = async () => {
+      while (next < image.layers.length && failure === undefined) {
+        const i = next++;
+        try {
+          both.throwIfAborted();
+          await this.ensure(chain[i]!, image.layers[i]!, blobs, `layer ${i + 1}/${image.layers.length}`, both);
+        } catch (err) {
+          if (failure === undefined) failure = err;
+          stop.abort(err);
+        }
       }
-      await this.ensureLink(chainID);
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_LAYERS, image.layers.length) }, worker));
+    if (failure !== undefined) throw failure;
     return lowerdirs;
   }
 
@@ -131,6 +137,20 @@ export class OverlaySnapshotStore implements SnapshotStore {
     }
     await this.removeStaleTemps();
     return removed;
+  }
+
+  private async ensure(chainID: string, layer: LayerRef, blobs: BlobSource, label: string, signal: AbortSignal) {
+    label = `${label} (${layer.digest.slice(0, 19)})`;
+    if (!(await this.has(chainID))) {
+      await withLock(
+        this.lockOf(chainID),
+        async () => {
+          if (!(await this.has(chainID))) await this.unpack(chainID, layer, blobs, label, signal);
+        },
+        UNPACK_LOCK_WAIT_MS,
+      );
+    }
+    await this.ensureLink(chainID);
   }
 
   private async has(chainID: string): Promise<boolean> {

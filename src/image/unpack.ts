@@ -69,7 +69,7 @@ export async function* decompress(blob: Readable, mediaType: string): AsyncGener
       yield* rest();
       return;
     }
-    const gunzip = zlib.createGunzip({ chunkSize: 256 * 1024 });
+    const gunzip = zlib.createGunzip({ chunkSize: 256 * 1024, readableHighWaterMark: 4 << 20 });
     const feed = (async () => {
       for await (const chunk of rest()) {
         if (!gunzip.write(chunk)) await new Promise<void>((r) => gunzip.once('drain', r));
