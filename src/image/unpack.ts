@@ -69,7 +69,8 @@ export async function* decompress(blob: Readable, mediaType: string): AsyncGener
       yield* rest();
       return;
     }
-    const gunzip = zlib.createGunzip({ chunkSize: 256 * 1024, readableHighWaterMark: 4 << 20 });
+    // Let gunzip (on the thread pool) run up to 4 MiB ahead of the writer; ZlibOptions' type omits this.
+    const gunzip = zlib.createGunzip({ chunkSize: 256 * 1024, readableHighWaterMark: 4 << 20 } as zlib.ZlibOptions);
     const feed = (async () => {
       for await (const chunk of rest()) {
         if (!gunzip.write(chunk)) await new Promise<void>((r) => gunzip.once('drain', r));
