@@ -188,6 +188,12 @@ test('a layer that sets trusted.overlay.* xattrs is rejected', () =>
     /reserved xattr trusted\.overlay\.redirect/,
   ));
 
+test('a layer that sets user.overlay.* xattrs is rejected', () =>
+  assertRejected([{ name: 'f', body: 'x', pax: { 'SCHILY.xattr.user.overlay.origin': 'x' } }], /reserved xattr user\.overlay/));
+
+test('a name component too long for the filesystem is Invalid', () =>
+  assertRejected([{ name: `d/${'n'.repeat(300)}`, body: 'x' }], /too long/i));
+
 test('a symlink replaced by a file does not write through the old link', async () => {
   // Allowed, but the file must replace the link, not follow it.
   const root = fs.mkdtempSync(path.join(base, 'snapshots-'));

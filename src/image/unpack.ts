@@ -8,7 +8,8 @@
  * device) is rejected — never stripped or followed. Hardlinks may point only at regular files this
  * layer already made. Files are created with O_EXCL|O_NOFOLLOW and their owner, mode and times set
  * through the open descriptor; symlinks get lchown/lutimes and no chmod. Layers may not set
- * trusted.overlay.* xattrs (that would let an image forge overlay metadata): such a layer is rejected.
+ * trusted.overlay.* or user.overlay.* xattrs (that would let an image forge overlay metadata such as
+ * redirects): such a layer is rejected rather than silently trimmed.
  * OCI whiteouts become overlayfs whiteouts (`.wh.NAME` -> char device 0:0, `.wh..wh..opq` -> the
  * parent's trusted.overlay.opaque="y"); other `.wh..wh.*` names (aufs metadata) are ignored.
  *
@@ -154,7 +155,7 @@ class LayerWriter {
     const rel = safeName(h.name);
     if (h.uid > MAX_ID || h.gid > MAX_ID) throw invalid(`entry ${JSON.stringify(h.name)} has an out-of-range owner`);
     for (const name of h.xattrs.keys()) {
-      if (name.startsWith('trusted.overlay.')) {
+      if (name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.')) {
         throw invalid(`entry ${JSON.stringify(h.name)} sets reserved xattr ${name}: rejected`);
       }
     }
@@ -303,6 +304,9 @@ function describe(err: unknown, entry: string): unknown {
   const code = errno(err);
   if (code === 'ENOSPC' || code === 'EDQUOT') return unavailable(`no space left on device while unpacking${where}`, err);
   if (err instanceof NubisError) return err;
+  if (code === 'ENAMETOOLONG' || code?.startsWith('ERR_INVALID_ARG')) {
+    return invalid(`cannot unpack${where}: ${messageOf(err)}`, err);
+  }
   if ((err as Error)?.name === 'AbortError') return err;
   if (code !== undefined) return internal(`cannot unpack${where}: ${messageOf(err)}`, err);
   return err;
