@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { once } from 'node:events';
 import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -26,6 +27,11 @@ export interface IngestOptions {
   signal?: AbortSignal;
   /** Called with the number of bytes of the blob now on disk (including resumed ones). */
   onProgress?: (bytes: number) => void;
+  /**
+   * Called once the partial file is open for writing and holds the blob's first bytes (resumed ones
+   * included), so a reader may follow it as it grows (see followIngest in pull.ts).
+   */
+  onWriting?: (partialFile: string) => void;
 }
 
 export function sha256Hex(data: string | Uint8Array): string {
@@ -253,7 +259,12 @@ export class ContentStore implements BlobSource {
         cb(null, chunk);
       },
     });
-    await pipeline(src, count, createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w' }), {
+    const out = createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w' });
+    if (opts.onWriting) {
+      await once(out, 'open');
+      opts.onWriting(partial);
+    }
+    await pipeline(src, count, out, {
       signal: opts.signal,
     });
     const got = `sha256:${hash.digest('hex')}`;

@@ -3,13 +3,13 @@
  * list to linux/amd64, fetches config and layers (several at once, each resumable from an earlier
  * interrupted pull), optionally unpacks layers as soon as they arrive, and then sets the ref.
  */
-import { PassThrough, type Readable } from 'node:stream';
 import { invalid } from '../lib/errors.js';
 import type { ImageStore } from './image-store.js';
 import { parseManifest, selectPlatform } from './manifest.js';
 import { silentProgress, type PullProgress } from './pull-progress.js';
 import { formatReference, parseReference } from './reference.js';
 import { RegistryClient, type Credentials } from './registry-client.js';
+import { BlobProgress, followingBlobs } from './blob-follower.js';
 import type { BlobSource, ImageConfig, ImageRecord } from './types.js';
 
 export interface PullOptions {
@@ -56,24 +56,6 @@ async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Pro
   if (errors.length) throw errors[0];
 }
 
-/** A BlobSource whose blobs open once `ready(digest)` resolves. */
-function lazyBlobs(store: ImageStore, ready: (digest: string) => Promise<void>): BlobSource {
-  return {
-    openBlob(digest: string): Readable {
-      const out = new PassThrough();
-      ready(digest).then(
-        () => {
-          const src = store.content.openBlob(digest);
-          src.on('error', (err) => out.destroy(err));
-          src.pipe(out);
-        },
-        (err: Error) => out.destroy(err),
-      );
-      return out;
-    },
-  };
-}
-
 export async function pullImage(store: ImageStore, input: string, opts: PullOptions = {}): Promise<PullResult> {
   const ref = parseReference(input);
   const name = formatReference(ref);
@@ -104,17 +86,29 @@ export async function pullImage(store: ImageStore, input: string, opts: PullOpti
       }
       const manifest = parsed.manifest;
       let fetchedBytes = 0;
+      const blobs = new Map<string, BlobProgress>();
       const fetchBlob = async (digest: string, size: number, label: string) => {
         progress.add(digest, size, label);
-        const existed = await store.content.touch(digest);
-        if (!existed) {
-          fetchedBytes += await store.content.ingest(digest, (offset) => client.blob(ref.repository, digest, offset), {
-            size,
-            signal: abort.signal,
-            onProgress: (b) => progress.update(digest, b),
-          });
+        const follow = blobs.get(digest);
+        try {
+          const existed = await store.content.touch(digest);
+          if (!existed) {
+            fetchedBytes += await store.content.ingest(digest, (offset) => client.blob(ref.repository, digest, offset), {
+              size,
+              signal: abort.signal,
+              onProgress: (b) => {
+                progress.update(digest, b);
+                follow?.progressed();
+              },
+              onWriting: (file) => follow?.writing(file),
+            });
+          }
+          progress.done(digest, existed ? 'exists' : 'done');
+          follow?.finish();
+        } catch (err) {
+          follow?.finish(err);
+          throw err;
         }
-        progress.done(digest, existed ? 'exists' : 'done');
       };
 
       await fetchBlob(manifest.config.digest, manifest.config.size, 'config');
@@ -123,33 +117,14 @@ export async function pullImage(store: ImageStore, input: string, opts: PullOpti
       const image = await store.record(name, manifestDigest);
 
       const layers = [...new Map(manifest.layers.map((l) => [l.digest, l])).values()];
-      const done = new Map<string, { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void }>();
-      for (const l of layers) {
-        let resolve!: () => void;
-        let reject!: (e: unknown) => void;
-        const promise = new Promise<void>((res, rej) => {
-          resolve = res;
-          reject = rej;
-        });
-        promise.catch(() => undefined);
-        done.set(l.digest, { promise, resolve, reject });
-      }
-      const ready = (d: string) => done.get(d)?.promise ?? Promise.reject(invalid(`${d} is not a layer of ${name}`));
-      const unpacking = opts.unpack?.(image, lazyBlobs(store, ready), abort.signal);
+      for (const l of layers) blobs.set(l.digest, new BlobProgress());
+      const unpacking = opts.unpack?.(image, followingBlobs(store.content, (d) => blobs.get(d)), abort.signal);
       unpacking?.catch(() => abort.abort());
       try {
-        await forEachLimited(layers, opts.concurrency ?? 4, async (l) => {
-          try {
-            await fetchBlob(l.digest, l.size, 'layer');
-            done.get(l.digest)?.resolve();
-          } catch (err) {
-            done.get(l.digest)?.reject(err);
-            throw err;
-          }
-        });
+        await forEachLimited(layers, opts.concurrency ?? 4, (l) => fetchBlob(l.digest, l.size, 'layer'));
       } catch (err) {
         abort.abort();
-        for (const d of done.values()) d.reject(err);
+        for (const b of blobs.values()) if (!b.finished) b.finish(err);
         await unpacking?.catch(() => undefined);
         throw err;
       }
@@ -158,6 +133,7 @@ export async function pullImage(store: ImageStore, input: string, opts: PullOpti
       return { name, image, ...(indexDigest ? { indexDigest } : {}), fetchedBytes };
     });
   } finally {
+    client.close();
     opts.signal?.removeEventListener('abort', onAbort);
     progress.close();
   }

@@ -3,10 +3,10 @@
  * WWW-Authenticate challenge answered by Basic credentials or a Bearer token fetched from the realm.
  * Plain HTTP is used only for loopback registries and those the caller marks insecure.
  */
-import { Readable } from 'node:stream';
-import { errno, invalid, messageOf, notFound, NubisError, unavailable } from '../lib/errors.js';
+import { errno, invalid, isNubisError, messageOf, notFound, NubisError, unavailable } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
 import { sha256Digest, type BlobFetch } from './content-store.js';
+import { HttpAgents, httpGet, type HttpResponse } from './http-get.js';
 import { ACCEPT_MANIFESTS } from './manifest.js';
 import { isLoopbackRegistry } from './reference.js';
 
@@ -55,6 +55,7 @@ export class RegistryClient {
   readonly baseUrl: string;
   private readonly tokens = new Map<string, string>();
   private basic = false;
+  private readonly agents = new HttpAgents();
 
   constructor(
     readonly registry: string,
@@ -65,21 +66,26 @@ export class RegistryClient {
     this.baseUrl = `${plain ? 'http' : 'https'}://${host}`;
   }
 
+  /** Closes idle connections. */
+  close(): void {
+    this.agents.destroy();
+  }
+
   /** Fetches a manifest or index by tag or digest and checks its digest. */
   async manifest(repository: string, reference: string): Promise<FetchedManifest> {
     const res = await this.request(repository, `/v2/${repository}/manifests/${reference}`, { accept: ACCEPT_MANIFESTS });
     if (res.status === 404) throw notFound(`manifest ${repository}:${reference} not found in registry ${this.registry}`);
     await this.expectOk(res, `manifest ${repository}:${reference}`);
-    const data = Buffer.from(await res.arrayBuffer());
+    const data = await res.buffer();
     const digest = sha256Digest(data);
     if (reference.startsWith('sha256:') && digest !== reference) {
       throw invalid(`registry ${this.registry} sent a manifest for ${reference} that hashes to ${digest}`);
     }
-    const claimed = res.headers.get('docker-content-digest');
+    const claimed = res.header('docker-content-digest');
     if (claimed && claimed.startsWith('sha256:') && claimed !== digest) {
       throw invalid(`registry ${this.registry} claims manifest digest ${claimed} but the content hashes to ${digest}`);
     }
-    return { data, digest, contentType: res.headers.get('content-type') ?? '' };
+    return { data, digest, contentType: res.header('content-type') ?? '' };
   }
 
   /** Opens a blob from byte `offset` (a Range request); the answer says where it really starts. */
@@ -87,21 +93,20 @@ export class RegistryClient {
     const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
     let res = await this.request(repository, `/v2/${repository}/blobs/${digest}`, { headers });
     if (res.status === 416 && offset > 0) {
-      await res.body?.cancel();
+      res.cancel();
       res = await this.request(repository, `/v2/${repository}/blobs/${digest}`, {});
     }
     if (res.status === 404) throw notFound(`blob ${digest} of ${repository} not found in registry ${this.registry}`);
     await this.expectOk(res, `blob ${digest}`);
-    if (!res.body) throw invalid(`registry ${this.registry} sent no body for blob ${digest}`);
     let start = 0;
     if (res.status === 206) {
-      const m = /^bytes\s+(\d+)-/.exec(res.headers.get('content-range') ?? '');
+      const m = /^bytes\s+(\d+)-/.exec(res.header('content-range') ?? '');
       start = m ? Number(m[1]) : offset;
     }
-    return { stream: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), offset: start };
+    return { stream: res.body, offset: start };
   }
 
-  private async expectOk(res: Response, what: string): Promise<void> {
+  private async expectOk(res: HttpResponse, what: string): Promise<void> {
     if (res.ok) return;
     const body = (await res.text().catch(() => '')).slice(0, 300).replace(/\s+/g, ' ');
     if (res.status === 401) throw unauthorized(`registry ${this.registry} refused ${what}: unauthorized (check --creds)`);
@@ -114,7 +119,7 @@ export class RegistryClient {
     repository: string,
     path: string,
     o: { accept?: string; headers?: Record<string, string> },
-  ): Promise<Response> {
+  ): Promise<HttpResponse> {
     const scope = `repository:${repository}:pull`;
     const send = () => {
       const headers: Record<string, string> = { ...(o.headers ?? {}), 'user-agent': 'nubis/0.1' };
@@ -126,8 +131,8 @@ export class RegistryClient {
     };
     let res = await send();
     if (res.status !== 401) return res;
-    const challenge = parseChallenge(res.headers.get('www-authenticate') ?? '');
-    await res.body?.cancel();
+    const challenge = parseChallenge(res.header('www-authenticate') ?? '');
+    res.cancel();
     if (challenge?.scheme === 'basic') {
       if (!this.opts.credentials) throw unauthorized(`registry ${this.registry} needs credentials: pass --creds user:password`);
       if (this.basic) return res;
@@ -156,23 +161,23 @@ export class RegistryClient {
       throw unauthorized(`the token service of ${this.registry} refused ${this.opts.credentials ? 'the credentials' : 'anonymous access'}`);
     }
     if (!res.ok) throw unavailable(`the token service of ${this.registry} answered ${res.status}`);
-    const body = (await res.json().catch(() => ({}))) as { token?: string; access_token?: string };
+    const body = (await res.text().then((t) => JSON.parse(t) as object, () => ({}))) as { token?: string; access_token?: string };
     const token = body.token ?? body.access_token;
     if (!token) throw invalid(`the token service of ${this.registry} sent no token`);
     log.debug(`got a bearer token for ${scope}`);
     return token;
   }
 
-  private async fetch(url: string, headers: Record<string, string>): Promise<Response> {
+  private async fetch(url: string, headers: Record<string, string>): Promise<HttpResponse> {
     try {
-      return await fetch(url, { headers, signal: this.opts.signal, redirect: 'follow' });
+      return await httpGet(url, headers, { agents: this.agents, signal: this.opts.signal });
     } catch (err) {
-      if ((err as Error).name === 'AbortError') throw err;
-      const cause = (err as { cause?: unknown }).cause;
-      const code = errno(cause);
+      if ((err as Error).name === 'AbortError' || isNubisError(err)) throw err;
+      const code = errno(err);
+      const tlsMismatch = code === 'EPROTO' || /wrong version number|ssl/i.test(messageOf(err));
       throw unavailable(
-        `cannot reach registry ${this.registry} at ${new URL(url).origin}: ${code ?? messageOf(cause ?? err)}` +
-          (code === 'EPROTO' || /wrong version number|ssl/i.test(messageOf(cause)) ? ' (a plain-HTTP registry? mark it with --insecure-registry)' : ''),
+        `cannot reach registry ${this.registry} at ${new URL(url).origin}: ${code ?? messageOf(err)}` +
+          (tlsMismatch ? ' (a plain-HTTP registry? mark it with --insecure-registry)' : ''),
         err,
       );
     }
