@@ -46,6 +46,14 @@ const MAX_ID = 0xfffffffe;
 
 /** Yields the uncompressed bytes of a layer blob: gzip is detected by its magic bytes, not only its media type. */
 export async function* decompress(blob: Readable, mediaType: string): AsyncGenerator<Buffer> {
+  try {
+    yield* decompressed(blob, mediaType);
+  } finally {
+    blob.destroy();
+  }
+}
+
+async function* decompressed(blob: Readable, mediaType: string): AsyncGenerator<Buffer> {
   const it = blob[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let head: Buffer = Buffer.alloc(0);
   while (head.length < 4) {
@@ -64,34 +72,36 @@ export async function* decompress(blob: Readable, mediaType: string): AsyncGener
       yield r.value;
     }
   };
+  if (!gzip) {
+    if (/gzip/.test(mediaType) && head.length > 0) throw invalid(`layer has media type ${mediaType} but is not gzip data`);
+    yield* rest();
+    return;
+  }
+  // Let gunzip (on the thread pool) run up to 4 MiB ahead of the writer; ZlibOptions' type omits this.
+  const gunzip = zlib.createGunzip({ chunkSize: 256 * 1024, readableHighWaterMark: 4 << 20 } as zlib.ZlibOptions);
+  const feed = (async () => {
+    for await (const chunk of rest()) {
+      if (gunzip.destroyed) return;
+      if (!gunzip.write(chunk)) {
+        await new Promise<void>((r) => {
+          gunzip.once('drain', r);
+          gunzip.once('close', r);
+        });
+      }
+    }
+    gunzip.end();
+  })().catch((err: unknown) => gunzip.destroy(err as Error));
   try {
-    if (!gzip) {
-      if (/gzip/.test(mediaType) && head.length > 0) throw invalid(`layer has media type ${mediaType} but is not gzip data`);
-      yield* rest();
-      return;
+    for await (const chunk of gunzip) yield chunk as Buffer;
+    await feed;
+  } catch (err) {
+    if (isNubisError(err)) throw err;
+    if (errno(err)?.startsWith('Z_') || /incorrect header|invalid|unexpected end/i.test(messageOf(err))) {
+      throw invalid(`layer is not valid gzip data: ${messageOf(err)}`, err);
     }
-    // Let gunzip (on the thread pool) run up to 4 MiB ahead of the writer; ZlibOptions' type omits this.
-    const gunzip = zlib.createGunzip({ chunkSize: 256 * 1024, readableHighWaterMark: 4 << 20 } as zlib.ZlibOptions);
-    const feed = (async () => {
-      for await (const chunk of rest()) {
-        if (!gunzip.write(chunk)) await new Promise<void>((r) => gunzip.once('drain', r));
-      }
-      gunzip.end();
-    })().catch((err: unknown) => gunzip.destroy(err as Error));
-    try {
-      for await (const chunk of gunzip) yield chunk as Buffer;
-      await feed;
-    } catch (err) {
-      if (isNubisError(err)) throw err;
-      if (/incorrect header|invalid|unexpected end/i.test(messageOf(err))) {
-        throw invalid(`layer is not valid gzip data: ${messageOf(err)}`, err);
-      }
-      throw err;
-    } finally {
-      gunzip.destroy();
-    }
+    throw err;
   } finally {
-    blob.destroy();
+    gunzip.destroy();
   }
 }
 
