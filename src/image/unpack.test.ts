@@ -148,6 +148,21 @@ test('big files stream intact; plain tar is accepted; long names work', async ()
   assert.ok(result.bytes > big.length);
 });
 
+test('a big gzipped layer streams with backpressure and without piling up listeners', async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.name);
+  process.on('warning', onWarning);
+  try {
+    const big = Buffer.from(randomBytes(6 * 1024 * 1024).toString('base64'));
+    const { root } = await unpack([{ name: 'big', body: big }]);
+    assert.ok(fs.readFileSync(path.join(root, 'big')).equals(big));
+    await new Promise((r) => setImmediate(r));
+  } finally {
+    process.off('warning', onWarning);
+  }
+  assert.deepEqual(warnings, []);
+});
+
 test('gzip is detected by its magic bytes even under a plain tar media type', async () => {
   const { root } = await unpack([{ name: 'f', body: 'x' }], { mediaType: 'application/vnd.docker.image.rootfs.diff.tar' });
   assert.equal(fs.readFileSync(path.join(root, 'f'), 'utf8'), 'x');

@@ -83,9 +83,12 @@ async function* decompressed(blob: Readable, mediaType: string): AsyncGenerator<
     for await (const chunk of rest()) {
       if (gunzip.destroyed) return;
       if (!gunzip.write(chunk)) {
-        await new Promise<void>((r) => {
-          gunzip.once('drain', r);
-          gunzip.once('close', r);
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            gunzip.off('drain', done).off('close', done);
+            resolve();
+          };
+          gunzip.on('drain', done).on('close', done);
         });
       }
     }
