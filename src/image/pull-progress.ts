@@ -79,7 +79,7 @@ export class TerminalProgress implements PullProgress {
   }
 
   private draw(): void {
-    const cols = Math.max(20, (this.out.columns ?? 80) - 1);
+    const cols = Math.max(40, (this.out.columns || 80) - 1);
     const text = this.rows.map((r) => `\x1b[2K${this.line(r).slice(0, cols)}\n`).join('');
     this.out.write(`${this.drawn > 0 ? `\x1b[${this.drawn}A` : ''}${text}`);
     this.drawn = this.rows.length;
