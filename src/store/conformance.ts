@@ -302,6 +302,14 @@ export function runConformance(name: string, makeStore: () => Promise<StoreUnder
       await done; // ends normally
       await store.create(PODS, pod('b'));
       assert.equal(seen.length, 1);
+      const open = await store.watch(PODS, {});
+      const ended = (async () => {
+        for await (const _ of open) {
+          // none expected
+        }
+      })();
+      await store.close();
+      await ended; // a closed store ends its watches
     });
 
     it('serializes many concurrent writers without losing an update, and a watcher sees each exactly once', async () => {

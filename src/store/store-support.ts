@@ -80,8 +80,8 @@ export function expiredContinue(cause?: unknown): ExpiredError {
   );
 }
 
-export function expiredRevision(rv: number, compacted: number, cause?: unknown): ExpiredError {
-  return new ExpiredError(`too old resource version: ${rv} (${compacted})`, { cause });
+export function expiredRevision(rv: number, compacted?: number, cause?: unknown): ExpiredError {
+  return new ExpiredError(`too old resource version: ${rv}${compacted ? ` (${compacted})` : ''}`, { cause });
 }
 
 export function describe(resource: ResourceRef, key: ObjectKey): string {
