@@ -206,11 +206,22 @@ export function runConformance(name: string, makeStore: () => Promise<StoreUnder
 
     it('lists at an exact past resourceVersion', async () => {
       const a = await store.create(PODS, pod('a'));
-      await store.update(PODS, { ...a, spec: { n: 1 } });
-      await store.create(PODS, pod('b'));
+      const a2 = await store.update(PODS, { ...a, spec: { n: 1 } });
+      const b = await store.create(PODS, pod('b'));
+      const a3 = await store.update(PODS, { ...a2, spec: { n: 2 } });
+      const bGone = await store.delete(PODS, { namespace: 'default', name: 'b' });
+      await store.create(PODS, pod('c'));
+      const at = async (obj: KubeObject) => (await store.list(PODS, { resourceVersion: obj.metadata.resourceVersion })).items;
       const past = await store.list(PODS, { resourceVersion: a.metadata.resourceVersion });
       assert.deepEqual(past.items, [a]);
       assert.equal(past.resourceVersion, a.metadata.resourceVersion);
+      assert.deepEqual(await at(a2), [a2]);
+      assert.deepEqual(await at(b), [a2, b]);
+      assert.deepEqual(await at(a3), [a3, b]);
+      assert.deepEqual(await at(bGone), [a3]);
+      const paged = await store.list(PODS, { resourceVersion: b.metadata.resourceVersion, limit: 1 });
+      assert.deepEqual(paged.items, [a2]);
+      assert.deepEqual((await store.list(PODS, { limit: 1, continue: paged.continue })).items, [b]);
       await rejectsWith(store.list(PODS, { resourceVersion: String(rv(a) + 1000) }), 'Timeout');
     });
 
@@ -266,6 +277,8 @@ export function runConformance(name: string, makeStore: () => Promise<StoreUnder
       const live = await store.update(PODS, { ...keep, spec: { n: 1 } });
       await store.delete(PODS, { namespace: 'default', name: 'p1' });
       const compactAt = await store.currentRevision();
+      const p2 = await store.get(PODS, { namespace: 'default', name: 'p2' });
+      const p2b = await store.update(PODS, { ...p2, spec: { n: 7 } }); // after the compaction revision
       await store.compact(compactAt);
       await store.compact(compactAt); // compacting again is harmless
       const err = await store.watch(PODS, { resourceVersion: old.metadata.resourceVersion }).then(
@@ -280,12 +293,17 @@ export function runConformance(name: string, makeStore: () => Promise<StoreUnder
       const names = (await store.list(PODS)).items.map((o) => o.metadata.name);
       assert.deepEqual(names, ['old', 'p0', 'p2', 'p3', 'p4'], 'compaction keeps every live object');
       assert.deepEqual(await store.get(PODS, { namespace: 'default', name: 'p0' }), live);
-      assert.deepEqual((await store.list(PODS, { resourceVersion: compactAt })).items.map((o) => o.metadata.name), names);
       const ac = new AbortController();
       const events = await store.watch(PODS, { resourceVersion: compactAt, signal: ac.signal });
       const p5 = await store.create(PODS, pod('p5'));
-      assert.deepEqual(await takeEvents(events, 1), [{ type: 'ADDED', object: p5 }]);
+      assert.deepEqual(await takeEvents(events, 2), [
+        { type: 'MODIFIED', object: p2b },
+        { type: 'ADDED', object: p5 },
+      ]);
       ac.abort();
+      const atCompaction = (await store.list(PODS, { resourceVersion: compactAt })).items;
+      assert.deepEqual(atCompaction.map((o) => o.metadata.name), names, 'the compaction revision itself stays readable');
+      assert.deepEqual(atCompaction.find((o) => o.metadata.name === 'p2'), p2, 'with the versions current at that revision');
       await rejectsWith(store.compact(String(rv(p5) + 100)), 'Invalid');
     });
 
