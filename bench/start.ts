@@ -1,0 +1,152 @@
+/**
+ * Start latency of `busybox true`, medians of N runs (default 10, BENCH_RUNS), printed side by side:
+ *  1. `nubis ctr run --rm busybox true` end to end (the built CLI: run `npm run build` first);
+ *  2. `podman run --rm` of the same image on runc, with a temp containers.conf that respects this machine's
+ *     rlimits (nofile within the hard limit), cgroupfs, file events, and a temp --root/--runroot; the image
+ *     is loaded with `nubis ctr image export busybox | podman load` (or skipped with a note if that fails);
+ *  3. raw `runc run` of a prepared bundle (a plain rootfs dir, same config.json as Nubis writes);
+ *  4. the runtime in-process: OciDriver create + start + wait + remove, and its overhead over raw runc.
+ * Ratios are printed, not asserted. Needs root, runc, conmon (and podman for 2).
+ *
+ *   node --import tsx bench/start.ts
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, promises as fs, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { RealHost } from '../src/host/real-host.js';
+import { Images } from '../src/image/images.js';
+import { OverlaySnapshotStore } from '../src/image/snapshots.js';
+import { OciDriver } from '../src/runtime/oci/oci-driver.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 10);
+const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const nubisBin = path.join(repo, 'bin', 'nubis');
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function timeCmd(cmd: string, args: string[], env?: NodeJS.ProcessEnv): number {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: env ?? process.env });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.toString().trim()}`);
+  return ms;
+}
+
+async function timeAsync(fn: () => Promise<void>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'nubis-bench-start-'));
+  const dataDir = path.join(work, 'data');
+  const host = new RealHost();
+  const results: Record<string, number> = {};
+  try {
+    // Warm up: the built-in image and its snapshot.
+    timeCmd(nubisBin, ['--data-dir', dataDir, 'ctr', 'run', '--rm', 'busybox', 'true']);
+
+    const cli: number[] = [];
+    for (let i = 0; i < RUNS; i++) cli.push(timeCmd(nubisBin, ['--data-dir', dataDir, 'ctr', 'run', '--rm', 'busybox', 'true']));
+    results.cli = median(cli);
+
+    const images = new Images(dataDir, host, { snapshots: new OverlaySnapshotStore(path.join(dataDir, 'snapshots'), host) });
+    const driver = new OciDriver({ dataDir, host, images });
+    const inproc: number[] = [];
+    for (let i = 0; i < RUNS + 1; i++) {
+      const ms = await timeAsync(async () => {
+        const info = await driver.create({ image: 'busybox', command: ['true'] });
+        await driver.start(info.id);
+        await driver.wait(info.id);
+        await driver.remove(info.id, { force: true });
+      });
+      if (i > 0) inproc.push(ms); // the first one warms up the modules
+    }
+    results.inProcess = median(inproc);
+
+    // Raw runc: the same config.json on a plain copy of the rootfs.
+    const bundle = path.join(work, 'bundle');
+    const keep = await driver.create({ image: 'busybox', command: ['true'] });
+    const spec = JSON.parse(await fs.readFile(path.join(dataDir, 'containers', keep.id, 'bundle', 'config.json'), 'utf8'));
+    await fs.mkdir(bundle);
+    execFileSync('cp', ['-a', keep.rootfs.path, path.join(bundle, 'rootfs')]);
+    await driver.remove(keep.id, { force: true });
+    spec.root.path = path.join(bundle, 'rootfs');
+    spec.linux.cgroupsPath = '/nubis-bench/raw';
+    spec.mounts = spec.mounts.filter((m: { destination: string }) => !m.destination.startsWith('/etc/'));
+    writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec));
+    const runcRoot = path.join(work, 'runc');
+    const raw: number[] = [];
+    for (let i = 0; i < RUNS; i++) raw.push(timeCmd('runc', ['--root', runcRoot, 'run', '--bundle', bundle, `raw${i}`]));
+    results.rawRunc = median(raw);
+    for (let i = 0; i < RUNS; i++) spawnSync('runc', ['--root', runcRoot, 'delete', '-f', `raw${i}`]);
+    await fs.rmdir('/sys/fs/cgroup/memory/nubis-bench').catch(() => {});
+
+    results.podman = podmanBench(work, dataDir) ?? NaN;
+  } finally {
+    for (const m of (await host.mounts()).filter((m) => m.startsWith(work)).reverse()) await host.unmount(m);
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  console.log(`busybox true, median of ${RUNS} runs`);
+  console.log(`  nubis ctr run --rm (CLI end to end): ${fmt(results.cli!)}`);
+  console.log(`  podman run --rm (runc):              ${Number.isNaN(results.podman) ? 'n/a' : fmt(results.podman!)}`);
+  console.log(`  raw runc run:                        ${fmt(results.rawRunc!)}`);
+  console.log(`  OciDriver in-process:                ${fmt(results.inProcess!)}`);
+  if (!Number.isNaN(results.podman)) console.log(`  ratio CLI / podman: ${(results.cli! / results.podman!).toFixed(2)}x (target <= 0.5x)`);
+  console.log(`  runtime overhead over raw runc: ${fmt(results.inProcess! - results.rawRunc!)} (target <= 40 ms)`);
+}
+
+/** podman with its own temp storage and a config that fits this machine; undefined when unavailable. */
+function podmanBench(work: string, dataDir: string): number | undefined {
+  if (spawnSync('podman', ['--version']).status !== 0) {
+    console.log('podman not installed: skipping it');
+    return undefined;
+  }
+  const pdir = path.join(work, 'podman');
+  const conf = path.join(pdir, 'containers.conf');
+  execFileSync('mkdir', ['-p', pdir]);
+  writeFileSync(
+    conf,
+    [
+      '[containers]',
+      'default_ulimits = ["nofile=10000:10000"]',
+      'netns = "none"',
+      '[engine]',
+      'runtime = "runc"',
+      'cgroup_manager = "cgroupfs"',
+      'events_logger = "file"',
+      '',
+    ].join('\n'),
+  );
+  const env = { ...process.env, CONTAINERS_CONF: conf };
+  const base = ['--root', path.join(pdir, 'root'), '--runroot', path.join(pdir, 'run'), '--storage-driver', 'overlay'];
+  const tar = path.join(pdir, 'busybox.tar');
+  try {
+    execFileSync(nubisBin, ['--data-dir', dataDir, 'ctr', 'image', 'export', '-o', tar, 'busybox'], { stdio: 'pipe' });
+    const loaded = execFileSync('podman', [...base, 'load', '-i', tar], { env, encoding: 'utf8' });
+    const image = /Loaded image(?:\(s\))?: (\S+)/.exec(loaded)?.[1] ?? 'busybox';
+    timeCmd('podman', [...base, 'run', '--rm', image, 'true'], env);
+    const runs: number[] = [];
+    for (let i = 0; i < RUNS; i++) runs.push(timeCmd('podman', [...base, 'run', '--rm', image, 'true'], env));
+    return median(runs);
+  } catch (err) {
+    console.log(`podman bench skipped: ${(err as Error).message.split('\n')[0]}`);
+    return undefined;
+  } finally {
+    spawnSync('podman', [...base, 'system', 'reset', '-f'], { env, stdio: 'ignore' });
+    for (const m of execFileSync('sh', ['-c', `grep -o ' ${pdir}[^ ]*' /proc/self/mountinfo || true`], { encoding: 'utf8' }).split('\n').map((s) => s.trim()).filter(Boolean).reverse()) {
+      spawnSync('umount', ['-l', m]);
+    }
+  }
+}
+
+await main();

@@ -1,0 +1,194 @@
+/**
+ * The runtime driver contract: what the agent and the CLI need from anything that runs workloads on this
+ * machine — OCI containers (conmon + runc), QEMU virtual machines and micro-VMs alike.
+ *
+ * Rules every driver keeps:
+ *  - Workloads outlive the Nubis process. A driver keeps no state in memory that it cannot rebuild from
+ *    disk and the running processes: `list()` in a fresh process finds every workload, and every method
+ *    works given only an ID (the recoverable handle).
+ *  - State is derived from the world (runtime state, exit files, processes), never from a cached field.
+ *  - Lifecycle: created -> running <-> paused -> exited -> (removed: gone from list). An operation in the
+ *    wrong state fails with Conflict and a message that says what to do.
+ *  - Optional abilities are declared in `capabilities`; calling one that is not declared fails with
+ *    Unavailable.
+ */
+
+/** What a driver can do beyond the basic lifecycle. */
+export interface Capabilities {
+  /** Run another process inside a running workload. */
+  exec: boolean;
+  /** Give the workload (or an exec) a terminal. */
+  tty: boolean;
+  /** Attach to the main process's stdio while it runs. */
+  attach: boolean;
+  /** Freeze and thaw all processes. */
+  pause: boolean;
+  /** CPU, memory and pids usage. */
+  stats: boolean;
+  /** Save the running state to disk and restore it later. */
+  checkpoint: boolean;
+  /** Move a running workload to another machine. */
+  migrate: boolean;
+}
+
+/** The lifecycle states a workload can be seen in ("removed" means it is no longer listed). */
+export type WorkloadStatus = 'created' | 'running' | 'paused' | 'exited';
+
+/** Resource limits; undefined means unlimited. */
+export interface Resources {
+  memoryBytes?: number;
+  /** CPU quota in CPUs, e.g. 1.5. */
+  cpus?: number;
+  pidsLimit?: number;
+}
+
+/** What to run: image, command and limits. Fields left out come from the image's config. */
+export interface WorkloadSpec {
+  /** Unique per data dir; a random docker-like name when omitted. */
+  name?: string;
+  image: string;
+  /** Replaces the image's Cmd (the Entrypoint stays). */
+  command?: string[];
+  /** Replaces the image's Entrypoint. */
+  entrypoint?: string[];
+  /** KEY=VALUE entries added to (and overriding) the image's Env. */
+  env?: string[];
+  workdir?: string;
+  /** user, uid, user:group or uid:gid, resolved inside the image. */
+  user?: string;
+  tty?: boolean;
+  /** Keep stdin open for a later attach. */
+  stdin?: boolean;
+  readOnlyRootfs?: boolean;
+  resources?: Resources;
+  /** Remove the workload by itself once it exits. */
+  autoRemove?: boolean;
+  labels?: Record<string, string>;
+}
+
+/** A workload's state as seen now. */
+export interface WorkloadState {
+  status: WorkloadStatus;
+  /** Main process on the host while running or paused. */
+  pid?: number;
+  exitCode?: number;
+  startedAt?: Date;
+  finishedAt?: Date;
+  oomKilled: boolean;
+}
+
+/** Everything known about one workload: the recoverable handle (driver + id) and what it was made from. */
+export interface WorkloadInfo {
+  driver: string;
+  /** 64 hex characters. */
+  id: string;
+  name: string;
+  /** The image reference as given. */
+  image: string;
+  imageDigest: string;
+  /** The full argv of the main process (entrypoint + cmd). */
+  command: string[];
+  created: Date;
+  spec: WorkloadSpec;
+  state: WorkloadState;
+  /** Where the main process's log is kept. */
+  logPath: string;
+  /** The root filesystem as the workload sees it (a mount point) and how it is made. */
+  rootfs: { path: string; lowerDirs: string[]; upperDir: string; workDir: string };
+  /** Limits and settings that were applied (the image defaults merged in). */
+  config: { env: string[]; workdir: string; user: string; stopSignal: string; tty: boolean };
+}
+
+export interface ExecRequest {
+  command: string[];
+  tty?: boolean;
+  /** Extra KEY=VALUE entries on top of the workload's environment. */
+  env?: string[];
+  user?: string;
+  workdir?: string;
+  /** File descriptors for stdin, stdout and stderr of the process (the caller's own by default). */
+  stdio?: [number | 'ignore', number | 'ignore', number | 'ignore'];
+}
+
+export interface StopOptions {
+  /** Seconds to wait after the stop signal before killing; default 10. */
+  timeoutSeconds?: number;
+  /** Overrides the image's stop signal. */
+  signal?: string;
+}
+
+/** One line of a workload's log. */
+export interface LogEntry {
+  /** As written by the log writer, RFC 3339 with nanoseconds. */
+  timestamp: string;
+  time: Date;
+  stream: 'stdout' | 'stderr';
+  /** The bytes of the line; `partial` lines were cut by the writer and continue in the next entry. */
+  text: string;
+  partial: boolean;
+}
+
+export interface LogOptions {
+  follow?: boolean;
+  since?: Date;
+  /** Only the last N lines. */
+  tail?: number;
+  signal?: AbortSignal;
+}
+
+export interface WorkloadStats {
+  cpuUsageNs: number;
+  memoryBytes: number;
+  memoryLimitBytes?: number;
+  pids: number;
+  pidsLimit?: number;
+}
+
+/** Streams of an attach session. */
+export interface AttachStreams {
+  stdin?: NodeJS.ReadableStream;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Byte sequence on stdin that detaches (ctrl-p ctrl-q by default). */
+  detachKeys?: Uint8Array;
+}
+
+/** How an attach session ended: the workload's output ended, or the user detached. */
+export type AttachEnd = 'ended' | 'detached';
+
+/** A connected attach session. Output that the workload writes after `attach` resolves is not lost. */
+export interface AttachSession {
+  /** Sets the workload's terminal size (tty workloads). */
+  resize(rows: number, columns: number): void;
+  /** Stops relaying without touching the workload. */
+  detach(): void;
+  done: Promise<AttachEnd>;
+}
+
+/** A driver for one kind of workload. */
+export interface RuntimeDriver {
+  readonly name: string;
+  readonly capabilities: Capabilities;
+  /** Creates the workload (not started). Bad input fails before anything is made; a failure leaves nothing. */
+  create(spec: WorkloadSpec, signal?: AbortSignal): Promise<WorkloadInfo>;
+  start(id: string): Promise<void>;
+  /** Every workload of this data dir, from disk: running, paused, created and exited ones. */
+  list(): Promise<WorkloadInfo[]>;
+  /** A workload by full ID, unique ID prefix or name; NotFound otherwise. */
+  get(ref: string): Promise<WorkloadInfo>;
+  /** Sends the stop signal, waits up to the timeout, then kills. Stopping an exited workload is a Conflict. */
+  stop(id: string, opts?: StopOptions): Promise<void>;
+  kill(id: string, signal?: string): Promise<void>;
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  /** Removes everything of the workload. A running one needs `force` (it is killed first). */
+  remove(id: string, opts?: { force?: boolean }): Promise<void>;
+  /** Resolves with the exit code once the workload has exited. */
+  wait(id: string, signal?: AbortSignal): Promise<number>;
+  /** Runs a process inside a running workload with the caller's stdio; resolves with its exit code. */
+  exec(id: string, req: ExecRequest): Promise<number>;
+  /** Connects to the main process's stdio (created or running workloads). */
+  attach(id: string, streams: AttachStreams): Promise<AttachSession>;
+  logs(id: string, opts?: LogOptions): AsyncIterable<LogEntry>;
+  stats(id: string): Promise<WorkloadStats>;
+}
