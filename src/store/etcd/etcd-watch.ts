@@ -7,7 +7,11 @@ import { type WatchFilter, expiredRevision } from '../store-support.js';
 
 const log = logger('store/etcd');
 
-type Stream = Awaited<ReturnType<Etcd3['watchClient']['watch']>>;
+type Stream = Awaited<ReturnType<Etcd3['watchClient']['watch']>> & { pause?: () => void; resume?: () => void };
+
+/** A consumer this far behind pauses its gRPC stream (etcd then holds the events) until it drains to LOW. */
+const HIGH_WATER = 10_000;
+const LOW_WATER = 1_000;
 
 export interface EtcdWatchSpec {
   key: Buffer;
@@ -31,6 +35,7 @@ export class EtcdWatch {
   private stopped = false;
   private backoffMs = 50;
   private started: { resolve: () => void; reject: (err: unknown) => void } | undefined;
+  private paused = false;
 
   constructor(
     private readonly client: Etcd3,
@@ -78,6 +83,7 @@ export class EtcdWatch {
       return;
     }
     this.stream = stream;
+    this.paused = false;
     let broken = false;
     const onBroken = (err?: unknown) => {
       if (broken || this.stream !== stream) return;
@@ -138,6 +144,18 @@ export class EtcdWatch {
       const event = this.toEvent(ev.type, rev, ev.kv, ev.prev_kv);
       if (event) this.queue.push(event);
     }
+    if (this.queue.length >= HIGH_WATER && !this.paused && this.stream?.pause) {
+      this.paused = true;
+      this.stream.pause();
+    }
+  }
+
+  /** Called by the consumer after taking an event: resumes a paused stream once it has drained. */
+  taken(): void {
+    if (this.paused && this.queue.length <= LOW_WATER) {
+      this.paused = false;
+      this.stream?.resume?.();
+    }
   }
 
   private toEvent(
@@ -166,6 +184,7 @@ export async function* drain(watch: EtcdWatch, signal: AbortSignal | undefined):
     for (;;) {
       const item = watch.queue.shift();
       if (item) {
+        watch.taken();
         yield item;
         continue;
       }
