@@ -17,12 +17,14 @@ if [ "$node_major" -lt "$need_node_major" ]; then
 fi
 
 # Runtime: runc + conmon run containers; busybox-static makes the built-in image; attr gives setfattr
-# (overlay opaque dirs, layer xattrs); iproute2 and util-linux for namespaces and mounts.
-packages=(runc conmon busybox-static attr iproute2 util-linux ca-certificates)
+# (overlay opaque dirs, layer xattrs); iproute2 and util-linux for namespaces and mounts; python3, make
+# and g++ build better-sqlite3 from source (npm's prebuilt-binary download is not reachable everywhere).
+packages=(runc conmon busybox-static attr iproute2 util-linux ca-certificates python3 make g++)
 if [ "${1:-}" = "--test" ]; then
   # The suite and benchmarks: a real registry on loopback, skopeo to push to it, podman as the peer,
   # apache2-utils for htpasswd, tmux to drive interactive sessions, openssl for token-auth certificates.
-  packages+=(docker-registry skopeo podman apache2-utils tmux openssl)
+  # etcd-server for the etcd store backend.
+  packages+=(docker-registry skopeo podman apache2-utils tmux openssl etcd-server)
 fi
 
 missing=()
@@ -36,7 +38,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Debian starts a docker-registry service on :5000 when it installs one; Nubis's tests run their own.
-if systemctl is-active --quiet docker-registry 2>/dev/null; then systemctl stop docker-registry || true; fi
+for svc in docker-registry etcd; do
+  if systemctl is-active --quiet "$svc" 2>/dev/null; then systemctl stop "$svc" || true; fi
+done
 
 npm ci --no-audit --no-fund --loglevel=error
 npm run --silent build
