@@ -104,29 +104,18 @@ export class OciDriver implements RuntimeDriver {
     const facts = detectHostFacts();
     validateContainerOptions(options, facts);
     if (spec.name !== undefined) checkName(spec.name);
-    const { image, lowerDirs } = await this.opts.images.prepareRootfs(spec.image, signal);
+    const { image, lowerDirs } = await this.opts.images.prepareRootfs(spec.image, signal).catch((err: unknown) => {
+      throw createError(err);
+    });
 
     const id = newContainerId();
     const paths = this.store.paths(id);
-    let name = spec.name;
-    if (name === undefined) {
-      for (let i = 0; ; i++) {
-        const candidate = i < 5 ? randomName() : `${randomName()}_${randomBytes(2).toString('hex')}`;
-        try {
-          await this.store.reserveName(candidate, id);
-          name = candidate;
-          break;
-        } catch (err) {
-          if (!isNubisError(err, 'AlreadyExists') || i > 8) throw err;
-        }
-      }
-    } else {
-      await this.store.reserveName(name, id);
-    }
     const runtimeRoot = path.join(this.opts.dataDir, path.basename(runtimeBin));
     const cgroupsPath = `${CGROUP_PARENT}/${id}`;
-    const rec: Partial<ContainerRecord> = { id, name, runtime: runtimeBin, runtimeRoot, cgroupsPath };
+    const rec: Partial<ContainerRecord> & { id: string } = { id, runtime: runtimeBin, runtimeRoot, cgroupsPath };
     try {
+      const name = await this.reserveName(id, spec.name);
+      rec.name = name;
       await Promise.all([
         fs.mkdir(paths.rootfs, { recursive: true }),
         fs.mkdir(paths.upper, { recursive: true }),
@@ -190,8 +179,25 @@ export class OciDriver implements RuntimeDriver {
       this.justCreated.set(id, full);
       return this.info(full, { status: 'created', oomKilled: false });
     } catch (err) {
-      await this.teardown(rec as ContainerRecord, paths).catch((e: unknown) => log.warn(`clean-up after failed create: ${String(e)}`));
+      await this.teardown(rec, paths).catch((e: unknown) => log.warn(`clean-up after failed create: ${String(e)}`));
       throw createError(err);
+    }
+  }
+
+  /** Reserves the given name, or a random free one. */
+  private async reserveName(id: string, wanted: string | undefined): Promise<string> {
+    if (wanted !== undefined) {
+      await this.store.reserveName(wanted, id);
+      return wanted;
+    }
+    for (let i = 0; ; i++) {
+      const candidate = i < 5 ? randomName() : `${randomName()}_${randomBytes(2).toString('hex')}`;
+      try {
+        await this.store.reserveName(candidate, id);
+        return candidate;
+      } catch (err) {
+        if (!isNubisError(err, 'AlreadyExists') || i > 8) throw err;
+      }
     }
   }
 
