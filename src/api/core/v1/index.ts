@@ -1,0 +1,6 @@
+import type { ResourceType } from '../../resource-type.js';
+
+/** The kinds of this group version, listed explicitly. */
+export function coreV1(): ResourceType[] {
+  return [];
+}

@@ -1,0 +1,60 @@
+import type { KubeObject } from './meta.js';
+import type { FieldError, ResourceType } from './resource-type.js';
+import { validateObjectMeta, validateObjectMetaUpdate, type NameRule } from './validation.js';
+
+/** The verbs every ordinary resource supports (discovery). */
+export const STANDARD_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+/** What a kind file states; `defineType` adds the common parts (metadata checks, field selectors). */
+export interface TypeDefinition extends Omit<ResourceType, 'validate' | 'fieldSelectors' | 'fieldValue' | 'verbs' | 'defaults' | 'patchMeta'> {
+  verbs?: string[];
+  /** How metadata.name is checked; Kubernetes uses DNS-1123 subdomains for most kinds. */
+  nameRule?: NameRule;
+  defaults?(obj: KubeObject): void;
+  /** Kind-specific checks (metadata is checked already). */
+  validateSpec?(obj: KubeObject, old?: KubeObject): FieldError[];
+  /** Extra field selector labels and how to read them; metadata.name and metadata.namespace are added. */
+  fields?: Record<string, (obj: KubeObject) => string>;
+}
+
+export function defineType(def: TypeDefinition): ResourceType {
+  const { nameRule = 'subdomain', validateSpec, fields = {}, verbs = STANDARD_VERBS, defaults, ...rest } = def;
+  const selectors: Record<string, (obj: KubeObject) => string> = {
+    'metadata.name': (o) => o.metadata.name ?? '',
+    'metadata.namespace': (o) => o.metadata.namespace ?? '',
+    ...fields,
+  };
+  return {
+    ...rest,
+    verbs,
+    patchMeta: def.schema,
+    defaults: (obj) => defaults?.(obj),
+    validate(obj, old) {
+      const errors = validateObjectMeta(obj.metadata, def.namespaced, nameRule);
+      if (old) errors.push(...validateObjectMetaUpdate(obj.metadata, old.metadata));
+      if (validateSpec) errors.push(...validateSpec(obj, old));
+      return errors;
+    },
+    fieldSelectors: Object.keys(selectors),
+    fieldValue: (obj, path) => selectors[path]?.(obj),
+  };
+}
+
+/** Reads a dotted path as a field selector string: booleans "true"/"false", missing "". */
+export function pathValue(obj: unknown, path: string, fallback = ''): string {
+  let cur: unknown = obj;
+  for (const part of path.split('.')) {
+    if (cur === null || typeof cur !== 'object') return fallback;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  if (cur === undefined || cur === null) return fallback;
+  return String(cur);
+}
+
+export const field = (path: string, fallback = '') => (obj: KubeObject): string => pathValue(obj, path, fallback);
+
+/** The object's spec/status as a typed record (creating it on demand when `create`). */
+export function specOf<T>(obj: KubeObject): T {
+  if (obj.spec === undefined || obj.spec === null) obj.spec = {};
+  return obj.spec as T;
+}
