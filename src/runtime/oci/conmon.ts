@@ -49,6 +49,9 @@ export function conmonArgs(o: ConmonStart): string[] {
     '--socket-dir-path', p.dir,
     '--conmon-pidfile', p.conmonPid,
     '--log-level', 'warning',
+    // The log is not fsynced when the container exits: that would delay the exit file (and so every
+    // `run`) for durability of output that a crash of the machine would lose anyway.
+    '--no-sync-log',
     '--runtime-arg', '--root',
     '--runtime-arg', o.runtimeRoot,
   ];

@@ -331,21 +331,12 @@ export class OciDriver implements RuntimeDriver {
    * (and so its cgroup), conmon, the rootfs mount, the dir and the name. Each step tolerates "already gone".
    */
   private async teardown(rec: Partial<ContainerRecord> & { id: string }, paths: ContainerPaths): Promise<void> {
-    if (rec.runtime && rec.runtimeRoot) await this.runtimeOf(rec as ContainerRecord).delete(rec.id, true);
-    const conmon = await conmonAlive(paths);
-    // conmon waits for its exit command (our own `rm` for --rm containers): do not wait for our parent.
-    if (conmon && conmon !== process.ppid) {
-      const deadline = Date.now() + 5000;
-      while ((await conmonAlive(paths)) && Date.now() < deadline) await sleep(10);
-      if (await conmonAlive(paths)) {
-        try {
-          process.kill(conmon, 'SIGKILL');
-        } catch {
-          // gone meanwhile
-        }
-      }
-    }
-    await this.host.unmount(paths.rootfs);
+    // runc delete (which removes the cgroup), the rootfs unmount and conmon's exit are independent.
+    await Promise.all([
+      rec.runtime && rec.runtimeRoot ? this.runtimeOf(rec as ContainerRecord).delete(rec.id, true) : undefined,
+      this.host.unmount(paths.rootfs),
+      waitConmonGone(paths),
+    ]);
     await fs.rm(paths.dir, { recursive: true, force: true });
     if (rec.name) await this.store.releaseName(rec.name, rec.id);
     if (rec.cgroupsPath) await removeEmptyCgroups(rec.cgroupsPath);
@@ -471,6 +462,22 @@ async function exists(p: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/**
+ * Waits (up to 5 s, then kills) until the conmon of a container is gone. Not when conmon is our parent:
+ * it runs `rm` as the exit command of a --rm container and waits for it.
+ */
+async function waitConmonGone(paths: ContainerPaths): Promise<void> {
+  const pid = await conmonAlive(paths);
+  if (!pid || pid === process.ppid) return;
+  const deadline = Date.now() + 5000;
+  while ((await conmonAlive(paths)) && Date.now() < deadline) await sleep(5);
+  try {
+    if (await conmonAlive(paths)) process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone meanwhile
+  }
 }
 
 function sleep(ms: number): Promise<void> {
