@@ -55,7 +55,8 @@ export interface FieldError {
     | 'FieldValueDuplicate'
     | 'FieldValueForbidden'
     | 'FieldValueTooLong'
-    | 'FieldValueTypeInvalid';
+    | 'FieldValueTypeInvalid'
+    | 'FieldValueNotFound';
   /** e.g. spec.containers[0].image */
   field: string;
   message: string;

@@ -1,6 +1,9 @@
 import type { ResourceType } from '../../resource-type.js';
+import { daemonSetType } from './daemon-set.js';
+import { deploymentType } from './deployment.js';
+import { replicaSetType } from './replica-set.js';
 
-/** The kinds of this group version, listed explicitly. */
+/** The kinds of apps/v1, listed explicitly. */
 export function appsV1(): ResourceType[] {
-  return [];
+  return [deploymentType(), replicaSetType(), daemonSetType()];
 }

@@ -1,6 +1,7 @@
 import type { ResourceType } from '../../resource-type.js';
+import { jobType } from './job.js';
 
-/** The kinds of this group version, listed explicitly. */
+/** The kinds of batch/v1, listed explicitly. */
 export function batchV1(): ResourceType[] {
-  return [];
+  return [jobType()];
 }

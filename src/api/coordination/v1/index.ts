@@ -1,6 +1,7 @@
 import type { ResourceType } from '../../resource-type.js';
+import { leaseType } from './lease.js';
 
-/** The kinds of this group version, listed explicitly. */
+/** The kinds of coordination.k8s.io/v1, listed explicitly. */
 export function coordinationV1(): ResourceType[] {
-  return [];
+  return [leaseType()];
 }

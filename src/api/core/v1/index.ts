@@ -1,6 +1,14 @@
 import type { ResourceType } from '../../resource-type.js';
+import { configMapType } from './config-map.js';
+import { endpointsType } from './endpoints.js';
+import { eventType } from './event.js';
+import { namespaceType } from './namespace.js';
+import { nodeType } from './node.js';
+import { podType } from './pod.js';
+import { secretType } from './secret.js';
+import { serviceType } from './service.js';
 
-/** The kinds of this group version, listed explicitly. */
+/** The kinds of the core group (v1), listed explicitly. */
 export function coreV1(): ResourceType[] {
-  return [];
+  return [namespaceType(), nodeType(), podType(), serviceType(), endpointsType(), configMapType(), secretType(), eventType()];
 }

@@ -1,6 +1,7 @@
 import type { ResourceType } from '../../resource-type.js';
+import { endpointSliceType } from './endpoint-slice.js';
 
-/** The kinds of this group version, listed explicitly. */
+/** The kinds of discovery.k8s.io/v1, listed explicitly. */
 export function discoveryV1(): ResourceType[] {
-  return [];
+  return [endpointSliceType()];
 }
