@@ -42,7 +42,7 @@ test('a reader follows a blob while it downloads and gets every byte', async () 
   const p = new BlobProgress();
   const reading = buffer(followingBlobs(cs, () => p).openBlob(digest));
   await cs
-    .ingest(digest, slowSource(data), { onWriting: (f) => p.writing(f), onProgress: () => p.progressed() })
+    .ingest(digest, slowSource(data), { onWriting: (f) => p.writing(f), onWritten: (b) => p.wrote(b) })
     .then(() => p.finish(), (e: unknown) => p.finish(e));
   assert.deepEqual(await reading, data);
   // a reader that comes after the download reads the stored blob
@@ -56,7 +56,7 @@ test('a download that fails verification fails its reader at the end', async () 
   const p = new BlobProgress();
   const reading = buffer(followingBlobs(cs, () => p).openBlob(digest));
   await assert.rejects(
-    cs.ingest(digest, slowSource(data, true), { onWriting: (f) => p.writing(f), onProgress: () => p.progressed() }).catch((e: unknown) => {
+    cs.ingest(digest, slowSource(data, true), { onWriting: (f) => p.writing(f), onWritten: (b) => p.wrote(b) }).catch((e: unknown) => {
       p.finish(e);
       throw e;
     }),

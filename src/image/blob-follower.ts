@@ -1,33 +1,44 @@
 /**
  * Lets an unpacker read a blob while it is still being downloaded: the reader follows the ingest's
- * partial file as it grows (no bytes are held in memory, and a slow reader never slows the download),
- * and ends only when the ingest has verified the whole blob, failing if the ingest failed. A blob that
- * was already stored, or finished before the reader came, is read (verified) from the content store.
+ * partial file as the download reports completed writes (no bytes are held in memory, and a slow
+ * reader never slows the download), and ends only when the ingest has verified the whole blob, failing
+ * if the ingest failed. A blob that was already stored, or finished before the reader came, is read
+ * (verified) from the content store. Readers in other threads get the file itself (blobFile).
  */
 import { promises as fs } from 'node:fs';
 import { Readable } from 'node:stream';
 import { errno } from '../lib/errors.js';
+import type { BlobFile, BlobGrowth, FileBlobSource } from './blob-file.js';
 import type { ContentStore } from './content-store.js';
-import type { BlobSource } from './types.js';
 
 const CHUNK = 256 * 1024;
 
 /** The state of one blob's download, as its followers see it. */
-export class BlobProgress {
+export class BlobProgress implements BlobGrowth {
   file?: string;
+  written = 0;
   finished = false;
   error?: unknown;
-  private wake: (() => void)[] = [];
+  private readonly watchers = new Set<() => void>();
 
   /** A promise settled at the next change (more bytes, writing started, finished). */
   next(): Promise<void> {
-    return new Promise((r) => this.wake.push(r));
+    return new Promise((resolve) => {
+      const stop = this.watch(() => {
+        stop();
+        resolve();
+      });
+    });
+  }
+
+  watch(fn: () => void): () => void {
+    const entry = () => fn();
+    this.watchers.add(entry);
+    return () => this.watchers.delete(entry);
   }
 
   private notify(): void {
-    const w = this.wake;
-    this.wake = [];
-    for (const r of w) r();
+    for (const w of [...this.watchers]) w();
   }
 
   writing(file: string): void {
@@ -35,7 +46,9 @@ export class BlobProgress {
     this.notify();
   }
 
-  progressed(): void {
+  /** The partial file now holds the blob's first `bytes` bytes. */
+  wrote(bytes: number): void {
+    this.written = bytes;
     this.notify();
   }
 
@@ -67,20 +80,21 @@ async function* follow(content: ContentStore, digest: string, p: BlobProgress): 
   try {
     let pos = 0;
     for (;;) {
-      const wait = p.next();
-      const wasFinished = p.finished;
-      const buf = Buffer.allocUnsafe(CHUNK);
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, pos);
-      if (bytesRead > 0) {
-        pos += bytesRead;
-        yield buf.subarray(0, bytesRead);
-        continue;
+      const finished = p.finished;
+      if (finished && p.error) throw p.error;
+      if (pos < p.written || finished) {
+        const want = finished ? CHUNK : Math.min(CHUNK, p.written - pos);
+        const buf = Buffer.allocUnsafe(want);
+        const { bytesRead } = await fh.read(buf, 0, want, pos);
+        if (bytesRead > 0) {
+          pos += bytesRead;
+          yield buf.subarray(0, bytesRead);
+          continue;
+        }
+        if (finished) return;
       }
-      if (wasFinished) {
-        if (p.error) throw p.error;
-        return;
-      }
-      await wait;
+      // checked again with no await before waiting, so no change can slip in between
+      if (!p.finished && pos >= p.written) await p.next();
     }
   } finally {
     await fh.close();
@@ -88,11 +102,19 @@ async function* follow(content: ContentStore, digest: string, p: BlobProgress): 
 }
 
 /** A BlobSource over blobs being downloaded: `progress(digest)` says how each one stands. */
-export function followingBlobs(content: ContentStore, progress: (digest: string) => BlobProgress | undefined): BlobSource {
+export function followingBlobs(content: ContentStore, progress: (digest: string) => BlobProgress | undefined): FileBlobSource {
   return {
     openBlob(digest: string): Readable {
       const p = progress(digest);
       return p ? Readable.from(follow(content, digest, p), { objectMode: false }) : content.openBlob(digest);
+    },
+    async blobFile(digest: string): Promise<BlobFile> {
+      const p = progress(digest);
+      if (!p) return content.blobFile(digest);
+      while (!p.file && !p.finished) await p.next();
+      if (p.error) throw p.error;
+      if (!p.file) return content.blobFile(digest); // it was already stored
+      return { path: p.file, fallback: content.blobPath(digest), growth: p };
     },
   };
 }

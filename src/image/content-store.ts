@@ -6,14 +6,13 @@
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
-import { once } from 'node:events';
 import path from 'node:path';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errno, invalid, isNubisError, notFound } from '../lib/errors.js';
 import { withLock } from '../lib/lock.js';
 import { isDigest } from './reference.js';
-import type { BlobSource } from './types.js';
+import type { BlobFile, FileBlobSource } from './blob-file.js';
 
 /** What an ingest's source returns: the bytes from `offset` on (0 if it could not start further in). */
 export interface BlobFetch {
@@ -29,9 +28,53 @@ export interface IngestOptions {
   onProgress?: (bytes: number) => void;
   /**
    * Called once the partial file is open for writing and holds the blob's first bytes (resumed ones
-   * included), so a reader may follow it as it grows (see followIngest in pull.ts).
+   * included), so a reader may follow it as it grows (see blob-follower.ts).
    */
   onWriting?: (partialFile: string) => void;
+  /** Called whenever more of the blob is in the partial file: the bytes from 0 to `bytes` are there. */
+  onWritten?: (bytes: number) => void;
+}
+
+/** Writes `bufs` at `pos` in one writev call where it can, looping over short writes. */
+async function writeAll(fh: fs.FileHandle, bufs: Buffer[], pos: number): Promise<void> {
+  while (bufs.length > 0) {
+    let { bytesWritten: n } = await fh.writev(bufs, pos);
+    pos += n;
+    while (bufs.length > 0 && n >= (bufs[0] as Buffer).length) n -= (bufs.shift() as Buffer).length;
+    if (n > 0) bufs[0] = (bufs[0] as Buffer).subarray(n);
+  }
+}
+
+/**
+ * The sink of an ingest: writes the chunks that piled up during the last write with one writev (fewer
+ * system calls and thread-pool trips than one write per network chunk) and reports each completed
+ * write, so readers know how far the file holds the blob.
+ */
+class PartialFileSink extends Writable {
+  constructor(
+    private readonly fh: fs.FileHandle,
+    private pos: number,
+    private readonly onWritten?: (bytes: number) => void,
+  ) {
+    super({ highWaterMark: 1 << 20 });
+  }
+
+  private put(bufs: Buffer[], cb: (err?: Error | null) => void): void {
+    const len = bufs.reduce((n, b) => n + b.length, 0);
+    writeAll(this.fh, bufs, this.pos).then(() => {
+      this.pos += len;
+      this.onWritten?.(this.pos);
+      cb();
+    }, cb);
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.put([chunk], cb);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
+    this.put(chunks.map((c) => c.chunk), cb);
+  }
 }
 
 export function sha256Hex(data: string | Uint8Array): string {
@@ -88,7 +131,7 @@ export class DigestCounter extends Transform {
   }
 }
 
-export class ContentStore implements BlobSource {
+export class ContentStore implements FileBlobSource {
   readonly blobsDir: string;
   readonly ingestDir: string;
 
@@ -149,6 +192,12 @@ export class ContentStore implements BlobSource {
       verify.destroy(errno(err) === 'ENOENT' ? notFound(`blob ${digest} is not in the content store`, err) : err),
     );
     return src.pipe(verify);
+  }
+
+  /** Where a stored blob is on disk; a reader must verify it. */
+  async blobFile(digest: string): Promise<BlobFile> {
+    if (!(await this.has(digest))) throw notFound(`blob ${digest} is not in the content store`);
+    return { path: this.blobPath(digest), verify: digest };
   }
 
   /** The whole blob, verified. */
@@ -259,14 +308,19 @@ export class ContentStore implements BlobSource {
         cb(null, chunk);
       },
     });
-    const out = createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w' });
-    if (opts.onWriting) {
-      await once(out, 'open');
-      opts.onWriting(partial);
+    let fh: fs.FileHandle;
+    try {
+      fh = await fs.open(partial, offset > 0 ? 'r+' : 'w');
+    } catch (err) {
+      src.destroy();
+      throw err;
     }
-    await pipeline(src, count, out, {
-      signal: opts.signal,
-    });
+    try {
+      opts.onWriting?.(partial);
+      await pipeline(src, count, new PartialFileSink(fh, offset, opts.onWritten), { signal: opts.signal });
+    } finally {
+      await fh.close();
+    }
     const got = `sha256:${hash.digest('hex')}`;
     if (got !== digest || (opts.size !== undefined && written !== opts.size)) {
       await fs.rm(partial, { force: true });

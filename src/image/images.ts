@@ -223,6 +223,7 @@ export class Images {
    */
   async pull(ref: string, opts: Omit<PullOptions, 'unpack'> & { unpack?: boolean } = {}): Promise<PullResult> {
     const snapshots = this.snapshots;
+    if (opts.unpack !== false && snapshots instanceof OverlaySnapshotStore) snapshots.warm();
     const unpack =
       opts.unpack !== false
         ? (image: ImageRecord, blobs: BlobSource, signal?: AbortSignal) => snapshots.prepare(image, blobs, signal)

@@ -96,11 +96,9 @@ export async function pullImage(store: ImageStore, input: string, opts: PullOpti
             fetchedBytes += await store.content.ingest(digest, (offset) => client.blob(ref.repository, digest, offset), {
               size,
               signal: abort.signal,
-              onProgress: (b) => {
-                progress.update(digest, b);
-                follow?.progressed();
-              },
+              onProgress: (b) => progress.update(digest, b),
               onWriting: (file) => follow?.writing(file),
+              onWritten: (bytes) => follow?.wrote(bytes),
             });
           }
           progress.done(digest, existed ? 'exists' : 'done');
@@ -117,7 +115,7 @@ export async function pullImage(store: ImageStore, input: string, opts: PullOpti
       const image = await store.record(name, manifestDigest);
 
       const layers = [...new Map(manifest.layers.map((l) => [l.digest, l])).values()];
-      for (const l of layers) blobs.set(l.digest, new BlobProgress());
+      if (opts.unpack) for (const l of layers) blobs.set(l.digest, new BlobProgress());
       const unpacking = opts.unpack?.(image, followingBlobs(store.content, (d) => blobs.get(d)), abort.signal);
       unpacking?.catch(() => abort.abort());
       try {

@@ -22,7 +22,9 @@ import { withLock } from '../lib/lock.js';
 import type { Host } from '../host/host.js';
 import { chainIds } from './chain-id.js';
 import type { BlobSource, ImageRecord, LayerRef, SnapshotStore } from './types.js';
+import { hasBlobFiles } from './blob-file.js';
 import { unpackLayer } from './unpack.js';
+import { sharedUnpackPool, type UnpackPool } from './unpack-pool.js';
 
 const HEX = /^[0-9a-f]{64}$/;
 const TMP = /^tmp-(\d+)-[0-9a-f]+$/;
@@ -30,7 +32,7 @@ const SHORT = 16;
 /** Room for lowerdir= in the one-page mount options, leaving the rest for upperdir/workdir. */
 const LOWERDIR_LIMIT = 3000;
 const UNPACK_LOCK_WAIT_MS = 30 * 60_000;
-const PARALLEL_LAYERS = 3;
+const PARALLEL_LAYERS = 8;
 
 /** What a snapshot records about itself, beside its tree. */
 export interface SnapshotMeta {
@@ -62,7 +64,14 @@ export class OverlaySnapshotStore implements SnapshotStore {
   constructor(
     private readonly root: string,
     private readonly host: Host,
+    /** Unpacks layers whose blobs are files (content store, downloads) on worker threads. */
+    private readonly pool: UnpackPool = sharedUnpackPool(),
   ) {}
+
+  /** Starts an unpack thread ahead of time (a pull calls this before it fetches the manifest). */
+  warm(): void {
+    this.pool.warm();
+  }
 
   /** The unpacked tree of a snapshot (whether or not it exists). */
   treeOf(chainID: string): string {
@@ -87,8 +96,8 @@ export class OverlaySnapshotStore implements SnapshotStore {
     await fs.mkdir(path.join(this.root, 'l'), { recursive: true });
     await fs.mkdir(path.join(this.root, 'locks'), { recursive: true });
     await this.removeStaleTemps();
-    // Layers are independent (each snapshot holds only its own layer), so a few unpack at once: gunzip
-    // runs on libuv's thread pool while the main thread writes files. The first failure stops the rest.
+    // Layers are independent (each snapshot holds only its own layer), so they unpack at once: during a
+    // pull each follows its own download, on the unpack threads. The first failure stops the rest.
     const stop = new AbortController();
     const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
     let failure: unknown;
@@ -184,8 +193,10 @@ export class OverlaySnapshotStore implements SnapshotStore {
     const tree = path.join(tmp, 'fs');
     try {
       await fs.mkdir(tree, { recursive: true, mode: 0o755 });
-      const blob = blobs.openBlob(layer.digest);
-      const r = await unpackLayer(blob, layer.mediaType, tree, { host: this.host, diffID: layer.diffID, signal });
+      const opts = { host: this.host, diffID: layer.diffID, ...(signal ? { signal } : {}) };
+      const r = hasBlobFiles(blobs)
+        ? await this.pool.unpack(await blobs.blobFile(layer.digest), layer.mediaType, tree, opts)
+        : await unpackLayer(blobs.openBlob(layer.digest), layer.mediaType, tree, opts);
       const meta: SnapshotMeta = {
         chainID,
         diffID: r.diffID,
