@@ -1,6 +1,8 @@
 /** The one entry point of Nubis. Wiring happens here; nothing else calls process.exit. */
 import { RealHost } from '../host/real-host.js';
 import { runCli } from '../cli/main.js';
+import { runServerCommand, serverArgv } from './server.js';
 
-const code = await runCli(process.argv.slice(2), new RealHost());
-process.exitCode = code;
+const argv = process.argv.slice(2);
+const server = serverArgv(argv);
+process.exitCode = server ? await runServerCommand(server) : await runCli(argv, new RealHost());

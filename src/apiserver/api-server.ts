@@ -1,0 +1,257 @@
+/**
+ * The Nubis API server: HTTPS with its own CA, bearer-token authentication, Kubernetes REST conventions
+ * over an ObjectStore (SQLite or etcd), watch caches, garbage collection and namespace lifecycle.
+ * Several servers may share one etcd: each watches the store, so watches agree across them.
+ */
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { builtinResources, type ResourceRegistry } from '../api/registry.js';
+import { isNubisError } from '../lib/errors.js';
+import { logger } from '../lib/log.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { AGGREGATED_CONTENT_TYPE, aggregatedDiscovery, apiGroup, apiGroupList, apiVersions, resourceList, wantsAggregated } from './discovery.js';
+import { GarbageCollector } from './garbage-collector.js';
+import { sendJson, sendStatus } from './http-io.js';
+import { ObjectOps, refOf, storeError } from './object-ops.js';
+import { OpenApiDocuments } from './openapi.js';
+import { ensureServerPki, servingNames } from './pki.js';
+import { PodProxy, rejectUpgrade } from './pod-proxy.js';
+import { requestInfo, type ResourceRequest } from './request-info.js';
+import { DEFAULT_WATCH_SETTINGS, type HandlerDeps, type WatchSettings } from './api-request.js';
+import { handleResource } from './resource-handler.js';
+import { ApiError, failure, statusOf } from './status.js';
+import { adminKubeconfigFile, ensureAdminAccess, TokenAuthenticator, tokensFile, type UserInfo } from './tokens.js';
+import { WatchCaches } from './watch-cache.js';
+
+const log = logger('apiserver');
+
+export interface ApiServerOptions {
+  dataDir: string;
+  store: ObjectStore;
+  registry?: ResourceRegistry;
+  /** Address to listen on (default 0.0.0.0). */
+  listen?: string;
+  /** Port (default 6443; 0 picks a free one). */
+  port?: number;
+  /** The address other machines reach this server at: added to the certificate and to /api. */
+  advertiseAddress?: string;
+  watch?: Partial<WatchSettings>;
+  /** How often the garbage collector sweeps without a trigger. */
+  gcIntervalMs?: number;
+}
+
+export const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
+
+export class ApiServer {
+  private readonly registry: ResourceRegistry;
+  private readonly caches: WatchCaches;
+  private readonly ops: ObjectOps;
+  private readonly gc: GarbageCollector;
+  private readonly openapi: OpenApiDocuments;
+  private readonly pods: PodProxy;
+  private readonly auth: TokenAuthenticator;
+  private readonly deps: HandlerDeps;
+  private server: https.Server | undefined;
+  private authReloader: NodeJS.Timeout | undefined;
+  private serverAddress = '';
+
+  private constructor(private readonly options: ApiServerOptions) {
+    this.registry = options.registry ?? builtinResources();
+    this.caches = new WatchCaches(options.store);
+    this.gc = new GarbageCollector(options.store, this.registry, options.gcIntervalMs ?? 30_000);
+    this.ops = new ObjectOps(options.store, this.registry, () => this.gc.trigger());
+    this.gc.ops = this.ops;
+    this.openapi = new OpenApiDocuments(this.registry);
+    this.pods = new PodProxy(options.store);
+    this.auth = new TokenAuthenticator(tokensFile(options.dataDir));
+    this.deps = { ops: this.ops, caches: this.caches, watch: { ...DEFAULT_WATCH_SETTINGS, ...options.watch }, pods: this.pods };
+  }
+
+  /** Makes PKI and admin access if missing, creates the default namespaces and starts listening. */
+  static async start(options: ApiServerOptions): Promise<ApiServer> {
+    const s = new ApiServer(options);
+    await s.listen();
+    return s;
+  }
+
+  /** https://<host>:<port> as written into admin.kubeconfig. */
+  get url(): string {
+    return `https://${this.serverAddress}`;
+  }
+
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  get kubeconfig(): string {
+    return adminKubeconfigFile(this.options.dataDir);
+  }
+
+  private async listen(): Promise<void> {
+    const o = this.options;
+    const pki = await ensureServerPki(o.dataDir, servingNames(o.advertiseAddress ? [o.advertiseAddress] : []));
+    await this.ensureNamespaces();
+    const server = https.createServer({ key: pki.key, cert: pki.cert, requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 });
+    server.on('request', (req, res) => void this.serve(req, res));
+    server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket as Duplex, head));
+    server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+    server.on('tlsClientError', () => {});
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.port ?? 6443, o.listen ?? '0.0.0.0', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    const port = this.port;
+    const local = o.listen && o.listen !== '0.0.0.0' && o.listen !== '::' ? o.listen : '127.0.0.1';
+    this.serverAddress = `${local.includes(':') ? `[${local}]` : local}:${port}`;
+    await ensureAdminAccess(o.dataDir, this.url, pki.caCert);
+    await this.auth.reload();
+    this.authReloader = setInterval(() => void this.auth.reload().catch((err) => log.warn(`token file: ${(err as Error).message}`)), 2000);
+    this.authReloader.unref();
+    this.gc.start();
+    log.info(`serving on ${this.url}`);
+  }
+
+  private async ensureNamespaces(): Promise<void> {
+    const t = this.registry.byResource('', 'namespaces');
+    if (!t) return;
+    for (const name of DEFAULT_NAMESPACES) {
+      try {
+        await this.options.store.get(refOf(t), { name });
+      } catch (err) {
+        if (!isNubisError(err, 'NotFound')) throw err;
+        try {
+          await this.ops.create(t, undefined, { metadata: { name } });
+        } catch (e) {
+          if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
+        }
+      }
+    }
+  }
+
+  private authenticate(req: IncomingMessage): UserInfo | undefined {
+    const h = req.headers.authorization;
+    if (!h || !/^bearer /i.test(h)) return undefined;
+    return this.auth.authenticate(h.slice(7).trim());
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    req.on('error', () => res.destroy());
+    res.on('error', () => {});
+    try {
+      const url = new URL(req.url ?? '/', 'https://nubis.invalid');
+      const path = url.pathname;
+      if (PUBLIC_PATHS.has(path) || path.startsWith('/readyz/') || path.startsWith('/livez/') || path.startsWith('/healthz/')) {
+        req.resume();
+        if (path === '/version') return sendJson(res, 200, VERSION);
+        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end('ok');
+        return;
+      }
+      const user = this.authenticate(req);
+      if (!user) {
+        req.resume();
+        return sendStatus(res, failure('Unauthorized', 'Unauthorized'));
+      }
+      const info = requestInfo(req.method ?? 'GET', path, url.searchParams);
+      if (info.kind === 'nonresource') {
+        req.resume();
+        if (path === '/openapi/v2' || path.startsWith('/openapi/v3')) {
+          const [type, body] = this.openapi.serve(path, req.headers.accept);
+          res.writeHead(200, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+          res.end(body);
+          return;
+        }
+        if (path === '/' || path === '') return sendJson(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
+        throw new ApiError('NotFound', `the server could not find the requested resource (${path.slice(0, 200)})`);
+      }
+      if (info.kind === 'discovery') {
+        req.resume();
+        return this.discovery(req, res, info.legacy, info.group, info.version);
+      }
+      const type = this.resolve(info);
+      await handleResource({ req, res, info, query: url.searchParams, user, type }, this.deps);
+    } catch (err) {
+      if (!(err instanceof ApiError) && !isNubisError(err)) log.warn(`${req.method} ${req.url?.slice(0, 200)}: ${(err as Error).stack ?? String(err)}`);
+      if (!req.complete) req.resume();
+      sendStatus(res, statusOf(err));
+    }
+  }
+
+  private resolve(info: ResourceRequest) {
+    const type = this.registry.byResource(info.group, info.resource, info.version);
+    if (!type) {
+      throw new ApiError('NotFound', `the server could not find the requested resource (${info.group ? `${info.group}/` : ''}${info.version}, resource ${info.resource.slice(0, 100)})`);
+    }
+    return type;
+  }
+
+  private discovery(req: IncomingMessage, res: ServerResponse, legacy: boolean, group?: string, version?: string): void {
+    if (group === undefined || (legacy && version === undefined)) {
+      if (wantsAggregated(req.headers.accept)) {
+        const body = JSON.stringify(aggregatedDiscovery(this.registry, legacy));
+        res.writeHead(200, { 'Content-Type': AGGREGATED_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body), Vary: 'Accept' });
+        res.end(body);
+        return;
+      }
+      return sendJson(res, 200, legacy ? apiVersions(this.serverAddress) : apiGroupList(this.registry), { Vary: 'Accept' });
+    }
+    if (version === undefined) return sendJson(res, 200, apiGroup(this.registry, group));
+    return sendJson(res, 200, resourceList(this.registry, legacy ? '' : group, version));
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    try {
+      const url = new URL(req.url ?? '/', 'https://nubis.invalid');
+      if (!this.authenticate(req)) throw new ApiError('Unauthorized', 'Unauthorized');
+      const info = requestInfo('GET', url.pathname, url.searchParams);
+      if (info.kind !== 'resource' || !['exec', 'attach'].includes(info.subresource ?? '') || !info.name) {
+        throw new ApiError('BadRequest', 'upgrades are served only for pods/exec and pods/attach');
+      }
+      const type = this.resolve(info);
+      if (type.group !== '' || type.resource !== 'pods') throw new ApiError('NotFound', `${type.resource} has no ${info.subresource} subresource`);
+      const pod = await this.options.store
+        .get(refOf(type), { namespace: info.namespace, name: info.name })
+        .catch((err) => Promise.reject(storeError(type, info.name!, err)));
+      await this.pods.upgradeExec(req, socket, head, pod, url.searchParams);
+    } catch (err) {
+      rejectUpgrade(socket, err);
+    }
+  }
+
+  /** Stops listening, ends watches and the garbage collector (the store stays open: the caller owns it). */
+  async close(): Promise<void> {
+    if (this.authReloader) clearInterval(this.authReloader);
+    this.gc.stop();
+    this.caches.close();
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+}
+
+const VERSION = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.0-nubis',
+  gitCommit: '',
+  gitTreeState: 'clean',
+  buildDate: '2025-01-01T00:00:00Z',
+  goVersion: 'n/a',
+  compiler: 'nubis',
+  platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+};

@@ -1,0 +1,118 @@
+/** Reading request bodies (size limit, JSON or YAML) and writing JSON answers, with content negotiation. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import YAML from 'yaml';
+import { ApiError, badRequest, type Status } from './status.js';
+
+/** Kubernetes' limit for one request body. */
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+/** Reads the whole body; 413 as soon as it passes `limit`. */
+export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    throw tooLarge(limit);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      req.resume();
+      throw tooLarge(limit);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function tooLarge(limit: number): ApiError {
+  return new ApiError('RequestEntityTooLarge', `the request body is larger than the limit of ${limit} bytes`);
+}
+
+/** The media type of a Content-Type header, lower case, without parameters. */
+export function mediaType(header: string | undefined): string {
+  return (header ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/** Parses a body as JSON, or as YAML for YAML media types (apply-patch+yaml, application/yaml). */
+export function parseBody(body: Buffer, contentType: string | undefined): unknown {
+  const type = mediaType(contentType);
+  if (type === 'application/vnd.kubernetes.protobuf') {
+    throw new ApiError('UnsupportedMediaType', 'protobuf bodies are not supported; send JSON or YAML');
+  }
+  const text = body.toString('utf8');
+  if (text.trim() === '') throw badRequest('the request body is empty');
+  if (type.endsWith('yaml')) {
+    try {
+      const docs = YAML.parseAllDocuments(text);
+      if (docs.length !== 1) throw new Error(`expected one YAML document, found ${docs.length}`);
+      const doc = docs[0]!;
+      if (doc.errors.length > 0) throw doc.errors[0]!;
+      return doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      throw badRequest(`the request body is not valid YAML: ${(err as Error).message.split('\n')[0]}`, err);
+    }
+  }
+  if (type !== '' && !type.endsWith('json') && type !== 'text/plain' && type !== '*/*') {
+    throw new ApiError('UnsupportedMediaType', `unsupported media type "${type.slice(0, 100)}"`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw badRequest(`the request body is not valid JSON: ${(err as Error).message}`, err);
+  }
+}
+
+/** A body that must be a JSON object (not an array, string or null). */
+export function asObject(value: unknown, what = 'the request body'): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest(`${what} must be a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+/** One clause of an Accept header: media type and parameters (as, g, v). */
+export interface AcceptClause {
+  type: string;
+  params: Record<string, string>;
+}
+
+export function parseAccept(header: string | undefined): AcceptClause[] {
+  if (!header) return [{ type: '*/*', params: {} }];
+  return header.split(',').map((clause) => {
+    const [type, ...params] = clause.split(';');
+    const p: Record<string, string> = {};
+    for (const kv of params) {
+      const eq = kv.indexOf('=');
+      if (eq > 0) p[kv.slice(0, eq).trim().toLowerCase()] = kv.slice(eq + 1).trim();
+    }
+    return { type: type!.trim().toLowerCase(), params: p };
+  });
+}
+
+/** What representation a client wants: plain JSON, a meta.k8s.io Table, or something we cannot give. */
+export type Representation = 'json' | 'table' | 'none';
+
+export function negotiate(header: string | undefined): Representation {
+  for (const c of parseAccept(header)) {
+    const jsonish = c.type === 'application/json' || c.type === '*/*' || c.type === 'application/*' || c.type === 'application/yaml';
+    if (!jsonish) continue;
+    if (c.params.as === 'Table' && c.params.g === 'meta.k8s.io' && (c.params.v === 'v1' || c.params.v === 'v1beta1')) return 'table';
+    if (c.params.as === undefined) return 'json';
+  }
+  return 'none';
+}
+
+/** Writes a JSON answer. */
+export function sendJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+export function sendStatus(res: ServerResponse, status: Status): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, status.code, status);
+}

@@ -1,0 +1,337 @@
+/**
+ * The semantics of create, update and delete behind the HTTP verbs, shared by the REST handlers, the
+ * garbage collector and namespace lifecycle: generateName, defaulting, validation (422 with causes),
+ * field validation, status-subresource rules, finalizers and deletion propagation.
+ */
+import { randomUUID } from 'node:crypto';
+import type { KubeObject } from '../api/meta.js';
+import type { FieldError, ResourceRegistry, ResourceType } from '../api/registry.js';
+import { unknownFields } from '../api/schema.js';
+import { describeFieldErrors } from '../api/validation.js';
+import { isNubisError } from '../lib/errors.js';
+import type { ObjectStore, Preconditions, ResourceRef } from '../store/object-store.js';
+import { ApiError, badRequest } from './status.js';
+
+export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+export type PropagationPolicy = 'Foreground' | 'Background' | 'Orphan';
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  fieldValidation?: FieldValidation;
+  /** Warnings for the Warning header (fieldValidation=Warn). */
+  warnings?: string[];
+}
+
+export interface DeleteOptions {
+  dryRun?: boolean;
+  propagationPolicy?: PropagationPolicy;
+  gracePeriodSeconds?: number;
+  preconditions?: Preconditions;
+}
+
+export const FOREGROUND_FINALIZER = 'foregroundDeletion';
+export const ORPHAN_FINALIZER = 'orphan';
+
+export const refOf = (t: Pick<ResourceType, 'group' | 'resource'>): ResourceRef => ({ group: t.group, resource: t.resource });
+export const apiVersion = (t: Pick<ResourceType, 'group' | 'version'>): string => (t.group ? `${t.group}/${t.version}` : t.version);
+const qualified = (t: ResourceType) => (t.group ? `${t.resource}.${t.group}` : t.resource);
+
+/** 404 in Kubernetes' words: `pods "web" not found`. */
+export function notFoundStatus(t: ResourceType, name: string): ApiError {
+  return new ApiError('NotFound', `${qualified(t)} "${name}" not found`, { name, group: t.group, kind: t.resource });
+}
+
+/** 422 with one cause per field error. */
+export function invalidStatus(t: ResourceType, name: string, errors: FieldError[]): ApiError {
+  const summary = errors.length === 1 ? describeFieldErrors(errors) : `[${describeFieldErrors(errors)}]`;
+  return new ApiError('Invalid', `${t.kind} "${name}" is invalid: ${summary}`, {
+    name,
+    group: t.group,
+    kind: t.kind,
+    causes: errors.map((e) => ({ reason: e.type, message: e.message, field: e.field })),
+  });
+}
+
+const GENERATE_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
+function randomSuffix(): string {
+  let s = '';
+  for (let i = 0; i < 5; i++) s += GENERATE_CHARS[Math.floor(Math.random() * GENERATE_CHARS.length)];
+  return s;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Maps store errors to Kubernetes' wording for this kind and name. */
+export function storeError(t: ResourceType, name: string, err: unknown): unknown {
+  if (isNubisError(err, 'NotFound')) return notFoundStatus(t, name);
+  if (isNubisError(err, 'AlreadyExists')) {
+    return new ApiError('AlreadyExists', `${qualified(t)} "${name}" already exists`, { name, group: t.group, kind: t.resource }, { cause: err });
+  }
+  if (isNubisError(err, 'Conflict') && (err as { reason?: string }).reason !== 'Expired') {
+    return new ApiError(
+      'Conflict',
+      `Operation cannot be fulfilled on ${qualified(t)} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      { name, group: t.group, kind: t.resource },
+      { cause: err },
+    );
+  }
+  return err;
+}
+
+export class ObjectOps {
+  constructor(
+    readonly store: ObjectStore,
+    readonly registry: ResourceRegistry,
+    /** Called after something was deleted or began deleting (the garbage collector listens). */
+    private readonly onDeletion: () => void = () => {},
+  ) {}
+
+  /** Checks apiVersion/kind of a body and fills them in when absent. */
+  checkKind(t: ResourceType, body: Record<string, unknown>): KubeObject {
+    const av = apiVersion(t);
+    if (body.apiVersion !== undefined && body.apiVersion !== av) {
+      throw badRequest(`the API version in the data (${String(body.apiVersion).slice(0, 100)}) does not match the expected API version (${av})`);
+    }
+    if (body.kind !== undefined && body.kind !== t.kind) {
+      throw badRequest(`the kind in the data (${String(body.kind).slice(0, 100)}) does not match the expected kind (${t.kind})`);
+    }
+    if (body.metadata === undefined) body.metadata = {};
+    if (!isObject(body.metadata)) throw badRequest('metadata must be an object');
+    body.apiVersion = av;
+    body.kind = t.kind;
+    return body as unknown as KubeObject;
+  }
+
+  private checkFields(t: ResourceType, obj: KubeObject, opts: WriteOptions): void {
+    const mode = opts.fieldValidation ?? 'Warn';
+    if (mode === 'Ignore') return;
+    const unknown = unknownFields(obj, t.schema);
+    if (unknown.length === 0) return;
+    if (mode === 'Strict') {
+      throw badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
+    }
+    opts.warnings?.push(...unknown.map((f) => `unknown field "${f}"`));
+  }
+
+  private validate(t: ResourceType, obj: KubeObject, old?: KubeObject): void {
+    let errors: FieldError[];
+    try {
+      errors = t.validate(obj, old);
+    } catch (err) {
+      // A validator meeting a value of the wrong shape must not crash the request.
+      throw new ApiError('Invalid', `${t.kind} "${obj.metadata.name}" is invalid: ${(err as Error).message}`, { name: obj.metadata.name, kind: t.kind }, { cause: err });
+    }
+    if (errors.length > 0) throw invalidStatus(t, obj.metadata.name, errors);
+  }
+
+  private async checkNamespace(t: ResourceType, namespace: string | undefined): Promise<void> {
+    if (!t.namespaced || !namespace) return;
+    let ns: KubeObject;
+    try {
+      ns = await this.store.get({ resource: 'namespaces' }, { name: namespace });
+    } catch (err) {
+      if (isNubisError(err, 'NotFound')) throw new ApiError('NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
+      throw err;
+    }
+    if (ns.metadata.deletionTimestamp) {
+      throw new ApiError('Forbidden', `${t.resource} "${''}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
+        kind: t.resource,
+        group: t.group,
+      });
+    }
+  }
+
+  /** Create: the body becomes a stored object (201), or a preview with dryRun. */
+  async create(t: ResourceType, namespace: string | undefined, body: Record<string, unknown>, opts: WriteOptions = {}): Promise<KubeObject> {
+    const obj = this.checkKind(t, body);
+    const meta = obj.metadata;
+    if (t.namespaced) {
+      if (meta.namespace !== undefined && meta.namespace !== '' && meta.namespace !== namespace) {
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      }
+      if (!namespace) throw badRequest(`${t.resource} is namespaced: create it inside a namespace`);
+      meta.namespace = namespace;
+    } else {
+      delete meta.namespace;
+    }
+    if (meta.resourceVersion) throw badRequest('resourceVersion should not be set on objects to be created');
+    this.checkFields(t, obj, opts);
+    for (const f of ['uid', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'creationTimestamp', 'managedFields']) delete meta[f];
+    const generated = !meta.name && typeof meta.generateName === 'string' && meta.generateName !== '';
+    if (generated) meta.name = `${meta.generateName}${randomSuffix()}`;
+    t.defaults(obj);
+    this.validate(t, obj);
+    await this.checkNamespace(t, namespace);
+    if (opts.dryRun) return { ...obj, metadata: { ...meta, uid: randomUUID(), creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.store.create(refOf(t), obj);
+      } catch (err) {
+        if (generated && attempt < 5 && isNubisError(err, 'AlreadyExists')) {
+          meta.name = `${meta.generateName}${randomSuffix()}`;
+          continue;
+        }
+        throw storeError(t, meta.name, err);
+      }
+    }
+  }
+
+  /**
+   * Update (PUT) of the main resource or its status. The main resource keeps the stored status for kinds
+   * with a status subresource; a status write changes nothing but status.
+   */
+  async update(
+    t: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: Record<string, unknown>,
+    opts: WriteOptions & { subresource?: 'status' } = {},
+  ): Promise<KubeObject> {
+    const incoming = this.checkKind(t, body);
+    const meta = incoming.metadata;
+    if (meta.name !== undefined && meta.name !== name) {
+      throw badRequest(`the name of the object (${String(meta.name).slice(0, 253)}) does not match the name on the URL (${name})`);
+    }
+    if (t.namespaced && meta.namespace !== undefined && meta.namespace !== '' && meta.namespace !== namespace) {
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+    this.checkFields(t, incoming, opts);
+    const key = { namespace: t.namespaced ? namespace : undefined, name };
+    const old = await this.store.get(refOf(t), key).catch((err) => Promise.reject(storeError(t, name, err)));
+    return this.replace(t, old, incoming, opts);
+  }
+
+  /** Stores `incoming` over `old` (read just before) with update semantics; the write is conditional on incoming's resourceVersion. */
+  async replace(t: ResourceType, old: KubeObject, incoming: KubeObject, opts: WriteOptions & { subresource?: 'status' } = {}): Promise<KubeObject> {
+    const name = old.metadata.name;
+    const next = this.merged(t, old, incoming, opts.subresource);
+    t.defaults(next);
+    this.validate(t, next, old);
+    if (opts.dryRun) return next;
+    const saved = await this.store.update(refOf(t), next).catch((err) => Promise.reject(storeError(t, name, err)));
+    return this.finishIfReleased(t, saved);
+  }
+
+  /** The object an update would store: system fields from the stored object, status by subresource rules. */
+  merged(t: ResourceType, old: KubeObject, incoming: KubeObject, subresource?: 'status'): KubeObject {
+    const meta = incoming.metadata;
+    if (subresource === 'status') {
+      return {
+        ...old,
+        status: incoming.status,
+        metadata: { ...old.metadata, resourceVersion: meta.resourceVersion || undefined },
+      } as KubeObject;
+    }
+    const next: KubeObject = { ...incoming, metadata: { ...meta } };
+    next.metadata.name = old.metadata.name;
+    if (t.namespaced) next.metadata.namespace = old.metadata.namespace;
+    else delete next.metadata.namespace;
+    if (!next.metadata.uid) delete next.metadata.uid;
+    if (!next.metadata.resourceVersion) delete next.metadata.resourceVersion;
+    for (const f of ['creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation'] as const) {
+      if (old.metadata[f] === undefined) delete next.metadata[f];
+      else (next.metadata as Record<string, unknown>)[f] = old.metadata[f];
+    }
+    if (t.hasStatus) {
+      if (old.status === undefined) delete next.status;
+      else next.status = old.status;
+    }
+    return next;
+  }
+
+  /** An object marked for deletion whose finalizers are all gone is removed for good. */
+  async finishIfReleased(t: ResourceType, obj: KubeObject): Promise<KubeObject> {
+    if (!obj.metadata.deletionTimestamp || (obj.metadata.finalizers?.length ?? 0) > 0) return obj;
+    if (t.resource === 'namespaces' && ((obj.spec as { finalizers?: string[] } | undefined)?.finalizers?.length ?? 0) > 0) return obj;
+    if (this.gracefulPending(t, obj)) return obj;
+    try {
+      const gone = await this.store.delete(refOf(t), { namespace: obj.metadata.namespace, name: obj.metadata.name }, { uid: obj.metadata.uid });
+      this.onDeletion();
+      return gone;
+    } catch (err) {
+      if (isNubisError(err, 'NotFound')) return obj;
+      throw storeError(t, obj.metadata.name, err);
+    }
+  }
+
+  /**
+   * Pods bound to a node delete gracefully: they are marked with a grace period and the node's agent
+   * removes them (a delete with gracePeriodSeconds=0) once the containers stopped, as the kubelet does.
+   */
+  private gracefulPending(t: ResourceType, obj: KubeObject): boolean {
+    if (t.group !== '' || t.resource !== 'pods') return false;
+    const spec = obj.spec as { nodeName?: string } | undefined;
+    const phase = (obj.status as { phase?: string } | undefined)?.phase;
+    return !!spec?.nodeName && phase !== 'Succeeded' && phase !== 'Failed' && (obj.metadata.deletionGracePeriodSeconds ?? 0) > 0;
+  }
+
+  /**
+   * Delete with Kubernetes semantics: objects with finalizers (or a Foreground/Orphan propagation, which
+   * adds one) are marked with deletionTimestamp and removed when the last finalizer goes; others go now.
+   * Background dependents are removed afterwards by the garbage collector.
+   */
+  async delete(t: ResourceType, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<KubeObject> {
+    const key = { namespace: t.namespaced ? namespace : undefined, name };
+    const ref = refOf(t);
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.store.get(ref, key).catch((err) => Promise.reject(storeError(t, name, err)));
+      const pre = opts.preconditions;
+      if (pre?.uid && pre.uid !== current.metadata.uid) {
+        throw new ApiError('Conflict', `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid ?? ''}`, { name, kind: t.resource, group: t.group });
+      }
+      if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) {
+        throw new ApiError('Conflict', `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion ?? ''}`, { name, kind: t.resource, group: t.group });
+      }
+      const finalizers = [...(current.metadata.finalizers ?? [])];
+      const policy = opts.propagationPolicy;
+      if (policy === 'Foreground' && !finalizers.includes(FOREGROUND_FINALIZER)) finalizers.push(FOREGROUND_FINALIZER);
+      if (policy === 'Orphan' && !finalizers.includes(ORPHAN_FINALIZER)) finalizers.push(ORPHAN_FINALIZER);
+      const isNamespace = t.resource === 'namespaces' && t.group === '';
+      const graceful = this.gracefulPending(t, { ...current, metadata: { ...current.metadata, deletionGracePeriodSeconds: this.gracePeriod(current, opts) } });
+      // Namespaces always pass through Terminating: their content is deleted first.
+      if (finalizers.length === 0 && !isNamespace && !graceful) {
+        if (opts.dryRun) return current;
+        try {
+          const gone = await this.store.delete(ref, key, { uid: current.metadata.uid, resourceVersion: current.metadata.resourceVersion });
+          this.onDeletion();
+          return gone;
+        } catch (err) {
+          if (isNubisError(err, 'Conflict') && attempt < 5 && !pre?.resourceVersion) continue;
+          throw storeError(t, name, err);
+        }
+      }
+      const marked: KubeObject = { ...current, metadata: { ...current.metadata, finalizers } };
+      if (finalizers.length === 0) delete marked.metadata.finalizers;
+      if (!marked.metadata.deletionTimestamp) {
+        marked.metadata.deletionTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+        marked.metadata.deletionGracePeriodSeconds = graceful ? this.gracePeriod(current, opts) : 0;
+      } else if (graceful && opts.gracePeriodSeconds !== undefined) {
+        marked.metadata.deletionGracePeriodSeconds = Math.min(marked.metadata.deletionGracePeriodSeconds ?? opts.gracePeriodSeconds, opts.gracePeriodSeconds);
+      }
+      if (isNamespace) {
+        marked.status = { ...((current.status as object | undefined) ?? {}), phase: 'Terminating' };
+        if (!current.metadata.deletionTimestamp) {
+          const spec = (current.spec ?? {}) as { finalizers?: string[] };
+          marked.spec = { ...spec, finalizers: [...new Set([...(spec.finalizers ?? []), 'kubernetes'])] };
+        }
+      }
+      if (opts.dryRun) return marked;
+      try {
+        const saved = await this.store.update(ref, marked);
+        this.onDeletion();
+        return saved;
+      } catch (err) {
+        if (isNubisError(err, 'Conflict') && attempt < 5 && !pre?.resourceVersion) continue;
+        throw storeError(t, name, err);
+      }
+    }
+  }
+
+  private gracePeriod(obj: KubeObject, opts: DeleteOptions): number {
+    if (opts.gracePeriodSeconds !== undefined) return Math.max(0, opts.gracePeriodSeconds);
+    const fromSpec = (obj.spec as { terminationGracePeriodSeconds?: number } | undefined)?.terminationGracePeriodSeconds;
+    return typeof fromSpec === 'number' ? fromSpec : 30;
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * PATCH on resources and their status and scale subresources: JSON merge patch, JSON patch and strategic
+ * merge patch (the patch algorithms live in api/patch.ts). A patch without a resourceVersion applies to
+ * the latest object and is retried on a write conflict, as kube-apiserver does.
+ */
+import type { KubeObject } from '../api/meta.js';
+import { isNubisError } from '../lib/errors.js';
+import { mediaType, parseBody, readBody, sendJson } from './http-io.js';
+import { refOf, storeError } from './object-ops.js';
+import { writeOptions } from './query.js';
+import { sendObject, type ApiRequest, type HandlerDeps } from './api-request.js';
+import { ApiError, badRequest } from './status.js';
+import { applyScale, scaleOf } from './scale.js';
+import { applyPatchDocument, type PatchKind } from './patch-apply.js';
+
+const PATCH_TYPES: Record<string, PatchKind> = {
+  'application/merge-patch+json': 'merge',
+  'application/strategic-merge-patch+json': 'strategic',
+  'application/json-patch+json': 'json',
+  'application/apply-patch+yaml': 'apply',
+};
+
+export async function handlePatch(r: ApiRequest, deps: HandlerDeps, subresource: 'status' | 'scale' | undefined): Promise<void> {
+  const t = r.type;
+  const type = mediaType(r.req.headers['content-type']);
+  const kind = PATCH_TYPES[type];
+  if (!kind) {
+    throw new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_TYPES).join(', ')}`);
+  }
+  const patch = parseBody(await readBody(r.req), kind === 'apply' ? 'application/yaml' : 'application/json');
+  const name = r.info.name!;
+  const key = { namespace: t.namespaced ? r.info.namespace : undefined, name };
+  const opts = writeOptions(r.query);
+  for (let attempt = 0; ; attempt++) {
+    let current: KubeObject;
+    try {
+      current = await deps.ops.store.get(refOf(t), key);
+    } catch (err) {
+      if (isNubisError(err, 'NotFound') && kind === 'apply' && !subresource) {
+        const created = await deps.ops.create(t, key.namespace, applyPatchDocument('apply', t, { apiVersion: '', kind: '', metadata: { name } } as KubeObject, patch, true) as unknown as Record<string, unknown>, opts);
+        return sendObject(r, 201, created, opts.warnings);
+      }
+      throw storeError(t, name, err);
+    }
+    const explicitRv = typeof (patch as { metadata?: { resourceVersion?: unknown } })?.metadata?.resourceVersion === 'string';
+    try {
+      if (subresource === 'scale') {
+        const scale = scaleOf(r, current);
+        const patched = applyPatchDocument(kind, undefined, scale, patch);
+        return sendJson(r.res, 200, await applyScale(r, deps, patched as unknown as Record<string, unknown>));
+      }
+      const patched = applyPatchDocument(kind, t, structuredClone(current), patch);
+      if (typeof patched !== 'object' || patched === null || Array.isArray(patched)) throw badRequest('the patch made the object something other than a JSON object');
+      const p = patched as KubeObject;
+      if (typeof p.metadata !== 'object' || p.metadata === null) throw badRequest('the patch removed metadata');
+      if (!explicitRv) p.metadata.resourceVersion = current.metadata.resourceVersion;
+      const saved = await deps.ops.replace(t, current, deps.ops.checkKind(t, p as unknown as Record<string, unknown>), { ...opts, subresource: subresource === 'status' ? 'status' : undefined });
+      return sendObject(r, 200, saved, opts.warnings);
+    } catch (err) {
+      const conflict = err instanceof ApiError && err.reason === 'Conflict';
+      if (conflict && !explicitRv && attempt < 5) continue;
+      throw err;
+    }
+  }
+}

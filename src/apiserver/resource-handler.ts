@@ -1,0 +1,118 @@
+/**
+ * The REST verbs on resources: get, list, create, update, delete and deletecollection on collections and
+ * items (namespaced, cluster-scoped and across all namespaces), dispatching watch, patch and the
+ * subresources to their own handlers.
+ */
+import type { KubeObject } from '../api/meta.js';
+import { isNubisError } from '../lib/errors.js';
+import { asObject, negotiate, parseBody, readBody, sendJson } from './http-io.js';
+import { readObjectBody, sendObject, type ApiRequest, type HandlerDeps } from './api-request.js';
+import { apiVersion, refOf, storeError } from './object-ops.js';
+import { handlePatch } from './patch-handler.js';
+import { deleteOptions, fieldSelectorParam, intParam, labelSelectorParam, objectFilter, writeOptions } from './query.js';
+import { ApiError, badRequest } from './status.js';
+import { handleSubresource } from './subresources.js';
+import { includeObjectParam, toTable } from './table-output.js';
+import { serveWatch } from './watch-handler.js';
+
+function notAllowed(r: ApiRequest): ApiError {
+  return new ApiError('MethodNotAllowed', `${r.info.verb} is not supported on ${r.type.resource}${r.info.subresource ? `/${r.info.subresource}` : ''}`);
+}
+
+/** Serves one resource request; throws ApiError/NubisError for the caller to turn into a Status. */
+export async function handleResource(r: ApiRequest, deps: HandlerDeps): Promise<void> {
+  const { info, type: t } = r;
+  if (!t.namespaced && info.namespace !== undefined) throw new ApiError('NotFound', `${t.resource} is not namespaced`);
+  if (info.subresource) return handleSubresource(r, deps);
+  if (!t.verbs.includes(info.verb)) throw notAllowed(r);
+  const ns = t.namespaced ? info.namespace : undefined;
+  const name = info.name;
+  switch (info.verb) {
+    case 'get': {
+      if (t.namespaced && !ns) throw new ApiError('NotFound', `${t.resource} is namespaced: read "${name!}" inside its namespace`);
+      const obj = await deps.ops.store.get(refOf(t), { namespace: ns, name: name! }).catch((err) => Promise.reject(storeError(t, name!, err)));
+      sendObject(r, 200, obj);
+      return;
+    }
+    case 'list':
+      return list(r, deps, ns);
+    case 'watch':
+      return serveWatch(r, deps, ns);
+    case 'create': {
+      if (name !== undefined) throw notAllowed(r);
+      const opts = writeOptions(r.query);
+      const obj = await deps.ops.create(t, ns, await readObjectBody(r), opts);
+      sendObject(r, 201, obj, opts.warnings);
+      return;
+    }
+    case 'update': {
+      const opts = writeOptions(r.query);
+      const obj = await deps.ops.update(t, ns, name!, await readObjectBody(r), opts);
+      sendObject(r, 200, obj, opts.warnings);
+      return;
+    }
+    case 'patch':
+      return handlePatch(r, deps, undefined);
+    case 'delete': {
+      const body = await optionalBody(r);
+      const obj = await deps.ops.delete(t, ns, name!, deleteOptions(r.query, body));
+      sendObject(r, 200, obj);
+      return;
+    }
+    case 'deletecollection':
+      return deleteCollection(r, deps, ns);
+    default:
+      throw notAllowed(r);
+  }
+}
+
+async function optionalBody(r: ApiRequest): Promise<Record<string, unknown> | undefined> {
+  const raw = await readBody(r.req);
+  if (raw.toString('utf8').trim() === '') return undefined;
+  return asObject(parseBody(raw, r.req.headers['content-type']), 'DeleteOptions');
+}
+
+async function list(r: ApiRequest, deps: HandlerDeps, ns: string | undefined): Promise<void> {
+  const t = r.type;
+  const labels = labelSelectorParam(r.query);
+  const fields = fieldSelectorParam(t, r.query);
+  const limit = intParam(r.query, 'limit', 0, 1_000_000) || undefined;
+  const cont = r.query.get('continue') || undefined;
+  const rvParam = r.query.get('resourceVersion');
+  const exact = r.query.get('resourceVersionMatch') === 'Exact';
+  const filter = objectFilter(t, ns, labels, fields);
+  const result = await deps.ops.store.list(refOf(t), {
+    namespace: ns,
+    labelSelector: labels,
+    limit,
+    continue: cont,
+    resourceVersion: exact && rvParam && !cont ? rvParam : undefined,
+  }).catch((err) => Promise.reject(isNubisError(err, 'Invalid') ? badRequest(err.message, err) : err));
+  const items = fields.requirements.length > 0 ? result.items.filter(filter) : result.items;
+  const meta = { resourceVersion: result.resourceVersion, continue: result.continue };
+  if (negotiate(r.req.headers.accept) === 'table') {
+    sendJson(r.res, 200, toTable(t, items, includeObjectParam(r.query.get('includeObject')), meta));
+    return;
+  }
+  const metadata: Record<string, string> = { resourceVersion: result.resourceVersion };
+  if (result.continue) metadata.continue = result.continue;
+  sendJson(r.res, 200, { kind: `${t.kind}List`, apiVersion: apiVersion(t), metadata, items });
+}
+
+async function deleteCollection(r: ApiRequest, deps: HandlerDeps, ns: string | undefined): Promise<void> {
+  const t = r.type;
+  const labels = labelSelectorParam(r.query);
+  const fields = fieldSelectorParam(t, r.query);
+  const opts = deleteOptions(r.query, await optionalBody(r));
+  const filter = objectFilter(t, ns, labels, fields);
+  const result = await deps.ops.store.list(refOf(t), { namespace: ns, labelSelector: labels });
+  const deleted: KubeObject[] = [];
+  for (const o of result.items.filter(filter)) {
+    try {
+      deleted.push(await deps.ops.delete(t, o.metadata.namespace, o.metadata.name, opts));
+    } catch (err) {
+      if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
+    }
+  }
+  sendJson(r.res, 200, { kind: `${t.kind}List`, apiVersion: apiVersion(t), metadata: { resourceVersion: result.resourceVersion }, items: deleted });
+}
