@@ -4,7 +4,6 @@
  * the latest object and is retried on a write conflict, as kube-apiserver does.
  */
 import type { KubeObject } from '../api/meta.js';
-import { isNubisError } from '../lib/errors.js';
 import { mediaType, parseBody, readBody, sendJson } from './http-io.js';
 import { refOf, storeError } from './object-ops.js';
 import { writeOptions } from './query.js';
@@ -36,10 +35,6 @@ export async function handlePatch(r: ApiRequest, deps: HandlerDeps, subresource:
     try {
       current = await deps.ops.store.get(refOf(t), key);
     } catch (err) {
-      if (isNubisError(err, 'NotFound') && kind === 'apply' && !subresource) {
-        const created = await deps.ops.create(t, key.namespace, applyPatchDocument('apply', t, { apiVersion: '', kind: '', metadata: { name } } as KubeObject, patch, true) as unknown as Record<string, unknown>, opts);
-        return sendObject(r, 201, created, opts.warnings);
-      }
       throw storeError(t, name, err);
     }
     const explicitRv = typeof (patch as { metadata?: { resourceVersion?: unknown } })?.metadata?.resourceVersion === 'string';

@@ -1,0 +1,134 @@
+/** The real kubectl 1.32 against a Nubis API server on SQLite: the everyday commands work unmodified. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { eventually, requireKubectl, TestServer } from './harness.js';
+
+let s: TestServer;
+
+before(async () => {
+  requireKubectl();
+  s = await TestServer.start();
+});
+after(async () => {
+  await s?.close();
+});
+
+const POD = `apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  containers:
+  - name: c
+    image: busybox
+    command: [sleep, "3600"]
+`;
+
+test('kubectl get ns lists the default namespaces from the admin kubeconfig', async () => {
+  const { stdout } = await s.kubectl(['get', 'ns', '-o', 'name']);
+  assert.deepEqual(stdout.trim().split('\n').sort(), ['namespace/default', 'namespace/kube-node-lease', 'namespace/kube-public', 'namespace/kube-system']);
+});
+
+test('kubectl api-resources shows the served kinds with short names', async () => {
+  const { stdout } = await s.kubectl(['api-resources', '--no-headers']);
+  for (const kind of ['Pod', 'Deployment', 'ReplicaSet', 'DaemonSet', 'Job', 'Lease', 'EndpointSlice', 'ConfigMap', 'Secret', 'Event', 'Node', 'Service', 'Endpoints', 'Namespace']) {
+    assert.match(stdout, new RegExp(`\\s${kind}\\n`), `${kind} missing from api-resources`);
+  }
+  assert.match(stdout, /^deployments\s+deploy\s+apps\/v1\s+true\s+Deployment$/m);
+});
+
+test('kubectl apply creates, then updates; get prints wide, yaml, json, name and jsonpath', async () => {
+  const file = path.join(s.dataDir, 'pod.yaml');
+  await writeFile(file, POD);
+  assert.match((await s.kubectl(['apply', '-f', file])).stdout, /pod\/web created/);
+  await writeFile(file, POD.replace('app: web', 'app: web, tier: front'));
+  assert.match((await s.kubectl(['apply', '-f', file])).stdout, /pod\/web configured/);
+  const wide = (await s.kubectl(['get', 'pods', '-o', 'wide'])).stdout;
+  assert.match(wide, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE/m);
+  assert.match(wide, /^web\s+0\/1\s+Pending/m);
+  const obj = JSON.parse((await s.kubectl(['get', 'pod', 'web', '-o', 'json'])).stdout);
+  assert.equal(obj.metadata.labels.tier, 'front');
+  assert.ok(obj.metadata.uid && obj.metadata.creationTimestamp && obj.metadata.resourceVersion);
+  assert.equal(obj.spec.restartPolicy, 'Always', 'defaults applied');
+  assert.match((await s.kubectl(['get', 'pod', 'web', '-o', 'yaml'])).stdout, /^kind: Pod$/m);
+  assert.equal((await s.kubectl(['get', 'pods', '-o', 'name'])).stdout.trim(), 'pod/web');
+  assert.equal((await s.kubectl(['get', 'pod', 'web', '-o', 'jsonpath={.spec.containers[0].image}'])).stdout, 'busybox');
+  assert.match((await s.kubectl(['describe', 'pod', 'web'])).stdout, /^Name:\s+web$/m);
+});
+
+test('kubectl create -f, label, annotate, patch (merge, json, strategic) and edit', async () => {
+  await s.kubectl(['create', '-f', '-'], {
+    input: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm1}\ndata: {a: b}\n',
+  });
+  await s.kubectl(['label', 'cm', 'cm1', 'x=1']);
+  await s.kubectl(['annotate', 'cm', 'cm1', 'note=hi']);
+  await s.kubectl(['patch', 'cm', 'cm1', '--type=merge', '-p', '{"data":{"c":"d"}}']);
+  await s.kubectl(['patch', 'cm', 'cm1', '--type=json', '-p', '[{"op":"add","path":"/data/e","value":"f"}]']);
+  await s.kubectl(['patch', 'cm', 'cm1', '-p', '{"data":{"g":"h"}}']);
+  const editor = path.join(s.dataDir, 'editor.sh');
+  await writeFile(editor, '#!/bin/sh\nsed -i "s/^  a: b$/  a: edited/" "$1"\n', { mode: 0o755 });
+  await s.kubectl(['edit', 'cm', 'cm1'], { env: { EDITOR: editor, KUBE_EDITOR: editor } });
+  const cm = JSON.parse((await s.kubectl(['get', 'cm', 'cm1', '-o', 'json'])).stdout);
+  assert.deepEqual(cm.data, { a: 'edited', c: 'd', e: 'f', g: 'h' });
+  assert.equal(cm.metadata.labels.x, '1');
+  assert.equal(cm.metadata.annotations.note, 'hi');
+  assert.equal((await s.kubectl(['get', 'cm', '-l', 'x=1', '-o', 'name'])).stdout.trim(), 'configmap/cm1');
+  assert.equal((await s.kubectl(['get', 'cm', '-l', 'x=2', '-o', 'name'])).stdout.trim(), '');
+});
+
+test('strategic merge patch merges containers by name', async () => {
+  await s.kubectl(['apply', '-f', '-'], {
+    input: `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d1}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: d1}}
+  template:
+    metadata: {labels: {app: d1}}
+    spec:
+      containers: [{name: a, image: nginx}, {name: b, image: redis}]
+`,
+  });
+  await s.kubectl(['patch', 'deploy', 'd1', '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"b","image":"redis:7"}]}}}}']);
+  const d = JSON.parse((await s.kubectl(['get', 'deploy', 'd1', '-o', 'json'])).stdout);
+  assert.deepEqual(
+    d.spec.template.spec.containers.map((c: { name: string; image: string }) => `${c.name}=${c.image}`),
+    ['a=nginx', 'b=redis:7'],
+  );
+  await s.kubectl(['scale', 'deploy', 'd1', '--replicas=4']);
+  assert.equal((await s.kubectl(['get', 'deploy', 'd1', '-o', 'jsonpath={.spec.replicas}'])).stdout, '4');
+});
+
+test('kubectl get -w receives an update', async () => {
+  await s.kubectl(['create', '-f', '-'], { input: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: watched}\ndata: {a: b}\n' });
+  const child = spawn('kubectl', ['--kubeconfig', s.kubeconfig, 'get', 'cm', 'watched', '-w', '-o', 'jsonpath={.data.a}{"\\n"}'], {
+    env: { ...process.env, KUBECACHEDIR: path.join(s.dataDir, 'kubecache') },
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  try {
+    await eventually('the initial state', async () => out.includes('b\n'));
+    await s.kubectl(['patch', 'cm', 'watched', '--type=merge', '-p', '{"data":{"a":"changed"}}']);
+    await eventually('the update on the watch', async () => out.includes('changed\n'));
+  } finally {
+    child.kill();
+  }
+});
+
+test('kubectl explain reads the OpenAPI v3 schema', async () => {
+  const { stdout } = await s.kubectl(['explain', 'pod.spec.containers']);
+  assert.match(stdout, /KIND:\s+Pod/);
+  assert.match(stdout, /image\s+<string>/);
+});
+
+test('kubectl delete removes the object', async () => {
+  await s.kubectl(['delete', 'cm', 'cm1']);
+  const { stdout, code } = await s.kubectl(['get', 'cm', 'cm1'], { allowFail: true });
+  assert.notEqual(code, 0);
+  assert.equal(stdout, '');
+});
