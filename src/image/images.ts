@@ -132,8 +132,9 @@ export class Images {
     });
   }
 
-  /** Every stored ref, newest image first. */
+  /** Every stored ref, newest image first. The built-in busybox is always among them. */
   async list(): Promise<ImageSummary[]> {
+    await this.builtinBusybox();
     const out: ImageSummary[] = [];
     for (const ref of await this.store.listRefs()) {
       const image = await this.store.record(ref.name, ref.digest).catch((err) => {
