@@ -20,3 +20,9 @@ test('humanDuration reads like docker', () => {
   assert.equal(humanDuration(65_000), 'About a minute');
   assert.equal(humanDuration(3 * 3600_000), '3 hours');
 });
+
+test('humanSize in binary units reads like docker stats', () => {
+  assert.equal(humanSize(512, true), '512B');
+  assert.equal(humanSize(1536, true), '1.50KiB');
+  assert.equal(humanSize(64 * 1024 * 1024, true), '64.00MiB');
+});

@@ -22,16 +22,17 @@ export function formatTable(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
-/** 1536 -> "1.5kB", like docker's human sizes (decimal units). */
-export function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+/** 1536 -> "1.54kB" (decimal units, like docker images) or, with `binary`, "1.50KiB" (like docker stats). */
+export function humanSize(bytes: number, binary = false): string {
+  const base = binary ? 1024 : 1000;
+  const units = binary ? ['B', 'KiB', 'MiB', 'GiB', 'TiB'] : ['B', 'kB', 'MB', 'GB', 'TB'];
   let v = bytes;
   let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
+  while (v >= base && i < units.length - 1) {
+    v /= base;
     i++;
   }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)}${units[i]}`;
+  return `${i === 0 ? v : v.toFixed(binary || v < 10 ? 2 : 1)}${units[i]}`;
 }
 
 /** A duration in docker's words: "3 seconds", "About a minute", "2 hours". */

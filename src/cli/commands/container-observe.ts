@@ -3,20 +3,8 @@ import type { Command } from 'commander';
 import { invalid } from '../../lib/errors.js';
 import type { WorkloadInfo, WorkloadStats } from '../../runtime/driver.js';
 import { formatTimestamp, parseSince } from '../../runtime/oci/logs.js';
-import { formatTable, type CliContext } from '../context.js';
+import { formatTable, humanSize, type CliContext } from '../context.js';
 import { containerDriver } from './container-driver.js';
-
-/** Binary sizes like docker stats: "1.5MiB". */
-export function binarySize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(2)}${units[i]}`;
-}
 
 export const STATS_HEADER = ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS'];
 
@@ -28,7 +16,7 @@ export function statsRow(info: WorkloadInfo, a: WorkloadStats, b: WorkloadStats,
     info.id.slice(0, 12),
     info.name,
     `${cpu.toFixed(2)}%`,
-    `${binarySize(b.memoryBytes)} / ${binarySize(limit)}`,
+    `${humanSize(b.memoryBytes, true)} / ${humanSize(limit, true)}`,
     `${limit > 0 ? ((b.memoryBytes / limit) * 100).toFixed(2) : '0.00'}%`,
     String(b.pids),
   ];
