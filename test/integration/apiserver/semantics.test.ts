@@ -1,0 +1,235 @@
+/**
+ * API semantics on SQLite: authentication, Status errors (401, 404, 409, 413, 422 with causes),
+ * generateName, finalizers, cascading deletion (background, foreground, orphan) and namespace deletion.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { eventually, requireKubectl, TestServer } from './harness.js';
+
+let s: TestServer;
+
+before(async () => {
+  requireKubectl();
+  s = await TestServer.start({ gcIntervalMs: 500, watch: { bookmarkIntervalMs: 200 } });
+});
+after(async () => {
+  await s?.close();
+});
+
+const pod = (name: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, ...extra }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+
+test('a missing or wrong token is 401 Status; kubectl reports Unauthorized', async () => {
+  for (const token of [null, 'nubis-wrong']) {
+    const r = await s.request('GET', '/api/v1/namespaces', { token });
+    assert.equal(r.status, 401);
+    assert.deepEqual({ kind: r.json().kind, reason: r.json().reason, code: r.json().code }, { kind: 'Status', reason: 'Unauthorized', code: 401 });
+  }
+  const { code, stderr } = await s.kubectl(['get', 'ns', '--token', 'nubis-wrong'], { allowFail: true });
+  assert.notEqual(code, 0);
+  assert.match(stderr, /Unauthorized|must be logged in/);
+  assert.equal((await s.request('GET', '/healthz', { token: null })).status, 200);
+});
+
+test('unknown kind and unknown name are 404 Status', async () => {
+  const kind = await s.request('GET', '/api/v1/namespaces/default/widgets');
+  assert.equal(kind.status, 404);
+  assert.equal(kind.json().reason, 'NotFound');
+  const name = await s.request('GET', '/api/v1/namespaces/default/pods/nope');
+  assert.equal(name.status, 404);
+  assert.equal(name.json().message, 'pods "nope" not found');
+  assert.deepEqual(name.json().details, { name: 'nope', group: '', kind: 'pods' });
+  const { stderr } = await s.kubectl(['get', 'widgets'], { allowFail: true });
+  assert.match(stderr, /doesn't have a resource type "widgets"/);
+});
+
+test('an invalid object is 422 with field causes; kubectl prints them', async () => {
+  const r = await s.request('POST', '/api/v1/namespaces/default/pods', {
+    body: JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'Bad_Name' }, spec: { containers: [{ name: 'c' }] } }),
+  });
+  assert.equal(r.status, 422);
+  const st = r.json();
+  assert.equal(st.reason, 'Invalid');
+  assert.equal(st.details.kind, 'Pod');
+  const fields = st.details.causes.map((c: { field: string }) => c.field);
+  assert.ok(fields.includes('metadata.name'), JSON.stringify(st.details.causes));
+  assert.ok(fields.includes('spec.containers[0].image'), JSON.stringify(st.details.causes));
+  const { stderr } = await s.kubectl(['create', '-f', '-'], {
+    input: 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n',
+    allowFail: true,
+  });
+  assert.match(stderr, /is invalid: spec\.containers\[0\]\.image: Required value/);
+});
+
+test('unknown fields: Strict is 400, Warn answers with a Warning header', async () => {
+  const body = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'strict' }, data: {}, bogus: 1 });
+  const strict = await s.request('POST', '/api/v1/namespaces/default/configmaps?fieldValidation=Strict', { body });
+  assert.equal(strict.status, 400);
+  assert.match(strict.json().message, /unknown field "bogus"/);
+  const warn = await s.request('POST', '/api/v1/namespaces/default/configmaps?fieldValidation=Warn', { body });
+  assert.equal(warn.status, 201);
+  assert.match(String(warn.headers.warning), /unknown field/);
+});
+
+test('a stale update is 409 Conflict', async () => {
+  const created = (await s.request('POST', '/api/v1/namespaces/default/configmaps', { body: JSON.stringify({ metadata: { name: 'cas' }, data: { v: '1' } }) })).json();
+  const first = await s.request('PUT', '/api/v1/namespaces/default/configmaps/cas', { body: JSON.stringify({ ...created, data: { v: '2' } }) });
+  assert.equal(first.status, 200);
+  const stale = await s.request('PUT', '/api/v1/namespaces/default/configmaps/cas', { body: JSON.stringify({ ...created, data: { v: '3' } }) });
+  assert.equal(stale.status, 409);
+  assert.equal(stale.json().reason, 'Conflict');
+  assert.match(stale.json().message, /the object has been modified/);
+});
+
+test('a body over 3 MiB is 413', async () => {
+  const big = JSON.stringify({ metadata: { name: 'big' }, data: { x: 'a'.repeat(3 * 1024 * 1024 + 10) } });
+  const r = await s.request('POST', '/api/v1/namespaces/default/configmaps', { body: big });
+  assert.equal(r.status, 413);
+  assert.equal(r.json().reason, 'RequestEntityTooLarge');
+  assert.equal((await s.request('GET', '/api/v1/namespaces/default/configmaps/big')).status, 404);
+});
+
+test('generateName, creating twice (409 AlreadyExists) and dryRun', async () => {
+  const r = await s.request('POST', '/api/v1/namespaces/default/pods', { body: pod('', { name: undefined, generateName: 'gen-' }) });
+  assert.equal(r.status, 201);
+  assert.match(r.json().metadata.name, /^gen-[a-z0-9]{5}$/);
+  const again = await s.request('POST', '/api/v1/namespaces/default/pods', { body: pod(r.json().metadata.name) });
+  assert.equal(again.status, 409);
+  assert.equal(again.json().reason, 'AlreadyExists');
+  const dry = await s.request('POST', '/api/v1/namespaces/default/pods?dryRun=All', { body: pod('dry') });
+  assert.equal(dry.status, 201);
+  assert.equal((await s.request('GET', '/api/v1/namespaces/default/pods/dry')).status, 404);
+});
+
+test('finalizers hold a deleted object until they are removed', async () => {
+  await s.request('POST', '/api/v1/namespaces/default/configmaps', { body: JSON.stringify({ metadata: { name: 'fin', finalizers: ['example.com/hold'] } }) });
+  const del = await s.request('DELETE', '/api/v1/namespaces/default/configmaps/fin');
+  assert.equal(del.status, 200);
+  const held = (await s.request('GET', '/api/v1/namespaces/default/configmaps/fin')).json();
+  assert.ok(held.metadata.deletionTimestamp);
+  const patch = await s.request('PATCH', '/api/v1/namespaces/default/configmaps/fin', {
+    body: JSON.stringify({ metadata: { finalizers: null } }),
+    headers: { 'Content-Type': 'application/merge-patch+json' },
+  });
+  assert.equal(patch.status, 200);
+  assert.equal((await s.request('GET', '/api/v1/namespaces/default/configmaps/fin')).status, 404);
+});
+
+async function replicaSetWithPods(name: string, ns = 'default'): Promise<string> {
+  const rs = (
+    await s.request('POST', `/apis/apps/v1/namespaces/${ns}/replicasets`, {
+      body: JSON.stringify({
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: { name },
+        spec: { replicas: 2, selector: { matchLabels: { rs: name } }, template: { metadata: { labels: { rs: name } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } },
+      }),
+    })
+  ).json();
+  assert.ok(rs.metadata?.uid, JSON.stringify(rs));
+  for (const i of [0, 1]) {
+    const owner = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name, uid: rs.metadata.uid, controller: true, blockOwnerDeletion: true };
+    const r = await s.request('POST', `/api/v1/namespaces/${ns}/pods`, { body: pod(`${name}-${i}`, { labels: { rs: name }, ownerReferences: [owner] }) });
+    assert.equal(r.status, 201, r.body);
+  }
+  return rs.metadata.uid;
+}
+
+const podNames = async (sel: string, ns = 'default') =>
+  (await s.request('GET', `/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(sel)}`)).json().items.map((p: { metadata: { name: string } }) => p.metadata.name).sort();
+
+test('kubectl delete rs --cascade=background deletes the pods afterwards', async () => {
+  await replicaSetWithPods('bg');
+  await s.kubectl(['delete', 'rs', 'bg', '--cascade=background']);
+  await eventually('pods of bg gone', async () => (await podNames('rs=bg')).length === 0);
+});
+
+test('kubectl delete rs --cascade=foreground deletes the pods first', async () => {
+  await replicaSetWithPods('fg');
+  await s.kubectl(['delete', 'rs', 'fg', '--cascade=foreground', '--wait=false']);
+  await eventually('pods of fg gone', async () => (await podNames('rs=fg')).length === 0);
+  await eventually('rs fg gone', async () => (await s.request('GET', '/apis/apps/v1/namespaces/default/replicasets/fg')).status === 404);
+});
+
+test('kubectl delete rs --cascade=orphan keeps the pods without the ownerReference', async () => {
+  await replicaSetWithPods('or');
+  await s.kubectl(['delete', 'rs', 'or', '--cascade=orphan']);
+  await eventually('rs or gone', async () => (await s.request('GET', '/apis/apps/v1/namespaces/default/replicasets/or')).status === 404);
+  await eventually('ownerReferences removed', async () => {
+    const pods = (await s.request('GET', '/api/v1/namespaces/default/pods?labelSelector=rs%3Dor')).json().items;
+    return pods.length === 2 && pods.every((p: { metadata: { ownerReferences?: unknown[] } }) => !p.metadata.ownerReferences?.length);
+  });
+  assert.deepEqual(await podNames('rs=or'), ['or-0', 'or-1']);
+});
+
+test('deleting a namespace empties it, then removes it; new content is refused meanwhile', async () => {
+  assert.equal((await s.request('POST', '/api/v1/namespaces', { body: JSON.stringify({ metadata: { name: 'doomed' } }) })).status, 201);
+  await replicaSetWithPods('inner', 'doomed');
+  await s.request('POST', '/api/v1/namespaces/doomed/configmaps', { body: JSON.stringify({ metadata: { name: 'c1' } }) });
+  const del = await s.request('DELETE', '/api/v1/namespaces/doomed');
+  assert.equal(del.status, 200);
+  assert.equal(del.json().status.phase, 'Terminating');
+  await eventually('namespace doomed gone', async () => (await s.request('GET', '/api/v1/namespaces/doomed')).status === 404);
+  for (const p of ['/api/v1/namespaces/doomed/pods', '/api/v1/namespaces/doomed/configmaps', '/apis/apps/v1/namespaces/doomed/replicasets']) {
+    assert.deepEqual((await s.request('GET', p)).json().items, [], p);
+  }
+  const refused = await s.request('POST', '/api/v1/namespaces/nowhere/configmaps', { body: JSON.stringify({ metadata: { name: 'x' } }) });
+  assert.equal(refused.status, 404);
+});
+
+test('binding sets spec.nodeName once; eviction deletes', async () => {
+  await s.request('POST', '/api/v1/namespaces/default/pods', { body: pod('bindme') });
+  const bind = await s.request('POST', '/api/v1/namespaces/default/pods/bindme/binding', {
+    body: JSON.stringify({ apiVersion: 'v1', kind: 'Binding', metadata: { name: 'bindme' }, target: { kind: 'Node', name: 'n1' } }),
+  });
+  assert.equal(bind.status, 201, bind.body);
+  assert.equal((await s.request('GET', '/api/v1/namespaces/default/pods/bindme')).json().spec.nodeName, 'n1');
+  const again = await s.request('POST', '/api/v1/namespaces/default/pods/bindme/binding', {
+    body: JSON.stringify({ apiVersion: 'v1', kind: 'Binding', metadata: { name: 'bindme' }, target: { kind: 'Node', name: 'n2' } }),
+  });
+  assert.equal(again.status, 409);
+  const log = await s.request('GET', '/api/v1/namespaces/default/pods/bindme/log');
+  assert.equal(log.status, 503);
+  assert.match(log.json().message, /node "n1" of pod bindme is not registered/);
+  await s.request('POST', '/api/v1/namespaces/default/pods', { body: pod('evictme') });
+  const ev = await s.request('POST', '/api/v1/namespaces/default/pods/evictme/eviction', {
+    body: JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'evictme' } }),
+  });
+  assert.equal(ev.status, 201, ev.body);
+  assert.equal((await s.request('GET', '/api/v1/namespaces/default/pods/evictme')).status, 404);
+});
+
+test('status subresource: the main resource ignores status, status ignores spec', async () => {
+  const created = (await s.request('POST', '/api/v1/namespaces/default/pods', { body: pod('st') })).json();
+  const withStatus = { ...created, status: { phase: 'Running' } };
+  await s.request('PUT', '/api/v1/namespaces/default/pods/st', { body: JSON.stringify(withStatus) });
+  assert.equal((await s.request('GET', '/api/v1/namespaces/default/pods/st')).json().status.phase, 'Pending');
+  const cur = (await s.request('GET', '/api/v1/namespaces/default/pods/st')).json();
+  const r = await s.request('PUT', '/api/v1/namespaces/default/pods/st/status', {
+    body: JSON.stringify({ ...cur, spec: { ...cur.spec, activeDeadlineSeconds: 5 }, status: { ...cur.status, phase: 'Running' } }),
+  });
+  assert.equal(r.status, 200, r.body);
+  const after = (await s.request('GET', '/api/v1/namespaces/default/pods/st')).json();
+  assert.equal(after.status.phase, 'Running');
+  assert.equal(after.spec.activeDeadlineSeconds, undefined);
+});
+
+test('a watch from a resourceVersion gets changes, bookmarks on request, and 410 for a compacted one', async () => {
+  const list = (await s.request('GET', '/api/v1/namespaces/default/configmaps')).json();
+  const p = s.request('GET', `/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${list.metadata.resourceVersion}&timeoutSeconds=2&labelSelector=w%3D1`);
+  await s.request('POST', '/api/v1/namespaces/default/configmaps', { body: JSON.stringify({ metadata: { name: 'w1', labels: { w: '1' } } }) });
+  await s.request('POST', '/api/v1/namespaces/default/configmaps', { body: JSON.stringify({ metadata: { name: 'w2' } }) });
+  const events = (await p).body.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(events.map((e) => `${e.type} ${e.object.metadata.name}`), ['ADDED w1']);
+  const bm = await s.request('GET', `/api/v1/namespaces/default/configmaps?watch=1&allowWatchBookmarks=true&timeoutSeconds=1&resourceVersion=${list.metadata.resourceVersion}`);
+  const types = bm.body.trim().split('\n').map((l) => JSON.parse(l));
+  const bookmark = types.find((e) => e.type === 'BOOKMARK');
+  assert.ok(bookmark, bm.body);
+  assert.ok(Number(bookmark.object.metadata.resourceVersion) >= Number(list.metadata.resourceVersion));
+  await s.store.compact(await s.store.currentRevision());
+  const gone = await s.request('GET', '/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=1');
+  const firstLine = gone.body.trim().split('\n')[0]!;
+  const status = gone.status === 410 ? gone.json() : JSON.parse(firstLine).object;
+  assert.equal(status.code, 410);
+  assert.equal(status.reason, 'Expired');
+});
