@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { isNubisError } from '../lib/errors.js';
+import { ApplyConflictError, fromFieldsV1, recordUpdate, serverSideApply } from './apply.js';
+import type { KubeObject } from './meta.js';
+import { builtinResources } from './registry.js';
+
+const schema = builtinResources().byKind('apps', 'v1', 'Deployment')!.schema;
+const opts = (fieldManager: string, extra: Record<string, unknown> = {}) => ({ fieldManager, apiVersion: 'apps/v1', now: '2024-05-01T12:00:00Z', ...extra });
+const config = (replicas: number | undefined, containers: string) =>
+  parse(`
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web, namespace: default, labels: { app: web } }
+spec:
+  ${replicas === undefined ? '' : `replicas: ${replicas}`}
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      containers: ${containers}
+`) as KubeObject;
+
+const twoContainers = '[{ name: web, image: "nginx:1.25" }, { name: log, image: "busybox:1.36" }]';
+
+describe('serverSideApply', () => {
+  it('creates an object and records the manager\'s fields in FieldsV1', () => {
+    const created = serverSideApply(undefined, config(2, twoContainers), schema, opts('kubectl'));
+    assert.equal((created.spec as any).replicas, 2);
+    const [entry] = created.metadata.managedFields as any[];
+    assert.equal(entry.manager, 'kubectl');
+    assert.equal(entry.operation, 'Apply');
+    assert.equal(entry.fieldsType, 'FieldsV1');
+    const paths = fromFieldsV1(entry.fieldsV1).map((p) => p.join('/'));
+    assert.ok(paths.includes('f:spec/f:replicas'));
+    assert.ok(paths.includes('f:spec/f:template/f:spec/f:containers/k:{"name":"web"}/f:image'));
+    assert.ok(paths.includes('f:metadata/f:labels/f:app'));
+    assert.equal(paths.some((p) => p.includes('f:name/') || p === 'f:metadata/f:name'), false, 'identity fields are not owned');
+  });
+
+  it('removes fields the manager stops applying, keeps fields others set', () => {
+    let live = serverSideApply(undefined, config(2, twoContainers), schema, opts('kubectl'));
+    const edited = structuredClone(live);
+    (edited.metadata.annotations ??= {})['note'] = 'by hand';
+    recordUpdate(live, edited, schema, opts('kubectl-edit'));
+    live = edited;
+    live = serverSideApply(live, config(undefined, '[{ name: web, image: "nginx:1.27" }]'), schema, opts('kubectl'));
+    const spec = live.spec as any;
+    assert.equal('replicas' in spec, false, 'replicas dropped from the applied config is removed');
+    assert.deepEqual(spec.template.spec.containers, [{ name: 'web', image: 'nginx:1.27' }]);
+    assert.equal(live.metadata.annotations?.['note'], 'by hand');
+    assert.deepEqual((live.metadata.managedFields as any[]).map((e) => `${e.manager}/${e.operation}`).sort(), ['kubectl-edit/Update', 'kubectl/Apply']);
+  });
+
+  it('reports a conflict with another manager, and force takes the field over', () => {
+    const live = serverSideApply(undefined, config(2, twoContainers), schema, opts('kubectl'));
+    const scaled = structuredClone(live);
+    (scaled.spec as any).replicas = 5;
+    recordUpdate(live, scaled, schema, opts('hpa-controller'));
+    assert.throws(
+      () => serverSideApply(scaled, config(3, twoContainers), schema, opts('kubectl')),
+      (err) => err instanceof ApplyConflictError && isNubisError(err, 'Conflict') && err.conflicts[0]!.manager === 'hpa-controller' && err.conflicts[0]!.field === '.spec.replicas',
+    );
+    const same = serverSideApply(scaled, config(5, twoContainers), schema, opts('kubectl'));
+    assert.equal((same.spec as any).replicas, 5, 'the same value is shared, no conflict');
+    const forced = serverSideApply(scaled, config(3, twoContainers), schema, opts('kubectl', { force: true }));
+    assert.equal((forced.spec as any).replicas, 3);
+    const hpa = (forced.metadata.managedFields as any[]).find((e) => e.manager === 'hpa-controller');
+    assert.equal(hpa, undefined, 'the controller lost its only field');
+  });
+});
