@@ -78,7 +78,7 @@ async function* decompressed(blob: Readable, mediaType: string): AsyncGenerator<
     return;
   }
   // Let gunzip (on the thread pool) run up to 4 MiB ahead of the writer; ZlibOptions' type omits this.
-  const gunzip = zlib.createGunzip({ chunkSize: 256 * 1024, readableHighWaterMark: 4 << 20 } as zlib.ZlibOptions);
+  const gunzip = zlib.createGunzip({ chunkSize: 1 << 20, readableHighWaterMark: 4 << 20 } as zlib.ZlibOptions);
   const feed = (async () => {
     for await (const chunk of rest()) {
       if (gunzip.destroyed) return;
