@@ -1,12 +1,18 @@
 import path from 'node:path';
 import type { CliContext } from '../context.js';
-import { Images } from '../../image/images.js';
-import { OverlaySnapshotStore } from '../../image/snapshots.js';
-import { imageDigestsInUse } from '../../runtime/oci/container-store.js';
-import { OciDriver } from '../../runtime/oci/oci-driver.js';
+import type { OciDriver } from '../../runtime/oci/oci-driver.js';
 
-/** The container driver of the CLI's data dir; `runtime` picks runc (default), crun or a path. */
-export function containerDriver(ctx: CliContext, runtime?: string): OciDriver {
+/**
+ * The container driver of the CLI's data dir; `runtime` picks runc (default), crun or a path. The runtime
+ * and image modules load here, on first use, so that registering the commands costs nothing.
+ */
+export async function containerDriver(ctx: CliContext, runtime?: string): Promise<OciDriver> {
+  const [{ Images }, { OverlaySnapshotStore }, { imageDigestsInUse }, { OciDriver }] = await Promise.all([
+    import('../../image/images.js'),
+    import('../../image/snapshots.js'),
+    import('../../runtime/oci/container-store.js'),
+    import('../../runtime/oci/oci-driver.js'),
+  ]);
   const dataDir = ctx.dataDir();
   const images = new Images(dataDir, ctx.host, {
     snapshots: new OverlaySnapshotStore(path.join(dataDir, 'snapshots'), ctx.host),

@@ -36,7 +36,7 @@ export function registerManageCommands(ctr: Command, ctx: CliContext): void {
     .option('-q, --quiet', 'only IDs')
     .option('--no-trunc', 'full IDs')
     .action(async (f: { all?: boolean; quiet?: boolean; trunc: boolean }) => {
-      const list = (await containerDriver(ctx).list()).filter(
+      const list = (await (await containerDriver(ctx)).list()).filter(
         (c) => f.all || c.state.status === 'running' || c.state.status === 'paused',
       );
       const id = (full: string) => (f.trunc ? full.slice(0, 12) : full);
@@ -57,7 +57,7 @@ export function registerManageCommands(ctr: Command, ctx: CliContext): void {
     .action(async (refs: string[], f: { time: string; signal?: string }) => {
       const seconds = Number(f.time);
       if (!Number.isFinite(seconds) || seconds < 0) throw invalid(`invalid --time "${f.time}": expected seconds`);
-      const driver = containerDriver(ctx);
+      const driver = await containerDriver(ctx);
       await eachContainer(ctx, refs, (r) => driver.stop(r, { timeoutSeconds: seconds, signal: f.signal }));
     });
 
@@ -67,7 +67,7 @@ export function registerManageCommands(ctr: Command, ctx: CliContext): void {
     .argument('<containers...>')
     .option('-s, --signal <signal>', 'signal name or number', 'KILL')
     .action(async (refs: string[], f: { signal: string }) => {
-      const driver = containerDriver(ctx);
+      const driver = await containerDriver(ctx);
       await eachContainer(ctx, refs, (r) => driver.kill(r, f.signal));
     });
 
@@ -76,7 +76,7 @@ export function registerManageCommands(ctr: Command, ctx: CliContext): void {
     .description('freeze all processes of containers')
     .argument('<containers...>')
     .action(async (refs: string[]) => {
-      const driver = containerDriver(ctx);
+      const driver = await containerDriver(ctx);
       await eachContainer(ctx, refs, (r) => driver.pause(r));
     });
 
@@ -85,7 +85,7 @@ export function registerManageCommands(ctr: Command, ctx: CliContext): void {
     .description('thaw paused containers')
     .argument('<containers...>')
     .action(async (refs: string[]) => {
-      const driver = containerDriver(ctx);
+      const driver = await containerDriver(ctx);
       await eachContainer(ctx, refs, (r) => driver.resume(r));
     });
 
@@ -95,7 +95,7 @@ export function registerManageCommands(ctr: Command, ctx: CliContext): void {
     .argument('<containers...>')
     .option('-f, --force', 'kill a running container first')
     .action(async (refs: string[], f: { force?: boolean }) => {
-      const driver = containerDriver(ctx);
+      const driver = await containerDriver(ctx);
       await eachContainer(ctx, refs, (r) => driver.remove(r, { force: f.force }));
     });
 
@@ -104,7 +104,7 @@ export function registerManageCommands(ctr: Command, ctx: CliContext): void {
     .description('show containers as JSON')
     .argument('<containers...>')
     .action(async (refs: string[]) => {
-      const driver = containerDriver(ctx);
+      const driver = await containerDriver(ctx);
       const docs = await Promise.all(refs.map(async (r) => inspectDocument(await driver.get(r))));
       ctx.stdout.write(`${JSON.stringify(docs, null, 4)}\n`);
     });

@@ -42,7 +42,7 @@ export function registerObserveCommands(ctr: Command, ctx: CliContext): void {
       const stop = () => ac.abort();
       process.once('SIGINT', stop);
       try {
-        const driver = containerDriver(ctx);
+        const driver = await containerDriver(ctx);
         let midLine = false;
         for await (const e of driver.logs(ref, { follow: f.follow, since, tail, signal: ac.signal })) {
           const out = e.stream === 'stderr' ? ctx.stderr : ctx.stdout;
@@ -62,7 +62,7 @@ export function registerObserveCommands(ctr: Command, ctx: CliContext): void {
     .option('--no-stream', 'print one table and exit (the default when stdout is not a terminal)')
     .option('-a, --all', 'include containers that are not running')
     .action(async (refs: string[], f: { stream: boolean; all?: boolean }) => {
-      const driver = containerDriver(ctx);
+      const driver = await containerDriver(ctx);
       const { totalmem } = await import('node:os');
       const pick = async () => {
         const all = refs.length > 0 ? await Promise.all(refs.map((r) => driver.get(r))) : await driver.list();

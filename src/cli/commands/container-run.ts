@@ -94,7 +94,7 @@ export function registerRunCommand(ctr: Command, ctx: CliContext): void {
     .action(async (image: string, command: string[], f: RunFlags) => {
       if (f.detach && f.interactive && !f.tty) throw invalid('-d cannot be combined with -i without -t');
       const spec = runSpec(image, command, f);
-      const driver = containerDriver(ctx, f.runtime);
+      const driver = await containerDriver(ctx, f.runtime);
       const info = await driver.create(spec);
       if (f.detach) {
         await driver.start(info.id);
@@ -119,7 +119,7 @@ export function registerRunCommand(ctr: Command, ctx: CliContext): void {
     .option('-w, --workdir <dir>', 'working directory')
     .passThroughOptions()
     .action(async (ref: string, command: string[], f: { interactive?: boolean; tty?: boolean; env: string[]; user?: string; workdir?: string }) => {
-      const driver = containerDriver(ctx);
+      const driver = await containerDriver(ctx);
       ctx.exitCode = await driver.exec(ref, {
         command,
         tty: Boolean(f.tty),

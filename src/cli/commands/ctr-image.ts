@@ -2,16 +2,14 @@ import type { Command } from 'commander';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { credentialsFromFile, parseCreds } from '../../image/auth-file.js';
-import { Images } from '../../image/images.js';
-import { TerminalProgress } from '../../image/pull-progress.js';
-import { parseReference } from '../../image/reference.js';
+import type { Images } from '../../image/images.js';
 import { invalid } from '../../lib/errors.js';
 import { exists } from '../../lib/files.js';
 import { formatTable, humanDuration, humanSize, type CliContext } from '../context.js';
 
-/** The Images facade of the CLI's data dir. */
-export function cliImages(ctx: CliContext): Images {
+/** The Images facade of the CLI's data dir; the image modules load on first use. */
+export async function cliImages(ctx: CliContext): Promise<Images> {
+  const { Images } = await import('../../image/images.js');
   return new Images(ctx.dataDir(), ctx.host);
 }
 
@@ -30,7 +28,7 @@ export function registerImageCommands(ctr: Command, ctx: CliContext): void {
     .option('-q, --quiet', 'only image IDs')
     .option('--digests', 'show manifest digests')
     .action(async (opts: { quiet?: boolean; digests?: boolean }) => {
-      const list = await cliImages(ctx).list();
+      const list = await (await cliImages(ctx)).list();
       if (opts.quiet) {
         ctx.stdout.write([...new Set(list.map((i) => shortId(i.id)))].map((id) => `${id}\n`).join(''));
         return;
@@ -62,6 +60,11 @@ export function registerImageCommands(ctr: Command, ctx: CliContext): void {
     .option('--authfile <file>', 'auth file in docker/podman format (default NUBIS_AUTH_FILE or <data-dir>/auth.json)')
     .option('-q, --quiet', 'no progress, print only the image name')
     .action(async (ref: string, opts: { insecureRegistry: string[]; creds?: string; authfile?: string; quiet?: boolean }) => {
+      const [{ parseReference }, { credentialsFromFile, parseCreds }, { TerminalProgress }] = await Promise.all([
+        import('../../image/reference.js'),
+        import('../../image/auth-file.js'),
+        import('../../image/pull-progress.js'),
+      ]);
       const registry = parseReference(ref).registry;
       const authfile = opts.authfile ?? process.env.NUBIS_AUTH_FILE ?? path.join(ctx.dataDir(), 'auth.json');
       const credentials = opts.creds
@@ -80,7 +83,7 @@ export function registerImageCommands(ctr: Command, ctx: CliContext): void {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       try {
-        const res = await cliImages(ctx).pull(ref, { insecureRegistries: insecure, credentials, progress, signal: ac.signal });
+        const res = await (await cliImages(ctx)).pull(ref, { insecureRegistries: insecure, credentials, progress, signal: ac.signal });
         if (!opts.quiet) ctx.stdout.write(`Digest: ${res.image.digest}\nPulled: ${res.name}\n`);
         else ctx.stdout.write(`${res.name}\n`);
       } finally {
@@ -97,7 +100,7 @@ export function registerImageCommands(ctr: Command, ctx: CliContext): void {
     .option('--tag <name>', 'name for an archive holding one untagged image')
     .action(async (file: string, opts: { tag?: string }) => {
       const src = file === '-' ? process.stdin : createReadStream(file);
-      const res = await cliImages(ctx).import(src, { tag: opts.tag });
+      const res = await (await cliImages(ctx)).import(src, { tag: opts.tag });
       for (const n of res.names) ctx.stdout.write(`Loaded image: ${n}\n`);
     });
 
@@ -110,7 +113,7 @@ export function registerImageCommands(ctr: Command, ctx: CliContext): void {
     .option('--format <format>', 'docker or oci', 'docker')
     .action(async (refs: string[], opts: { output: string; format: string }) => {
       if (opts.format !== 'docker' && opts.format !== 'oci') throw invalid(`unknown format "${opts.format}": use docker or oci`);
-      const images = cliImages(ctx);
+      const images = await cliImages(ctx);
       if (opts.output === '-') {
         await images.export(refs, ctx.stdout as Writable, opts.format);
         return;
@@ -132,7 +135,7 @@ export function registerImageCommands(ctr: Command, ctx: CliContext): void {
     .argument('<image...>')
     .option('-f, --force', 'remove an image with several names, or one a container uses')
     .action(async (refs: string[], opts: { force?: boolean }) => {
-      const res = await cliImages(ctx).remove(refs, { force: opts.force });
+      const res = await (await cliImages(ctx)).remove(refs, { force: opts.force });
       for (const n of res.untagged) ctx.stdout.write(`Untagged: ${n}\n`);
       for (const d of res.pruned.removedBlobs) ctx.stdout.write(`Deleted: ${d}\n`);
     });
@@ -141,7 +144,7 @@ export function registerImageCommands(ctr: Command, ctx: CliContext): void {
     .command('prune')
     .description('remove blobs and snapshots that no image uses')
     .action(async () => {
-      const res = await cliImages(ctx).prune();
+      const res = await (await cliImages(ctx)).prune();
       ctx.stdout.write(
         `Deleted ${res.removedBlobs.length} blobs and ${res.removedSnapshots.length} snapshots\n` +
           `Total reclaimed space: ${humanSize(res.reclaimedBytes)}\n`,
