@@ -48,7 +48,8 @@ async function writeAll(fh: fs.FileHandle, bufs: Buffer[], pos: number): Promise
 /**
  * The sink of an ingest: writes the chunks that piled up during the last write with one writev (fewer
  * system calls and thread-pool trips than one write per network chunk) and reports each completed
- * write, so readers know how far the file holds the blob.
+ * write, so readers know how far the file holds the blob. It takes up to 8 MiB while a write waits for
+ * the thread pool (busy with gunzip during a pull) before it holds back the network.
  */
 class PartialFileSink extends Writable {
   constructor(
@@ -56,7 +57,7 @@ class PartialFileSink extends Writable {
     private pos: number,
     private readonly onWritten?: (bytes: number) => void,
   ) {
-    super({ highWaterMark: 1 << 20 });
+    super({ highWaterMark: 8 << 20 });
   }
 
   private put(bufs: Buffer[], cb: (err?: Error | null) => void): void {
