@@ -51,11 +51,13 @@ async function main(): Promise<void> {
   const tools: [string, string][] = [['podman', 'podman'], ['docker-registry', 'docker-registry'], ['busybox', 'busybox-static']];
   for (const [bin, pkg] of tools) requireTool(bin, pkg);
   if (!process.argv.includes('--no-build')) {
-    process.stderr.write('building nubis (tsc)...\n');
-    spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'ignore' });
+    process.stderr.write('building nubis (npm run build)...\n');
+    const b = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    if (b.status !== 0) throw new Error(`npm run build failed: ${b.stderr}`);
   }
-  const nubis = path.join(ROOT, 'dist', 'src', 'cmd', 'nubis.js');
-  await fs.access(nubis);
+  // what a user runs: bin/nubis starts the built bundle
+  const nubis = path.join(ROOT, 'bin', 'nubis');
+  await fs.access(path.join(ROOT, 'dist', 'nubis.js'));
 
   const work = await tempDir('nubis-bench-pull-');
   const reg = await startRegistry();
