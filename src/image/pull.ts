@@ -3,6 +3,7 @@
  * list to linux/amd64, fetches config and layers (several at once, each resumable from an earlier
  * interrupted pull), optionally unpacks layers as soon as they arrive, and then sets the ref.
  */
+import { setMaxListeners } from 'node:events';
 import { invalid } from '../lib/errors.js';
 import type { ImageStore } from './image-store.js';
 import { parseManifest, selectPlatform } from './manifest.js';
@@ -61,6 +62,8 @@ export async function pullImage(store: ImageStore, input: string, opts: PullOpti
   const name = formatReference(ref);
   const progress = opts.progress ?? silentProgress;
   const abort = new AbortController();
+  // every layer's request, ingest and unpack listens to it
+  setMaxListeners(100, abort.signal);
   const onAbort = () => abort.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const client = new RegistryClient(ref.registry, {
