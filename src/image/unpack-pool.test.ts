@@ -132,3 +132,32 @@ test('an aborted unpack settles with the abort reason once the thread has stoppe
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(fs.readdirSync(dir).length, before, 'nothing was written after the job settled');
 });
+
+test('an idle thread stops after a while and a new one starts for the next job', async () => {
+  const quick = new UnpackPool(1, 100);
+  try {
+    const cs = new ContentStore(path.join(base, 'store-3'));
+    const tar = await tarOf([{ name: 'a', body: 'a' }]);
+    const digest = await cs.putBlob(gzipSync(tar));
+    await quick.unpack(await cs.blobFile(digest), GZ, root(), { host: new FakeHost(), diffID: sha256(tar) });
+    assert.equal(quick.threadCount, 1);
+    for (let i = 0; i < 100 && quick.threadCount > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(quick.threadCount, 0, 'the idle thread stopped');
+    const r = await quick.unpack(await cs.blobFile(digest), GZ, root(), { host: new FakeHost(), diffID: sha256(tar) });
+    assert.equal(r.diffID, sha256(tar));
+  } finally {
+    await quick.close();
+  }
+});
+
+test('a thread that dies fails its jobs as Internal', async () => {
+  const doomed = new UnpackPool(1);
+  const file = path.join(base, 'partial-never');
+  fs.writeFileSync(file, '');
+  const p = new BlobProgress();
+  p.writing(file);
+  const job = doomed.unpack({ path: file, growth: p }, GZ, root(), { host: new FakeHost() });
+  await new Promise((r) => setTimeout(r, 50));
+  await doomed.close();
+  await assert.rejects(job, (e) => isNubisError(e, 'Internal') && /unpack thread failed/.test(e.message));
+});

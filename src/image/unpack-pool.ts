@@ -6,7 +6,7 @@
  * so every safety rule of unpack.ts holds; its Host calls come back here.
  *
  * A job settles only after its thread stopped touching the target directory, so the caller may remove
- * it at once. Idle threads do not keep the process alive.
+ * it at once. Idle threads do not keep the process alive, and stop after a while.
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -45,17 +45,35 @@ function startWorker(): Worker {
   return new Worker(new URL('./unpack-thread.js', here));
 }
 
+/** An unpack thread with no job for this long stops (a long-running agent does not keep it). */
+const IDLE_MS = 30_000;
+
 class UnpackThread {
   readonly jobs = new Map<number, PendingJob>();
   private readonly worker: Worker;
+  private idle?: NodeJS.Timeout;
   dead = false;
 
-  constructor(private readonly onDead: (t: UnpackThread) => void) {
+  constructor(
+    private readonly onDead: (t: UnpackThread) => void,
+    private readonly idleMs: number,
+  ) {
     this.worker = startWorker();
     this.worker.unref();
     this.worker.on('message', (m: FromThread) => this.receive(m));
     this.worker.on('error', (err) => this.die(err));
     this.worker.on('exit', (code) => this.die(new Error(`unpack thread exited with code ${code}`)));
+    this.idleTimer();
+  }
+
+  private idleTimer(): void {
+    clearTimeout(this.idle);
+    this.idle = setTimeout(() => {
+      if (this.jobs.size > 0) return;
+      this.dead = true;
+      this.onDead(this);
+      void this.worker.terminate();
+    }, this.idleMs).unref();
   }
 
   post(m: ToThread): void {
@@ -64,13 +82,17 @@ class UnpackThread {
 
   add(id: number, job: PendingJob): void {
     if (this.jobs.size === 0) this.worker.ref();
+    clearTimeout(this.idle);
     this.jobs.set(id, job);
   }
 
   private settle(id: number): PendingJob | undefined {
     const job = this.jobs.get(id);
     this.jobs.delete(id);
-    if (this.jobs.size === 0) this.worker.unref();
+    if (this.jobs.size === 0) {
+      this.worker.unref();
+      this.idleTimer();
+    }
     return job;
   }
 
@@ -95,6 +117,7 @@ class UnpackThread {
   }
 
   private die(err: unknown): void {
+    clearTimeout(this.idle);
     if (this.dead) return;
     this.dead = true;
     this.onDead(this);
@@ -105,6 +128,7 @@ class UnpackThread {
   }
 
   terminate(): Promise<number> {
+    clearTimeout(this.idle);
     return this.worker.terminate();
   }
 }
@@ -114,12 +138,20 @@ export class UnpackPool {
   private threads: UnpackThread[] = [];
   private nextId = 0;
 
-  constructor(readonly size = Math.max(1, Math.min(4, os.availableParallelism() - 1))) {}
+  constructor(
+    readonly size = Math.max(1, Math.min(4, os.availableParallelism() - 1)),
+    private readonly idleMs = IDLE_MS,
+  ) {}
+
+  /** Threads running now. */
+  get threadCount(): number {
+    return this.threads.length;
+  }
 
   private thread(): UnpackThread {
     const idle = [...this.threads].sort((a, b) => a.jobs.size - b.jobs.size)[0];
     if (idle && (idle.jobs.size === 0 || this.threads.length >= this.size)) return idle;
-    const t = new UnpackThread((dead) => (this.threads = this.threads.filter((x) => x !== dead)));
+    const t = new UnpackThread((dead) => (this.threads = this.threads.filter((x) => x !== dead)), this.idleMs);
     this.threads.push(t);
     return t;
   }
