@@ -1,6 +1,7 @@
 import type { Node, Taint } from '../api/core/v1/node.js';
 import type { Container, Pod, PodSpec } from '../api/core/v1/pod-types.js';
 import type { OwnerReference } from '../api/meta.js';
+import type { Affinity } from './affinity-types.js';
 import { PodInfo } from './pod-info.js';
 import { ClusterSnapshot } from './snapshot.js';
 
@@ -43,7 +44,7 @@ export interface PodOptions {
   labels?: Record<string, string>;
   owner?: string;
   nodeName?: string;
-  spec?: Partial<PodSpec>;
+  spec?: Partial<Omit<PodSpec, 'affinity'>> & { affinity?: Affinity };
   containers?: Container[];
 }
 
@@ -71,7 +72,7 @@ export function testPod(name: string, o: PodOptions = {}): Pod {
       restartPolicy: 'Always',
       schedulerName: 'default-scheduler',
       ...(o.nodeName ? { nodeName: o.nodeName } : {}),
-      ...o.spec,
+      ...(o.spec as Partial<PodSpec> | undefined),
     },
     status: { phase: 'Pending' },
   };
