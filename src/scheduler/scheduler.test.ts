@@ -114,7 +114,7 @@ describe('Scheduler', () => {
   it('forgets an assumed pod whose binding fails and retries it after its backoff', async () => {
     let now = 1e12;
     let fail = true;
-    const { scheduler, bound, events } = harness({ now: () => now, failBinds: () => (fail ? unavailable('apiserver is restarting') : undefined) });
+    const { scheduler, bound, events, conditions } = harness({ now: () => now, failBinds: () => (fail ? unavailable('apiserver is restarting') : undefined) });
     scheduler.onNodeAdd(testNode('n', { cpu: '2' }));
     scheduler.onPodAdd(testPod('p', { cpu: '2' }));
     await scheduler.runUntilIdle();
@@ -122,6 +122,7 @@ describe('Scheduler', () => {
     assert.equal(scheduler.snapshot.get('n')!.requested.milliCpu, 0);
     assert.equal(scheduler.queue.whereIs('default/p'), 'backoff');
     assert.match(events[0]!.message, /^Binding rejected: .*apiserver is restarting/);
+    assert.equal(conditions[0]?.condition.reason, 'SchedulerError');
     fail = false;
     now += 1000;
     scheduler.queue.flush();

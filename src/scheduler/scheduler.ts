@@ -162,12 +162,12 @@ export class Scheduler {
     } else if (result.kind === 'unschedulable') {
       this.stats.unschedulable++;
       this.queue.addUnschedulable(qp, result.plugins);
-      this.reportUnschedulable(qp.info.pod, result.message);
+      this.reportFailure(qp.info.pod, 'Unschedulable', result.message);
     } else {
       this.stats.errors++;
       log.warn(`scheduling ${qp.info.key}: ${result.message}`);
       this.queue.addBackoff(qp);
-      this.reportUnschedulable(qp.info.pod, result.message);
+      this.reportFailure(qp.info.pod, 'SchedulerError', result.message);
     }
     return result;
   }
@@ -257,11 +257,12 @@ export class Scheduler {
     const message = `Binding rejected: binding ${key} to ${nodeName}: ${messageOf(err)}`;
     log.warn(message);
     if (isNubisError(err, 'NotFound')) return;
-    this.opts.recorder.podUnschedulable(qp.info.pod, message);
     this.queue.addBackoff(qp);
+    this.reportFailure(qp.info.pod, 'SchedulerError', message);
   }
 
-  private reportUnschedulable(pod: Pod, message: string): void {
+  /** A FailedScheduling event, and PodScheduled=False with `reason` unless the pod already says so. */
+  private reportFailure(pod: Pod, reason: 'Unschedulable' | 'SchedulerError', message: string): void {
     try {
       this.opts.recorder.podUnschedulable(pod, message);
     } catch (err) {
@@ -270,8 +271,9 @@ export class Scheduler {
     const updater = this.opts.statusUpdater;
     if (!updater) return;
     const cur = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
-    if (cur && cur.status === 'False' && cur.reason === 'Unschedulable' && cur.message === message) return;
-    const condition: PodCondition = { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastProbeTime: null, lastTransitionTime: new Date().toISOString() };
+    if (cur && cur.status === 'False' && cur.reason === reason && cur.message === message) return;
+    const since = cur?.status === 'False' && cur.lastTransitionTime ? cur.lastTransitionTime : new Date().toISOString();
+    const condition: PodCondition = { type: 'PodScheduled', status: 'False', reason, message, lastProbeTime: null, lastTransitionTime: since };
     updater.setPodCondition(pod, condition).catch((err: unknown) => log.warn(`updating PodScheduled of ${pod.metadata.name}: ${messageOf(err)}`));
   }
 }
