@@ -6,6 +6,7 @@ import type { Host } from '../host/host.js';
 import type { CliContext } from './context.js';
 import { registerContainerCommands } from './commands/ctr-container.js';
 import { registerImageCommands } from './commands/ctr-image.js';
+import { registerKubeCommands } from './commands/kube-commands.js';
 
 /** Builds the whole command tree. Every command group is wired here, explicitly. */
 export function buildProgram(ctx: CliContext): Command {
@@ -26,6 +27,7 @@ export function buildProgram(ctx: CliContext): Command {
     .enablePositionalOptions();
   registerImageCommands(ctr, ctx);
   registerContainerCommands(ctr, ctx);
+  registerKubeCommands(program, ctx);
   return program;
 }
 
