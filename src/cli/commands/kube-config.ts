@@ -99,10 +99,10 @@ export async function runCurrentContext(ctx: CliContext, flags: ConfigFlags): Pr
 export async function runGetContexts(ctx: CliContext, flags: ConfigFlags & { noHeaders?: boolean }): Promise<void> {
   const { config } = await loadKubeconfig(sourceOf(ctx, flags));
   if (flags.output === 'name') {
-    ctx.stdout.write(config.contexts.map((c) => `${c.name}\n`).join(''));
+    ctx.stdout.write(config.contexts.map((c) => `${c.name}\n`).sort().join(''));
     return;
   }
   const current = config['current-context'];
-  const rows = config.contexts.map((c) => [c.name === current ? '*' : '', c.name, c.context.cluster, c.context.user, c.context.namespace ?? '']);
+  const rows = [...config.contexts].sort((a, b) => a.name.localeCompare(b.name)).map((c) => [c.name === current ? '*' : '', c.name, c.context.cluster, c.context.user, c.context.namespace ?? '']);
   ctx.stdout.write(alignColumns(flags.noHeaders ? rows : [['CURRENT', 'NAME', 'CLUSTER', 'AUTHINFO', 'NAMESPACE'], ...rows]));
 }

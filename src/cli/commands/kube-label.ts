@@ -1,6 +1,7 @@
 /** `nubis label` (add, overwrite with --overwrite, remove with key-) and `nubis patch` (strategic, merge, json). */
 import YAML from 'yaml';
 import type { KubeObject } from '../../api/meta.js';
+import { deepEqual } from '../../api/validation.js';
 import type { PatchType, ResourceInfo } from '../../client/rest-client.js';
 import { invalid } from '../../lib/errors.js';
 import type { CliContext } from '../context.js';
@@ -124,7 +125,7 @@ export async function runPatch(ctx: CliContext, args: string[], flags: PatchFlag
           fieldManager: 'kubectl-patch',
         });
         if (output) ctx.stdout.write(formatObjects(output, [{ resource, object: after }], true));
-        else ctx.stdout.write(`${qualifiedName(resource, name)} patched${after.metadata.resourceVersion === before.metadata.resourceVersion ? ' (no change)' : ''}\n`);
+        else ctx.stdout.write(`${qualifiedName(resource, name)} patched${deepEqual(after, before) ? ' (no change)' : ''}\n`);
       }
     }
   });
