@@ -104,8 +104,13 @@ export class Informer<T extends KubeObject = KubeObject> {
             await this.#list(signal);
             needList = false;
           }
-          await this.#watch(signal);
-          delay = initialMs;
+          const started = Date.now();
+          const events = await this.#watch(signal);
+          if (events === 0 && Date.now() - started < 1000 && !signal.aborted) {
+            // A watch that ends at once with nothing in it: do not spin, back off as after a failure.
+            await sleep(delay, signal);
+            delay = Math.min(maxMs, delay * 2);
+          } else delay = initialMs;
         } catch (err) {
           if (signal.aborted) break;
           if (isGone(err)) {
@@ -162,7 +167,8 @@ export class Informer<T extends KubeObject = KubeObject> {
     }
   }
 
-  async #watch(signal: AbortSignal): Promise<void> {
+  /** One watch until it ends; returns how many events (bookmarks included) it delivered. */
+  async #watch(signal: AbortSignal): Promise<number> {
     this.stats.watches++;
     const timeout = this.options.watchTimeoutSeconds?.() ?? 300 + Math.floor(Math.random() * 300);
     const events = await this.client.watch<T>(this.resource, {
@@ -174,7 +180,9 @@ export class Informer<T extends KubeObject = KubeObject> {
       timeoutSeconds: timeout,
       signal,
     });
+    let count = 0;
     for await (const ev of events) {
+      count++;
       const rv = ev.object.metadata?.resourceVersion;
       if (ev.type === 'BOOKMARK') {
         if (rv) this.#resourceVersion = rv;
@@ -191,6 +199,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       }
       if (rv) this.#resourceVersion = rv;
     }
+    return count;
   }
 
   #emit(kind: 'add' | 'delete', obj: T): void;

@@ -141,3 +141,11 @@ test('custom indexers: pods by spec.nodeName follow moves and deletes', async ()
     await running;
   }
 });
+
+test('the client reuses its connection: many requests, one TLS connection', async () => {
+  const before = proxy.connections;
+  for (let i = 0; i < 20; i++) await viaProxy.list(configmaps, { namespace: 'inf', limit: 1 });
+  await Promise.all(Array.from({ length: 5 }, () => viaProxy.get(configmaps, 'live', { namespace: 'inf' })));
+  const opened = proxy.connections - before;
+  assert.ok(opened >= 0 && opened <= 5, `opened ${opened} connections for 25 requests`);
+});
