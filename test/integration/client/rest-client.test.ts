@@ -157,3 +157,26 @@ test('client-side apply creates, patches three-way, says unchanged, and kubectl 
   const { stdout } = await s.kubectl(['apply', '-f', '-'], { input: yaml });
   assert.equal(stdout.trim(), 'configmap/applied unchanged');
 });
+
+test('subresources: scale, status, binding and eviction', async () => {
+  const deploys = await c.discovery.resolve('deploy');
+  await c.client.create(deploys, {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'sub', namespace: 'default' },
+    spec: { replicas: 1, selector: { matchLabels: { app: 'sub' } }, template: { metadata: { labels: { app: 'sub' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } },
+  });
+  await c.client.scale(deploys, 'sub', 3, { namespace: 'default' });
+  const scale = await c.client.getSubresource<{ kind: string; spec: { replicas: number } }>(deploys, 'sub', 'scale', { namespace: 'default' });
+  assert.deepEqual([scale.kind, scale.spec.replicas], ['Scale', 3]);
+  const live = await c.client.get(deploys, 'sub', { namespace: 'default' });
+  const withStatus = await c.client.updateStatus(deploys, { ...live, status: { observedGeneration: 2, replicas: 3 } });
+  assert.equal((withStatus.status as { replicas: number }).replicas, 3);
+  const pods = await c.discovery.resolve('pods');
+  await c.client.create(pods, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'evictee', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+  await c.client.createSubresource(pods, 'evictee', 'binding', { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'evictee' }, target: { kind: 'Node', name: 'n1' } }, { namespace: 'default' });
+  assert.equal(((await c.client.get(pods, 'evictee', { namespace: 'default' })).spec as { nodeName: string }).nodeName, 'n1');
+  await c.client.createSubresource(pods, 'evictee', 'eviction', { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'evictee', namespace: 'default' } }, { namespace: 'default' });
+  const after = await c.client.get(pods, 'evictee', { namespace: 'default' }).catch((err: Error) => err);
+  assert.ok(after instanceof ApiStatusError ? after.code === 'NotFound' : !!(after as KubeObject).metadata.deletionTimestamp, 'the evicted pod is gone or going');
+});
