@@ -163,37 +163,48 @@ test('edit opens the editor, saves the change as a patch, reopens with the error
 });
 
 test('delete by name, -l, --all and -f; cascade background and orphan; missing objects', async () => {
-  for (const n of ['d1', 'd2', 'd3']) await s.kubectl(['create', '-f', '-'], { input: `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${n}, namespace: team, labels: {del: "yes"}}\n` });
-  assert.equal(await ok('delete', 'cm', 'd1', '-n', 'team'), 'configmap "d1" deleted\n');
-  assert.equal(await ok('delete', 'cm', '-l', 'del=yes', '-n', 'team'), 'configmap "d2" deleted\nconfigmap "d3" deleted\n');
-  const missing = await nubis(['delete', 'cm', 'd1', '-n', 'team']);
+  assert.equal(await ok('create', 'ns', 'delns'), 'namespace/delns created\n');
+  for (const n of ['d1', 'd2', 'd3']) await s.kubectl(['create', '-f', '-'], { input: `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${n}, namespace: delns, labels: {del: "yes"}}\n` });
+  assert.equal(await ok('delete', 'cm', 'd1', '-n', 'delns'), 'configmap "d1" deleted\n');
+  assert.equal(await ok('delete', 'cm', '-l', 'del=yes', '-n', 'delns'), 'configmap "d2" deleted\nconfigmap "d3" deleted\n');
+  const missing = await nubis(['delete', 'cm', 'd1', '-n', 'delns']);
   assert.equal(missing.code, 1);
   assert.equal(missing.stderr, 'nubis: configmaps "d1" not found\n');
-  assert.equal((await nubis(['delete', 'cm', 'd1', '-n', 'team', '--ignore-not-found'])).code, 0);
+  assert.equal((await nubis(['delete', 'cm', 'd1', '-n', 'delns', '--ignore-not-found'])).code, 0);
   const file = path.join(s.dataDir, 'del.yaml');
-  await writeFile(file, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: byfile, namespace: team}\n');
+  await writeFile(file, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: byfile, namespace: delns}\n');
   await s.kubectl(['apply', '-f', file]);
   assert.equal(await ok('delete', '-f', file), 'configmap "byfile" deleted\n');
 
   // Garbage collection follows ownerReferences: background removes dependents, orphan keeps them.
   const owner = async (name: string) => {
-    await s.kubectl(['create', '-f', '-'], { input: `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}, namespace: team}\n` });
-    const uid = (await getJson('cm', name, '-n', 'team')).metadata.uid;
+    await s.kubectl(['create', '-f', '-'], { input: `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}, namespace: delns}\n` });
+    const uid = (await getJson('cm', name, '-n', 'delns')).metadata.uid;
     await s.kubectl(['create', '-f', '-'], {
-      input: `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}-dep, namespace: team, ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: ${name}, uid: ${uid}}]}\n`,
+      input: `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}-dep, namespace: delns, ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: ${name}, uid: ${uid}}]}\n`,
     });
   };
   await owner('bg');
   await owner('orph');
-  await ok('delete', 'cm', 'bg', '-n', 'team');
-  await ok('delete', 'cm', 'orph', '-n', 'team', '--cascade=orphan');
-  await eventually('the background dependent collected', async () => (await s.kubectl(['get', 'cm', 'bg-dep', '-n', 'team'], { allowFail: true })).code !== 0);
-  await eventually('the orphan released', async () => ((await getJson('cm', 'orph-dep', '-n', 'team')).metadata.ownerReferences ?? []).length === 0);
+  await ok('delete', 'cm', 'bg', '-n', 'delns');
+  await ok('delete', 'cm', 'orph', '-n', 'delns', '--cascade=orphan');
+  await eventually('the background dependent collected', async () => (await s.kubectl(['get', 'cm', 'bg-dep', '-n', 'delns'], { allowFail: true })).code !== 0);
+  await eventually('the orphan released', async () => ((await getJson('cm', 'orph-dep', '-n', 'delns')).metadata.ownerReferences ?? []).length === 0);
   // Foreground: delete waits until the owner is gone, which needs its dependents gone first.
   await owner('fg');
-  assert.equal(await ok('delete', 'cm', 'fg', '-n', 'team', '--cascade=foreground', '--timeout=60s'), 'configmap "fg" deleted\n');
-  assert.equal((await s.kubectl(['get', 'cm', 'fg', 'fg-dep', '-n', 'team', '--ignore-not-found', '-o', 'name'])).stdout, '');
-  assert.equal(await ok('delete', 'cm', '--all', '-n', 'team'), 'configmap "cfg" deleted\nconfigmap "orph-dep" deleted\n');
+  assert.equal(await ok('delete', 'cm', 'fg', '-n', 'delns', '--cascade=foreground', '--timeout=60s'), 'configmap "fg" deleted\n');
+  assert.equal((await s.kubectl(['get', 'cm', 'fg', 'fg-dep', '-n', 'delns', '--ignore-not-found', '-o', 'name'])).stdout, '');
+  assert.equal(await ok('delete', 'cm', '--all', '-n', 'delns'), 'configmap "orph-dep" deleted\n');
+  // A finalizer holds the object: delete waits, and gives up after --timeout; --wait=false returns at once.
+  await s.kubectl(['create', '-f', '-'], { input: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: held, namespace: delns, finalizers: [example.com/hold]}\n' });
+  const held = await nubis(['delete', 'cm', 'held', '-n', 'delns', '--timeout=1s']);
+  assert.equal(held.stdout, 'configmap "held" deleted\n');
+  assert.equal(held.code, 125);
+  assert.equal(held.stderr, 'nubis: timed out waiting for configmap "held" to be deleted\n');
+  assert.ok((await getJson('cm', 'held', '-n', 'delns')).metadata.deletionTimestamp, 'still there, terminating');
+  assert.equal((await nubis(['delete', 'cm', 'held', '-n', 'delns', '--wait=false'])).code, 0);
+  await ok('patch', 'cm', 'held', '-n', 'delns', '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]');
+  await eventually('the released object gone', async () => (await s.kubectl(['get', 'cm', 'held', '-n', 'delns'], { allowFail: true })).code !== 0);
   const noName = await nubis(['delete', 'cm']);
   assert.match(noName.stderr, /no name was specified/);
 });
