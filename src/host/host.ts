@@ -27,6 +27,15 @@ export interface SpawnOptions {
   detached?: boolean;
 }
 
+export interface OverlayOptions {
+  /**
+   * Skip every sync to the upper layer (overlayfs "volatile", Linux 5.10+), unmounting included. For a
+   * writable layer that is thrown away rather than mounted again: after a crash the kernel refuses to
+   * mount that upper/work pair again. Ignored by kernels that lack it.
+   */
+  volatile?: boolean;
+}
+
 /** A started process, as the caller needs it. */
 export interface Spawned {
   pid: number;
@@ -46,7 +55,7 @@ export interface Host {
   run(cmd: string, args: string[], opts?: RunOptions): Promise<RunResult>;
   spawn(cmd: string, args: string[], opts?: SpawnOptions): Spawned;
   /** Mounts an overlay of `lower` (topmost first) with `upper`/`work` at `target`. */
-  mountOverlay(lower: string[], upper: string, work: string, target: string): Promise<void>;
+  mountOverlay(lower: string[], upper: string, work: string, target: string, opts?: OverlayOptions): Promise<void>;
   /** Unmounts `target`; a path that is not mounted is not an error. */
   unmount(target: string): Promise<void>;
   /** Creates a device node (c or b) — overlayfs whiteouts are character devices 0:0. */

@@ -1,7 +1,7 @@
 import { spawn as spawnChild } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { errno, internal, timeout, unavailable } from '../lib/errors.js';
-import type { Host, RunOptions, RunResult, SpawnOptions, Spawned } from './host.js';
+import type { Host, OverlayOptions, RunOptions, RunResult, SpawnOptions, Spawned } from './host.js';
 
 /** Decodes the octal escapes (\040 for a space) that /proc/self/mountinfo uses in paths. */
 export function unescapeMountPath(p: string): string {
@@ -23,6 +23,9 @@ function exitCode(code: number | null, signal: NodeJS.Signals | null): number {
   const signals: Partial<Record<NodeJS.Signals, number>> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGHUP: 1 };
   return 128 + (signal ? (signals[signal] ?? 0) : 0);
 }
+
+/** Set once a mount without "volatile" worked where one with it failed (a kernel before 5.10). */
+let volatileUnsupported = false;
 
 /** The real machine. */
 export class RealHost implements Host {
@@ -92,8 +95,15 @@ export class RealHost implements Host {
     };
   }
 
-  async mountOverlay(lower: string[], upper: string, work: string, target: string): Promise<void> {
+  async mountOverlay(lower: string[], upper: string, work: string, target: string, opts: OverlayOptions = {}): Promise<void> {
     const options = `lowerdir=${lower.join(':')},upperdir=${upper},workdir=${work}`;
+    if (opts.volatile && !volatileUnsupported) {
+      const r = await this.run('mount', ['-t', 'overlay', 'overlay', '-o', `${options},volatile`, target], { allowFailure: true });
+      if (r.code === 0) return;
+      await this.run('mount', ['-t', 'overlay', 'overlay', '-o', options, target]);
+      volatileUnsupported = true;
+      return;
+    }
     await this.run('mount', ['-t', 'overlay', 'overlay', '-o', options, target]);
   }
 

@@ -123,7 +123,10 @@ export class OciDriver implements RuntimeDriver {
         fs.mkdir(paths.exitDir, { recursive: true }),
         fs.mkdir(runtimeRoot, { recursive: true, mode: 0o700 }),
       ]);
-      await this.host.mountOverlay(lowerDirs, paths.upper, paths.work, paths.rootfs);
+      // volatile: no syncs of the writable layer, so unmounting it does not wait for a syncfs of the whole
+      // data dir's filesystem. It is never mounted again (a container's rootfs is mounted once, at create,
+      // and does not outlive a reboot), as CRI-O does for all containers and podman for --rm ones.
+      await this.host.mountOverlay(lowerDirs, paths.upper, paths.work, paths.rootfs, { volatile: true });
       const hostname = id.slice(0, 12);
       const etc = path.join(paths.dir, 'etc');
       await fs.mkdir(etc);
