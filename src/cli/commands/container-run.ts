@@ -17,6 +17,7 @@ import { invalid, isNubisError } from '../../lib/errors.js';
 import type { WorkloadSpec } from '../../runtime/driver.js';
 import type { OciDriver } from '../../runtime/oci/oci-driver.js';
 import { parseCpus, parseMemory } from '../../runtime/oci/spec.js';
+import { trace } from '../../runtime/oci/trace.js';
 import type { CliContext } from '../context.js';
 import { containerDriver } from './container-driver.js';
 
@@ -95,6 +96,7 @@ export function registerRunCommand(ctr: Command, ctx: CliContext): void {
       if (f.detach && f.interactive && !f.tty) throw invalid('-d cannot be combined with -i without -t');
       const spec = runSpec(image, command, f);
       const driver = await containerDriver(ctx, f.runtime);
+      trace('driver modules loaded');
       const info = await driver.create(spec);
       if (f.detach) {
         await driver.start(info.id);
@@ -104,6 +106,7 @@ export function registerRunCommand(ctr: Command, ctx: CliContext): void {
       const code = f.interactive || f.tty ? await runAttached(ctx, driver, info.id, Boolean(f.tty)) : await runForeground(ctx, driver, info.id);
       if (code === undefined) return; // detached by the user
       if (f.rm) await driver.remove(info.id, { force: true }).catch(ignoreNotFound);
+      trace('run done');
       ctx.exitCode = code;
     });
 
@@ -142,11 +145,15 @@ async function runForeground(ctx: CliContext, driver: OciDriver, id: string): Pr
   for (const s of signals) process.on(s, forward);
   try {
     await driver.start(id);
+    trace('started');
     for await (const e of driver.logs(id, { follow: true })) {
       const out = e.stream === 'stderr' ? ctx.stderr : ctx.stdout;
       out.write(e.partial ? e.text : `${e.text}\n`);
     }
-    return await driver.wait(id);
+    trace('log drained');
+    const code = await driver.wait(id);
+    trace('exit code read');
+    return code;
   } finally {
     for (const s of signals) process.removeListener(s, forward);
   }

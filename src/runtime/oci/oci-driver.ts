@@ -44,6 +44,7 @@ import { readLog, Waker } from './logs.js';
 import { OciRuntime, resolveBinary } from './runc.js';
 import { buildSpec, detectHostFacts, etcHostnameContent, etcHostsContent, validateContainerOptions, type ContainerOptions } from './spec.js';
 import { deriveState, guard, readExitFile } from './state-machine.js';
+import { trace } from './trace.js';
 
 const log = logger('oci');
 
@@ -107,6 +108,7 @@ export class OciDriver implements RuntimeDriver {
     const { image, lowerDirs } = await this.opts.images.prepareRootfs(spec.image, signal).catch((err: unknown) => {
       throw createError(err);
     });
+    trace('image resolved');
 
     const id = newContainerId();
     const paths = this.store.paths(id);
@@ -123,10 +125,12 @@ export class OciDriver implements RuntimeDriver {
         fs.mkdir(paths.exitDir, { recursive: true }),
         fs.mkdir(runtimeRoot, { recursive: true, mode: 0o700 }),
       ]);
+      trace('name reserved, dirs made');
       // volatile: no syncs of the writable layer, so unmounting it does not wait for a syncfs of the whole
       // data dir's filesystem. It is never mounted again (a container's rootfs is mounted once, at create,
       // and does not outlive a reboot), as CRI-O does for all containers and podman for --rm ones.
       await this.host.mountOverlay(lowerDirs, paths.upper, paths.work, paths.rootfs, { volatile: true });
+      trace('overlay mounted');
       const hostname = id.slice(0, 12);
       const etc = path.join(paths.dir, 'etc');
       await fs.mkdir(etc);
@@ -169,6 +173,7 @@ export class OciDriver implements RuntimeDriver {
         fs.writeFile(paths.config, JSON.stringify(ociSpec)),
         fs.writeFile(paths.record, JSON.stringify(full, null, 2) + '\n'),
       ]);
+      trace('bundle written');
       await startConmon(this.host, {
         id,
         name,
@@ -179,6 +184,7 @@ export class OciDriver implements RuntimeDriver {
         stdin: Boolean(spec.stdin),
         exitCommand: this.exitCommand(id, spec),
       });
+      trace('conmon: runc create done');
       this.justCreated.set(id, full);
       return this.info(full, { status: 'created', oomKilled: false });
     } catch (err) {
@@ -224,6 +230,7 @@ export class OciDriver implements RuntimeDriver {
 
   private async startCreated(rec: ContainerRecord): Promise<void> {
     await this.runtimeOf(rec).start(rec.id);
+    trace('runc start done');
     await fs.writeFile(this.store.paths(rec.id).started, '');
   }
 
@@ -319,6 +326,7 @@ export class OciDriver implements RuntimeDriver {
       if (!(await exists(paths.record))) return; // removed by another process meanwhile
       const rt = this.runtimeOf(rec);
       const state = await deriveState(rec.id, paths, rt);
+      trace('remove: state derived');
       if (state.status !== 'exited') {
         if (state.status !== 'created' && !opts.force) guard('remove', state.status, rec.name);
         await this.signal(rt, rec.id, 'KILL', state.status === 'paused').catch(ignoreGone);
@@ -340,9 +348,12 @@ export class OciDriver implements RuntimeDriver {
       this.host.unmount(paths.rootfs),
       waitConmonGone(paths),
     ]);
+    trace('teardown: runtime deleted, unmounted, conmon gone');
     await fs.rm(paths.dir, { recursive: true, force: true });
+    trace('teardown: dir removed');
     if (rec.name) await this.store.releaseName(rec.name, rec.id);
     if (rec.cgroupsPath) await removeEmptyCgroups(rec.cgroupsPath);
+    trace('teardown: name released, cgroups removed');
   }
 
   /** Waits up to `ms` for the exit file; true when the container has exited. */
