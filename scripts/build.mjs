@@ -1,36 +1,69 @@
-// Builds what bin/nubis runs: src/cmd/nubis.ts bundled by esbuild into dist/nubis.js, with lazily
-// imported parts split into chunks beside it (all ESM: package.json says "type": "module"). Type
-// checking is separate (`npm run typecheck`).
+// Builds what bin/nubis runs (type checking is separate: `npm run typecheck`):
+//  - dist/nubis.cjs: src/cmd/nubis.ts and everything it imports in one CommonJS file. Modules that the
+//    code imports lazily (`await import()`) are bundled too, but their bodies run only when imported.
+//    CommonJS rather than ESM because it can be compiled with a V8 code cache (node:vm), which Node 20
+//    offers for no ES module, and one file skips the ESM loader's per-module resolve/link work.
+//  - dist/nubis.cjs.cache: that V8 code cache, made by running `nubis --help` once (bin/nubis writes it).
+//  - dist/server.cjs: `nubis server` (src/cmd/server.ts), a program of its own that shares no state
+//    with the CLI; apart, its 1.2 MB (API server, store, node-forge) cost the CLI nothing at start.
+//  - dist/unpack-thread.js: the unpack worker (image/unpack-pool.ts starts it beside the bundle), ESM.
 //   node scripts/build.mjs
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 
 const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const outdir = path.join(repo, 'dist');
 
-// A fresh dist/: no stale chunk (or old tsc output) can be picked up.
+// A fresh dist/: no stale file (or old tsc output) can be picked up.
 rmSync(outdir, { recursive: true, force: true });
 
-await build({
+const common = {
   absWorkingDir: repo,
-  entryPoints: {
-    nubis: 'src/cmd/nubis.ts',
-    // Started as a worker by image/unpack-pool.ts: new URL('./unpack-thread.js', import.meta.url).
-    'unpack-thread': 'src/image/unpack-thread.ts',
-  },
   outdir,
   bundle: true,
-  splitting: true,
-  chunkNames: '[name]-[hash]',
   platform: 'node',
-  format: 'esm',
   target: 'node20',
   sourcemap: 'linked',
   // Native addons load their .node files relative to their own package; etcd3 (through grpc) reads
   // .proto files at run time; ws's optional speed-ups may be absent. All stay in node_modules.
   external: ['better-sqlite3', 'node-unix-socket', 'etcd3', 'bufferutil', 'utf-8-validate'],
+  logLevel: 'warning',
+};
+
+/** cmd/nubis.ts's `import('./server.js')` loads dist/server.cjs. */
+const serverApart = {
+  name: 'server-apart',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/server\.js$/ }, (args) =>
+      args.importer === path.join(repo, 'src/cmd/nubis.ts') ? { path: './server.cjs', external: true } : undefined,
+    );
+  },
+};
+
+const commonJs = {
+  ...common,
+  format: 'cjs',
+  outExtension: { '.js': '.cjs' },
+  // import() of a package or built-in becomes require(): the bundle then needs no ESM loader at all.
+  supported: { 'dynamic-import': false },
+  // The sources are ESM: import.meta.url is this file's URL (the worker and attach.ts resolve from it).
+  define: { 'import.meta.url': '__nubisImportMetaUrl', 'import.meta.resolve': 'undefined' },
+  banner: { js: 'var __nubisImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+};
+await build({ ...commonJs, entryPoints: { nubis: 'src/cmd/nubis.ts' }, plugins: [serverApart] });
+await build({ ...commonJs, entryPoints: { server: 'src/cmd/server.ts' } });
+
+await build({
+  ...common,
+  entryPoints: { 'unpack-thread': 'src/image/unpack-thread.ts' },
+  format: 'esm',
   // Bundled CommonJS packages call require() for Node built-ins; an ES module has none of its own.
   banner: { js: "import { createRequire as __nubisCreateRequire } from 'node:module'; const require = __nubisCreateRequire(import.meta.url);" },
-  logLevel: 'warning',
+});
+
+execFileSync(process.execPath, [path.join(repo, 'bin', 'nubis'), '--help'], {
+  env: { ...process.env, NUBIS_WRITE_CODE_CACHE: '1' },
+  stdio: 'ignore',
 });
