@@ -1,7 +1,8 @@
 /**
  * Host memory per running container: starts N (default 10, BENCH_CONTAINERS) `sleep` containers and reads
  * the RSS and PSS of every process of ours that stays per container — conmon is the only one (no Nubis
- * process lives on). Prints the average per container against the 2.5 MiB target; not asserted.
+ * process lives on). Prints the average per container against the 2.5 MiB target; not asserted. Removes
+ * every container, mount and the temp data dir at the end (the containers' cgroups go with them).
  *
  *   node --import tsx bench/memory.ts
  */
@@ -48,6 +49,8 @@ async function main(): Promise<void> {
     console.log(`  per container: RSS ${mib(rss / N)} MiB, PSS ${mib(pss / N)} MiB (target <= 2.5 MiB)`);
   } finally {
     for (const id of ids) await driver.remove(id, { force: true }).catch((e: unknown) => console.error(String(e)));
+    // Whatever a failed remove left mounted:
+    for (const m of (await host.mounts()).filter((m) => m.startsWith(dataDir)).reverse()) await host.unmount(m);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -1,12 +1,16 @@
 /**
  * Start latency of `busybox true`, medians of N runs (default 10, BENCH_RUNS), printed side by side:
  *  1. `nubis ctr run --rm busybox true` end to end (the built CLI: run `npm run build` first);
- *  2. `podman run --rm` of the same image on runc, with a temp containers.conf that respects this machine's
- *     rlimits (nofile within the hard limit), cgroupfs, file events, and a temp --root/--runroot; the image
- *     is loaded with `nubis ctr image export busybox | podman load` (or skipped with a note if that fails);
+ *  2. `podman run --rm --network none` of the same image on runc (the fair peer: a Nubis container gets a
+ *     loopback-only network namespace too; podman's default network mode, which makes bridges and
+ *     masquerade rules, is not measured), with a temp containers.conf that respects this machine's rlimits
+ *     (nofile within the hard limit), cgroupfs, file events, and a temp --root/--runroot; the image is
+ *     loaded with `nubis ctr image export busybox | podman load` (or skipped with a note if that fails);
  *  3. raw `runc run` of a prepared bundle (a plain rootfs dir, same config.json as Nubis writes);
  *  4. the runtime in-process: OciDriver create + start + wait + remove, and its overhead over raw runc.
- * Ratios are printed, not asserted. Needs root, runc, conmon (and podman for 2).
+ * Ratios are printed, not asserted. Needs root, runc, conmon (and podman for 2). Everything it makes is
+ * removed at the end: containers, mounts, the temp dir (data dir, bundle, podman storage) and the cgroups
+ * of raw runc and podman, which live under a parent of the bench's own (/nubis-bench-<pid>).
  *
  *   node --import tsx bench/start.ts
  */
@@ -14,6 +18,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, promises as fs, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { listCgroups, removeCgroupTree } from '../src/host/cgroups.js';
 import { RealHost } from '../src/host/real-host.js';
 import { readHostRlimits } from '../src/host/rlimits.js';
 import { Images } from '../src/image/images.js';
@@ -23,6 +28,8 @@ import { OciDriver } from '../src/runtime/oci/oci-driver.js';
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const nubisBin = path.join(repo, 'bin', 'nubis');
+/** The parent cgroup of everything raw runc and podman start here, in every hierarchy. */
+const CGROUP_PARENT = `/nubis-bench-${process.pid}`;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -51,27 +58,23 @@ async function main(): Promise<void> {
   const dataDir = path.join(work, 'data');
   const host = new RealHost();
   const results: Record<string, number> = {};
+  const loadBefore = os.loadavg()[0]!;
+  let podman: Podman | undefined;
   try {
     // Warm up: the built-in image and its snapshot.
-    timeCmd(nubisBin, ['--data-dir', dataDir, 'ctr', 'run', '--rm', 'busybox', 'true']);
-
-    const cli: number[] = [];
-    for (let i = 0; i < RUNS; i++) cli.push(timeCmd(nubisBin, ['--data-dir', dataDir, 'ctr', 'run', '--rm', 'busybox', 'true']));
-    results.cli = median(cli);
+    const cliArgs = ['--data-dir', dataDir, 'ctr', 'run', '--rm', 'busybox', 'true'];
+    timeCmd(nubisBin, cliArgs);
 
     const images = new Images(dataDir, host, { snapshots: new OverlaySnapshotStore(path.join(dataDir, 'snapshots'), host) });
     const driver = new OciDriver({ dataDir, host, images });
-    const inproc: number[] = [];
-    for (let i = 0; i < RUNS + 1; i++) {
-      const ms = await timeAsync(async () => {
+    const inProcess = () =>
+      timeAsync(async () => {
         const info = await driver.create({ image: 'busybox', command: ['true'] });
         await driver.start(info.id);
         await driver.wait(info.id);
         await driver.remove(info.id, { force: true });
       });
-      if (i > 0) inproc.push(ms); // the first one warms up the modules
-    }
-    results.inProcess = median(inproc);
+    await inProcess(); // warms up the modules
 
     // Raw runc: the same config.json on a plain copy of the rootfs.
     const bundle = path.join(work, 'bundle');
@@ -81,33 +84,56 @@ async function main(): Promise<void> {
     execFileSync('cp', ['-a', keep.rootfs.path, path.join(bundle, 'rootfs')]);
     await driver.remove(keep.id, { force: true });
     spec.root.path = path.join(bundle, 'rootfs');
-    spec.linux.cgroupsPath = '/nubis-bench/raw';
+    spec.linux.cgroupsPath = `${CGROUP_PARENT}/raw`;
     spec.mounts = spec.mounts.filter((m: { destination: string }) => !m.destination.startsWith('/etc/'));
     writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec));
     const runcRoot = path.join(work, 'runc');
-    const raw: number[] = [];
-    for (let i = 0; i < RUNS; i++) raw.push(timeCmd('runc', ['--root', runcRoot, 'run', '--bundle', bundle, `raw${i}`]));
-    results.rawRunc = median(raw);
-    for (let i = 0; i < RUNS; i++) spawnSync('runc', ['--root', runcRoot, 'delete', '-f', `raw${i}`]);
-    await fs.rmdir('/sys/fs/cgroup/memory/nubis-bench').catch(() => {});
 
-    results.podman = podmanBench(work, dataDir) ?? NaN;
+    podman = podmanSetup(work, dataDir);
+
+    // Interleaved, so that a change in the machine's load touches every contender alike.
+    const cli: number[] = [];
+    const inproc: number[] = [];
+    const raw: number[] = [];
+    const pod: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      cli.push(timeCmd(nubisBin, cliArgs));
+      if (podman) pod.push(podman.run());
+      raw.push(timeCmd('runc', ['--root', runcRoot, 'run', '--bundle', bundle, `raw${i}`]));
+      inproc.push(await inProcess());
+    }
+    for (let i = 0; i < RUNS; i++) spawnSync('runc', ['--root', runcRoot, 'delete', '-f', `raw${i}`]);
+    results.cli = median(cli);
+    results.inProcess = median(inproc);
+    results.rawRunc = median(raw);
+    results.podman = podman ? median(pod) : NaN;
   } finally {
+    podman?.cleanup();
     for (const m of (await host.mounts()).filter((m) => m.startsWith(work)).reverse()) await host.unmount(m);
     rmSync(work, { recursive: true, force: true });
+    await removeCgroupTree(CGROUP_PARENT).catch((err: unknown) => console.error(`bench: ${(err as Error).message}`));
+    const left = await listCgroups(CGROUP_PARENT);
+    if (left.length > 0) console.error(`bench: cgroups left behind: ${left.join(' ')}`);
   }
 
-  console.log(`busybox true, median of ${RUNS} runs`);
-  console.log(`  nubis ctr run --rm (CLI end to end): ${fmt(results.cli!)}`);
-  console.log(`  podman run --rm (runc):              ${Number.isNaN(results.podman) ? 'n/a' : fmt(results.podman!)}`);
-  console.log(`  raw runc run:                        ${fmt(results.rawRunc!)}`);
-  console.log(`  OciDriver in-process:                ${fmt(results.inProcess!)}`);
-  if (!Number.isNaN(results.podman)) console.log(`  ratio CLI / podman: ${(results.cli! / results.podman!).toFixed(2)}x (target <= 0.5x)`);
+  console.log(`busybox true, median of ${RUNS} interleaved runs (load average ${loadBefore.toFixed(2)} -> ${os.loadavg()[0]!.toFixed(2)}, ${os.cpus().length} CPUs)`);
+  console.log(`  nubis ctr run --rm (CLI end to end):      ${fmt(results.cli!)}`);
+  console.log(`  podman run --rm --network none (runc):    ${Number.isNaN(results.podman) ? 'n/a' : fmt(results.podman!)}`);
+  console.log(`  raw runc run:                             ${fmt(results.rawRunc!)}`);
+  console.log(`  OciDriver in-process:                     ${fmt(results.inProcess!)}`);
+  if (!Number.isNaN(results.podman)) console.log(`  ratio CLI / podman --network none: ${(results.cli! / results.podman!).toFixed(2)}x (target <= 0.5x)`);
   console.log(`  runtime overhead over raw runc: ${fmt(results.inProcess! - results.rawRunc!)} (target <= 40 ms)`);
 }
 
+interface Podman {
+  /** One timed `podman run --rm`. */
+  run(): number;
+  /** Removes its storage (mounts included); the dir itself goes with the bench's temp dir. */
+  cleanup(): void;
+}
+
 /** podman with its own temp storage and a config that fits this machine; undefined when unavailable. */
-function podmanBench(work: string, dataDir: string): number | undefined {
+function podmanSetup(work: string, dataDir: string): Podman | undefined {
   if (spawnSync('podman', ['--version']).status !== 0) {
     console.log('podman not installed: skipping it');
     return undefined;
@@ -135,24 +161,25 @@ function podmanBench(work: string, dataDir: string): number | undefined {
   );
   const env = { ...process.env, CONTAINERS_CONF: conf };
   const base = ['--root', path.join(pdir, 'root'), '--runroot', path.join(pdir, 'run'), '--storage-driver', 'overlay'];
-  const tar = path.join(pdir, 'busybox.tar');
-  try {
-    execFileSync(nubisBin, ['--data-dir', dataDir, 'ctr', 'image', 'export', '-o', tar, 'busybox'], { stdio: 'pipe' });
-    const loaded = execFileSync('podman', [...base, 'load', '-i', tar], { env, encoding: 'utf8' });
-    const image = /Loaded image(?:\(s\))?: (\S+)/.exec(loaded)?.[1] ?? 'busybox';
-    const run = [...base, 'run', '--rm', '--ulimit', `nofile=${nofile}:${nofile}`, '--ulimit', `nproc=${nproc}:${nproc}`, image, 'true'];
-    timeCmd('podman', run, env);
-    const runs: number[] = [];
-    for (let i = 0; i < RUNS; i++) runs.push(timeCmd('podman', run, env));
-    return median(runs);
-  } catch (err) {
-    console.log(`podman bench skipped: ${(err as Error).message.split('\n')[0]}`);
-    return undefined;
-  } finally {
+  const cleanup = () => {
     spawnSync('podman', [...base, 'system', 'reset', '-f'], { env, stdio: 'ignore' });
     for (const m of execFileSync('sh', ['-c', `grep -o ' ${pdir}[^ ]*' /proc/self/mountinfo || true`], { encoding: 'utf8' }).split('\n').map((s) => s.trim()).filter(Boolean).reverse()) {
       spawnSync('umount', ['-l', m]);
     }
+  };
+  const tar = path.join(pdir, 'busybox.tar');
+  try {
+    execFileSync(nubisBin, ['--data-dir', dataDir, 'ctr', 'image', 'export', '-o', tar, 'busybox'], { stdio: 'pipe' });
+    const loaded = execFileSync('podman', [...base, 'load', '-i', tar], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const image = /Loaded image(?:\(s\))?: (\S+)/.exec(loaded)?.[1] ?? 'busybox';
+    // Its container and conmon cgroups (cgroupfs: <parent>/libpod-<id>, <parent>/conmon) go below ours.
+    const run = [...base, 'run', '--rm', '--network', 'none', '--cgroup-parent', `${CGROUP_PARENT}/podman`, '--ulimit', `nofile=${nofile}:${nofile}`, '--ulimit', `nproc=${nproc}:${nproc}`, image, 'true'];
+    timeCmd('podman', run, env);
+    return { run: () => timeCmd('podman', run, env), cleanup };
+  } catch (err) {
+    console.log(`podman bench skipped: ${(err as Error).message.split('\n')[0]}`);
+    cleanup();
+    return undefined;
   }
 }
 
