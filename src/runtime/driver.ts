@@ -40,6 +40,27 @@ export interface Resources {
   /** CPU quota in CPUs, e.g. 1.5. */
   cpus?: number;
   pidsLimit?: number;
+  /** Relative CPU weight, 2..262144 (1024 is one CPU's worth): Kubernetes' cpu request. */
+  cpuShares?: number;
+}
+
+/** A bind mount of a host path, or a fresh tmpfs, inside the workload. */
+export interface WorkloadMount {
+  /** Absolute host path (must exist) for a bind; ignored for tmpfs. */
+  source: string;
+  destination: string;
+  readOnly?: boolean;
+  type?: 'bind' | 'tmpfs';
+}
+
+/**
+ * Namespaces of another workload to join instead of making new ones, as paths such as
+ * /proc/<pid>/ns/net: how the containers of a pod share the network, IPC and UTS namespaces of its sandbox.
+ */
+export interface SharedNamespaces {
+  network?: string;
+  ipc?: string;
+  uts?: string;
 }
 
 /** What to run: image, command and limits. Fields left out come from the image's config. */
@@ -64,6 +85,15 @@ export interface WorkloadSpec {
   /** Remove the workload by itself once it exits. */
   autoRemove?: boolean;
   labels?: Record<string, string>;
+  /** The workload's hostname (also in its /etc/hosts and /etc/hostname); a prefix of the ID by default. */
+  hostname?: string;
+  mounts?: WorkloadMount[];
+  namespaces?: SharedNamespaces;
+  /**
+   * The cgroup under which the workload's own cgroup is made (cgroupfs path below /nubis, e.g.
+   * /nubis/pod-<uid>), so that a group of workloads can be measured and limited together. Default /nubis.
+   */
+  cgroupParent?: string;
 }
 
 /** A workload's state as seen now. */
@@ -106,8 +136,22 @@ export interface ExecRequest {
   env?: string[];
   user?: string;
   workdir?: string;
-  /** File descriptors for stdin, stdout and stderr of the process (the caller's own by default). */
-  stdio?: [number | 'ignore', number | 'ignore', number | 'ignore'];
+  /**
+   * File descriptors for stdin, stdout and stderr of the process (the caller's own by default); 'pipe'
+   * hands a stream to `onStart`.
+   */
+  stdio?: [number | 'ignore' | 'pipe', number | 'ignore' | 'pipe', number | 'ignore' | 'pipe'];
+  /** Called once the exec process runs, with its piped streams and a way to signal it. */
+  onStart?: (proc: ExecProcess) => void;
+}
+
+/** A running exec process as its caller sees it (streams are null unless piped). */
+export interface ExecProcess {
+  stdin: NodeJS.WritableStream | null;
+  stdout: NodeJS.ReadableStream | null;
+  stderr: NodeJS.ReadableStream | null;
+  /** Signals the exec's own process (runc exec forwards it into the workload). */
+  kill(signal?: NodeJS.Signals): void;
 }
 
 export interface StopOptions {
@@ -191,4 +235,9 @@ export interface RuntimeDriver {
   attach(id: string, streams: AttachStreams): Promise<AttachSession>;
   logs(id: string, opts?: LogOptions): AsyncIterable<LogEntry>;
   stats(id: string): Promise<WorkloadStats>;
+  /**
+   * Optional: whether the workload has exited, from what its supervisor wrote, without asking the runtime
+   * (cheap enough to poll for many workloads). Undefined for a workload that does not exist.
+   */
+  hasExited?(id: string): Promise<boolean | undefined>;
 }

@@ -14,7 +14,7 @@ import type { Host } from '../../host/host.js';
 import { CGROUP_ROOT, detectCgroupMode, listCgroups, readCgroupStats } from '../../host/cgroups.js';
 import { readHostRlimits } from '../../host/rlimits.js';
 import type { ImageRecord } from '../../image/types.js';
-import { errno, internal, isNubisError, timeout, unavailable } from '../../lib/errors.js';
+import { errno, internal, invalid, isNubisError, timeout, unavailable } from '../../lib/errors.js';
 import { withLock } from '../../lib/lock.js';
 import { logger } from '../../lib/log.js';
 import type {
@@ -105,6 +105,7 @@ export class OciDriver implements RuntimeDriver {
     const facts = detectHostFacts();
     validateContainerOptions(options, facts);
     if (spec.name !== undefined) checkName(spec.name);
+    cgroupParentOf(spec);
     const { image, lowerDirs } = await this.opts.images.prepareRootfs(spec.image, signal).catch((err: unknown) => {
       throw createError(err);
     });
@@ -113,7 +114,7 @@ export class OciDriver implements RuntimeDriver {
     const id = newContainerId();
     const paths = this.store.paths(id);
     const runtimeRoot = path.join(this.opts.dataDir, path.basename(runtimeBin));
-    const cgroupsPath = `${CGROUP_PARENT}/${id}`;
+    const cgroupsPath = `${cgroupParentOf(spec)}/${id}`;
     const rec: Partial<ContainerRecord> & { id: string } = { id, runtime: runtimeBin, runtimeRoot, cgroupsPath };
     try {
       const name = await this.reserveName(id, spec.name);
@@ -131,7 +132,7 @@ export class OciDriver implements RuntimeDriver {
       // and does not outlive a reboot), as CRI-O does for all containers and podman for --rm ones.
       await this.host.mountOverlay(lowerDirs, paths.upper, paths.work, paths.rootfs, { volatile: true });
       trace('overlay mounted');
-      const hostname = id.slice(0, 12);
+      const hostname = spec.hostname ?? id.slice(0, 12);
       const etc = path.join(paths.dir, 'etc');
       await fs.mkdir(etc);
       const etcFiles = { hosts: path.join(etc, 'hosts'), hostname: path.join(etc, 'hostname'), resolvConf: path.join(etc, 'resolv.conf') };
@@ -398,6 +399,18 @@ export class OciDriver implements RuntimeDriver {
       const child = this.host.spawn(rt.binary, rt.execArgs(rec.id, file, Boolean(req.tty)), {
         stdio: req.stdio ?? ['inherit', 'inherit', 'inherit'],
       });
+      req.onStart?.({
+        stdin: (child.stdio[0] as NodeJS.WritableStream | null) ?? null,
+        stdout: (child.stdio[1] as NodeJS.ReadableStream | null) ?? null,
+        stderr: (child.stdio[2] as NodeJS.ReadableStream | null) ?? null,
+        kill: (sig: NodeJS.Signals = 'SIGKILL') => {
+          try {
+            process.kill(child.pid, sig);
+          } catch {
+            // already gone
+          }
+        },
+      });
       return await child.exited;
     } finally {
       await fs.rm(file, { force: true });
@@ -420,6 +433,14 @@ export class OciDriver implements RuntimeDriver {
       ended: async () => (await readExitFile(paths)) !== undefined || !(await exists(paths.dir)),
       wakeOn: [paths.exitDir],
     });
+  }
+
+  async hasExited(id: string): Promise<boolean | undefined> {
+    const paths = this.store.paths(id);
+    if (await readExitFile(paths)) return true;
+    if (!(await exists(paths.record))) return undefined;
+    // No exit file: exited only when conmon is gone too (it died without writing one).
+    return (await exists(paths.conmonPid)) && !(await conmonAlive(paths));
   }
 
   async stats(ref: string): Promise<WorkloadStats> {
@@ -447,8 +468,25 @@ function toContainerOptions(spec: WorkloadSpec): ContainerOptions {
       memoryBytes: spec.resources?.memoryBytes,
       cpus: spec.resources?.cpus,
       pidsLimit: spec.resources?.pidsLimit,
+      cpuShares: spec.resources?.cpuShares,
     },
+    hostname: spec.hostname,
+    mounts: spec.mounts,
+    networkNamespacePath: spec.namespaces?.network,
+    ipcNamespacePath: spec.namespaces?.ipc,
+    utsNamespacePath: spec.namespaces?.uts,
   };
+}
+
+/** The cgroup parent of a workload: /nubis or a path below it (Invalid otherwise). */
+function cgroupParentOf(spec: WorkloadSpec): string {
+  const p = spec.cgroupParent;
+  if (p === undefined) return CGROUP_PARENT;
+  const norm = path.posix.normalize(p).replace(/\/+$/, '');
+  if (!norm.startsWith(`${CGROUP_PARENT}/`) || p.split('/').includes('..') || !/^[\w./-]+$/.test(p)) {
+    throw invalid(`cgroup parent must be a path below ${CGROUP_PARENT}: "${p}"`);
+  }
+  return norm;
 }
 
 /** "SIGTERM", "TERM", "15" -> the form runc takes ("TERM" or "15"). */
@@ -509,7 +547,10 @@ async function removeEmptyCgroups(cgroupsPath: string): Promise<void> {
   } catch {
     return;
   }
-  const mine = entries.filter((e) => e.endsWith(`:${cgroupsPath}`) || e.endsWith(`:${CGROUP_PARENT}`));
+  // The container's cgroup, then each of its parents up to /nubis (a pod's cgroup goes with its last container).
+  const chain: string[] = [];
+  for (let p = cgroupsPath; p.length >= CGROUP_PARENT.length && p !== '/'; p = path.posix.dirname(p)) chain.push(p);
+  const mine = entries.filter((e) => chain.some((c) => e.endsWith(`:${c}`)));
   mine.sort((a, b) => b.length - a.length);
   const v2 = detectCgroupMode() === 'v2';
   for (const e of mine) {

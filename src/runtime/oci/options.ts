@@ -54,6 +54,10 @@ export interface ContainerOptions {
    * loopback: the hook the networking layer uses to give a container interfaces.
    */
   networkNamespacePath?: string;
+  /** Join this IPC namespace (e.g. /proc/<pid>/ns/ipc) instead of creating one: a pod's shared IPC. */
+  ipcNamespacePath?: string;
+  /** Join this UTS namespace (e.g. /proc/<pid>/ns/uts) instead of creating one: a pod's shared hostname. */
+  utsNamespacePath?: string;
   /** Files the driver wrote for the container (see etcHostsContent), bind-mounted over /etc/*. */
   etcFiles?: EtcFiles;
 }
@@ -187,8 +191,8 @@ export function validateContainerOptions(opts: ContainerOptions, facts: Pick<Hos
     seen.add(dest);
     if ((m.type ?? 'bind') === 'bind' && !path.isAbsolute(m.source)) throw invalid(`bind mount source must be an absolute host path: "${m.source}"`);
   }
-  if (opts.networkNamespacePath !== undefined && !path.isAbsolute(opts.networkNamespacePath)) {
-    throw invalid(`network namespace path must be absolute: "${opts.networkNamespacePath}"`);
+  for (const [what, p] of [['network', opts.networkNamespacePath], ['IPC', opts.ipcNamespacePath], ['UTS', opts.utsNamespacePath]] as const) {
+    if (p !== undefined && !path.isAbsolute(p)) throw invalid(`${what} namespace path must be absolute: "${p}"`);
   }
   resolveCapabilities(opts);
 }

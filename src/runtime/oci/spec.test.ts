@@ -159,6 +159,14 @@ test('v2 hosts get a cgroup namespace; userns adds mappings; a network namespace
   assert.equal(n.mounts.find((m) => m.destination === '/sys')?.type, 'none');
 });
 
+test('a pod container joins the IPC and UTS namespaces of its sandbox; relative paths are refused', async () => {
+  const s = await buildSpec(input({ ipcNamespacePath: '/proc/42/ns/ipc', utsNamespacePath: '/proc/42/ns/uts', networkNamespacePath: '/proc/42/ns/net' }));
+  assert.deepEqual(s.linux.namespaces.find((x) => x.type === 'ipc'), { type: 'ipc', path: '/proc/42/ns/ipc' });
+  assert.deepEqual(s.linux.namespaces.find((x) => x.type === 'uts'), { type: 'uts', path: '/proc/42/ns/uts' });
+  assert.deepEqual(s.linux.namespaces.find((x) => x.type === 'pid'), { type: 'pid' });
+  await rejectsInvalid(buildSpec(input({ ipcNamespacePath: 'proc/42/ns/ipc' })), /IPC namespace path must be absolute/);
+});
+
 test('args follow Docker: CLI args replace Cmd, --entrypoint replaces Entrypoint and drops Cmd', async () => {
   const img = image({ Entrypoint: ['/entry'], Cmd: ['--default'] });
   assert.deepEqual((await buildSpec({ ...input(), image: img })).process.args, ['/entry', '--default']);

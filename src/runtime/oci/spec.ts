@@ -270,8 +270,8 @@ export async function buildSpec(input: SpecInput): Promise<OciSpec> {
 
   const namespaces: OciLinux['namespaces'] = [
     { type: 'pid' },
-    { type: 'ipc' },
-    { type: 'uts' },
+    opts.ipcNamespacePath ? { type: 'ipc', path: opts.ipcNamespacePath } : { type: 'ipc' },
+    opts.utsNamespacePath ? { type: 'uts', path: opts.utsNamespacePath } : { type: 'uts' },
     { type: 'mount' },
     opts.networkNamespacePath ? { type: 'network', path: opts.networkNamespacePath } : { type: 'network' },
   ];
