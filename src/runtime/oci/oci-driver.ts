@@ -130,26 +130,29 @@ export class OciDriver implements RuntimeDriver {
       // volatile: no syncs of the writable layer, so unmounting it does not wait for a syncfs of the whole
       // data dir's filesystem. It is never mounted again (a container's rootfs is mounted once, at create,
       // and does not outlive a reboot), as CRI-O does for all containers and podman for --rm ones.
-      await this.host.mountOverlay(lowerDirs, paths.upper, paths.work, paths.rootfs, { volatile: true });
-      trace('overlay mounted');
+      // The /etc files are written while mount runs; the spec needs the mounted rootfs (its /etc/passwd).
       const hostname = spec.hostname ?? id.slice(0, 12);
       const etc = path.join(paths.dir, 'etc');
-      await fs.mkdir(etc);
       const etcFiles = { hosts: path.join(etc, 'hosts'), hostname: path.join(etc, 'hostname'), resolvConf: path.join(etc, 'resolv.conf') };
-      const [ociSpec] = await Promise.all([
-        buildSpec({
-          id,
-          rootfs: paths.rootfs,
-          image: image.config,
-          options: { ...options, hostname, etcFiles },
-          cgroupsPath,
-          hostRlimits: readHostRlimits(),
-          hostFacts: facts,
-        }),
-        fs.writeFile(etcFiles.hosts, etcHostsContent(hostname)),
-        fs.writeFile(etcFiles.hostname, etcHostnameContent(hostname)),
-        fs.copyFile('/etc/resolv.conf', etcFiles.resolvConf).catch(() => fs.writeFile(etcFiles.resolvConf, '')),
-      ]);
+      const writeEtc = async () => {
+        await fs.mkdir(etc);
+        await Promise.all([
+          fs.writeFile(etcFiles.hosts, etcHostsContent(hostname)),
+          fs.writeFile(etcFiles.hostname, etcHostnameContent(hostname)),
+          fs.copyFile('/etc/resolv.conf', etcFiles.resolvConf).catch(() => fs.writeFile(etcFiles.resolvConf, '')),
+        ]);
+      };
+      await Promise.all([this.host.mountOverlay(lowerDirs, paths.upper, paths.work, paths.rootfs, { volatile: true }), writeEtc()]);
+      trace('overlay mounted, /etc files written');
+      const ociSpec = await buildSpec({
+        id,
+        rootfs: paths.rootfs,
+        image: image.config,
+        options: { ...options, hostname, etcFiles },
+        cgroupsPath,
+        hostRlimits: readHostRlimits(),
+        hostFacts: facts,
+      });
       const full: ContainerRecord = {
         version: 1,
         id,
@@ -230,9 +233,15 @@ export class OciDriver implements RuntimeDriver {
   }
 
   private async startCreated(rec: ContainerRecord): Promise<void> {
-    await this.runtimeOf(rec).start(rec.id);
+    // The stamp (its mtime is StartedAt) is written while runc starts the process, and taken back if
+    // that fails.
+    const started = this.store.paths(rec.id).started;
+    const [res] = await Promise.allSettled([this.runtimeOf(rec).start(rec.id), fs.writeFile(started, '')]);
+    if (res.status === 'rejected') {
+      await fs.rm(started, { force: true });
+      throw res.reason;
+    }
     trace('runc start done');
-    await fs.writeFile(this.store.paths(rec.id).started, '');
   }
 
   async list(): Promise<WorkloadInfo[]> {
@@ -350,11 +359,13 @@ export class OciDriver implements RuntimeDriver {
       waitConmonGone(paths),
     ]);
     trace('teardown: runtime deleted, unmounted, conmon gone');
-    await fs.rm(paths.dir, { recursive: true, force: true });
-    trace('teardown: dir removed');
+    await Promise.all([
+      fs.rm(paths.dir, { recursive: true, force: true }),
+      rec.cgroupsPath ? removeEmptyCgroups(rec.cgroupsPath) : undefined,
+    ]);
+    trace('teardown: dir and cgroups removed');
+    // The name goes last: while it is held, no other container can take it and be confused with this one.
     if (rec.name) await this.store.releaseName(rec.name, rec.id);
-    if (rec.cgroupsPath) await removeEmptyCgroups(rec.cgroupsPath);
-    trace('teardown: name released, cgroups removed');
   }
 
   /** Waits up to `ms` for the exit file; true when the container has exited. */
@@ -523,8 +534,9 @@ async function exists(p: string): Promise<boolean> {
 async function waitConmonGone(paths: ContainerPaths): Promise<void> {
   const pid = await conmonAlive(paths);
   if (!pid || pid === process.ppid) return;
-  const deadline = Date.now() + 5000;
-  while ((await conmonAlive(paths)) && Date.now() < deadline) await sleep(5);
+  const t0 = Date.now();
+  // It normally exits within milliseconds of the exit file: look often at first.
+  while ((await conmonAlive(paths)) && Date.now() - t0 < 5000) await sleep(Date.now() - t0 < 100 ? 2 : 10);
   try {
     if (await conmonAlive(paths)) process.kill(pid, 'SIGKILL');
   } catch {
