@@ -101,7 +101,7 @@ export class ApiServer {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       else socket.destroy();
     });
-    server.on('tlsClientError', () => {});
+    server.on('tlsClientError', (_err, socket) => socket.destroy());
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(o.port ?? 6443, o.listen ?? '0.0.0.0', () => {
@@ -148,7 +148,7 @@ export class ApiServer {
     req.on('error', () => res.destroy());
     res.on('error', () => {});
     try {
-      const url = new URL(req.url ?? '/', 'https://nubis.invalid');
+      const url = splitUrl(req.url);
       const path = url.pathname;
       if (PUBLIC_PATHS.has(path) || path.startsWith('/readyz/') || path.startsWith('/livez/') || path.startsWith('/healthz/')) {
         req.resume();
@@ -212,7 +212,7 @@ export class ApiServer {
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
     try {
-      const url = new URL(req.url ?? '/', 'https://nubis.invalid');
+      const url = splitUrl(req.url);
       if (!this.authenticate(req)) throw new ApiError('Unauthorized', 'Unauthorized');
       const info = requestInfo('GET', url.pathname, url.searchParams);
       if (info.kind !== 'resource' || !['exec', 'attach'].includes(info.subresource ?? '') || !info.name) {
@@ -242,6 +242,13 @@ export class ApiServer {
       server.closeAllConnections();
     });
   }
+}
+
+/** Path and query of a request target, without URL resolution (a path like `//x` is not a host). */
+function splitUrl(raw: string | undefined): { pathname: string; searchParams: URLSearchParams } {
+  const target = raw ?? '/';
+  const q = target.indexOf('?');
+  return { pathname: q >= 0 ? target.slice(0, q) : target, searchParams: new URLSearchParams(q >= 0 ? target.slice(q + 1) : '') };
 }
 
 const VERSION = {
