@@ -8,7 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 import { conflict, isNubisError, notFound } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
 import type { Host } from '../host/host.js';
-import { exportImages, importArchive, type ArchiveFormat, type ExportItem, type ImportResult } from './archive.js';
+import type { ArchiveFormat, ExportItem, ImportResult } from './archive.js';
 import { buildBuiltinBusybox, DEFAULT_BUSYBOX } from './builtin-busybox.js';
 import { chainIds } from './chain-id.js';
 import { ImageStore } from './image-store.js';
@@ -21,7 +21,7 @@ import {
   parseReference,
   splitName,
 } from './reference.js';
-import { pullImage, type PullOptions, type PullResult } from './pull.js';
+import type { PullOptions, PullResult } from './pull.js';
 import type { BlobSource, ImageRecord, SnapshotStore } from './types.js';
 
 const log = logger('image');
@@ -229,6 +229,9 @@ export class Images {
       opts.unpack !== false
         ? (image: ImageRecord, blobs: BlobSource, signal?: AbortSignal) => snapshots.prepare(image, blobs, signal)
         : undefined;
+    // The registry client (http, https, tls) and the archive code load only when used: a container's
+    // start needs neither.
+    const { pullImage } = await import('./pull.js');
     return pullImage(this.store, ref, { ...opts, unpack });
   }
 
@@ -249,11 +252,13 @@ export class Images {
       if (same) same.names.push(...names.filter((n) => !same.names.includes(n)));
       else items.push({ image, names });
     }
+    const { exportImages } = await import('./archive.js');
     await this.store.withLease(() => exportImages(this.store, items, out, format));
   }
 
   /** Imports a docker-save or OCI archive (gzip or not); `tag` names a single untagged image. */
   async import(src: Readable, opts: { tag?: string; signal?: AbortSignal } = {}): Promise<ImportResult> {
+    const { importArchive } = await import('./archive.js');
     return importArchive(this.store, src, opts);
   }
 
