@@ -5,7 +5,6 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import type { KubeObject } from '../../api/meta.js';
-import { connect } from '../../client/connect.js';
 import type { Discovery } from '../../client/discovery.js';
 import type { ResourceInfo, RestClient } from '../../client/rest-client.js';
 import { invalid } from '../../lib/errors.js';
@@ -48,6 +47,8 @@ export function envOf(ctx: CliContext): NodeJS.ProcessEnv {
 /** Connects as the flags say; warnings from the server go to stderr as kubectl prints them. */
 export async function openSession(ctx: CliContext, flags: KubeFlags): Promise<KubeSession> {
   const env = envOf(ctx);
+  // The client (http, https, tls) loads when a cluster verb runs, not with the command tree.
+  const { connect } = await import('../../client/connect.js');
   const c = await connect({ flag: flags.kubeconfig, env: env.KUBECONFIG, dataDir: ctx.dataDir(), home: env.HOME || os.homedir() }, flags.context, { userAgent: 'nubis' });
   c.client.onWarning = (w) => ctx.stderr.write(`Warning: ${w}\n`);
   return {
