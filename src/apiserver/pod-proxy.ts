@@ -147,13 +147,15 @@ export class PodProxy implements PodRoutes {
 function relay(a: WebSocket, b: WebSocket): void {
   a.on('message', (data, binary) => b.readyState === WebSocket.OPEN && b.send(data, { binary }));
   b.on('message', (data, binary) => a.readyState === WebSocket.OPEN && a.send(data, { binary }));
-  const closeBoth = () => {
-    for (const s of [a, b]) if (s.readyState === WebSocket.OPEN || s.readyState === WebSocket.CONNECTING) s.close();
+  // The close code travels too: clients (kubectl) treat anything but 1000 as a broken stream.
+  const closeBoth = (code?: number) => {
+    const c = code === undefined || code === 1005 ? 1000 : code === 1006 ? 1011 : code;
+    for (const s of [a, b]) if (s.readyState === WebSocket.OPEN || s.readyState === WebSocket.CONNECTING) s.close(c);
   };
-  a.on('close', closeBoth);
-  b.on('close', closeBoth);
-  a.on('error', closeBoth);
-  b.on('error', closeBoth);
+  a.on('close', (code: number) => closeBoth(code));
+  b.on('close', (code: number) => closeBoth(code));
+  a.on('error', () => closeBoth());
+  b.on('error', () => closeBoth());
 }
 
 /** Answers a failed upgrade on the raw socket with a Status body. */

@@ -1,0 +1,246 @@
+/**
+ * The agent's HTTP endpoint, which the API server proxies pods/log and pods/exec to (the contract is in
+ * apiserver/pod-proxy.ts), plus the kubelet-like stats summary behind `top`:
+ *
+ *   GET /healthz
+ *   GET /containerLogs/{namespace}/{pod}/{container}?follow&previous&timestamps&tailLines&sinceSeconds&sinceTime&limitBytes
+ *   GET /exec/{namespace}/{pod}/{container}?command=…&stdin&stdout&stderr&tty   (WebSocket, channel protocol)
+ *   GET /stats/summary
+ *
+ * Plain HTTP, by default on 127.0.0.1 only: nothing here authenticates the caller, so the agent listens
+ * where only the local API server can reach it (a later issue adds TLS with certificates from the
+ * cluster CA for agents on other machines).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import WebSocket, { WebSocketServer } from 'ws';
+import { isNubisError } from '../lib/errors.js';
+import { logger } from '../lib/log.js';
+import type { RuntimeDriver } from '../runtime/driver.js';
+import type { PodManager } from './pod-manager.js';
+import type { StatsCollector } from './stats.js';
+
+const log = logger('agent');
+
+const PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'];
+
+class HttpError extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function statusBody(code: number, reason: string, message: string): string {
+  return JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+}
+
+function bool(q: URLSearchParams, k: string): boolean {
+  const v = q.get(k);
+  return v === 'true' || v === '1';
+}
+
+function intParam(q: URLSearchParams, k: string): number | undefined {
+  const v = q.get(k);
+  if (v === null || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new HttpError(400, 'BadRequest', `${k} must be a non-negative integer`);
+  return n;
+}
+
+/** RFC 3339 with nanoseconds, as the kubelet prints log timestamps. */
+function nanoTimestamp(ts: string): string {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(ts);
+  return m ? `${m[1]}.${(m[2] ?? '').padEnd(9, '0').slice(0, 9)}Z` : ts;
+}
+
+export interface AgentServerOptions {
+  host: string;
+  port: number;
+  pods: PodManager;
+  driver: RuntimeDriver;
+  stats: StatsCollector;
+}
+
+export class AgentServer {
+  readonly #server: http.Server;
+  readonly #wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (offered) => PROTOCOLS.find((p) => offered.has(p)) ?? false,
+  });
+
+  private constructor(private readonly o: AgentServerOptions) {
+    this.#server = http.createServer((req, res) => void this.#handle(req, res));
+    this.#server.on('upgrade', (req, socket, head) => void this.#upgrade(req, socket, head));
+  }
+
+  static async start(o: AgentServerOptions): Promise<AgentServer> {
+    const s = new AgentServer(o);
+    await new Promise<void>((resolve, reject) => {
+      s.#server.once('error', reject);
+      s.#server.listen(o.port, o.host, () => resolve());
+    });
+    return s;
+  }
+
+  get port(): number {
+    return (this.#server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.#wss.clients) c.terminate();
+    this.#server.closeAllConnections();
+    await new Promise<void>((r) => this.#server.close(() => r()));
+  }
+
+  /** The container ID a request names; 404/400 Status errors otherwise. */
+  #containerId(ns: string, podName: string, container: string, previous = false): string {
+    const w = this.o.pods.find(ns, podName);
+    if (!w) throw new HttpError(404, 'NotFound', `pod "${podName}" in namespace "${ns}" is not on this node`);
+    const known = [...(w.pod?.spec.containers ?? []), ...(w.pod?.spec.initContainers ?? [])].some((c) => c.name === container) || w.containerId(container) !== undefined;
+    if (!known) throw new HttpError(400, 'BadRequest', `container ${container} is not valid for pod ${podName}`);
+    const id = w.containerId(container, previous);
+    if (!id) {
+      if (previous) throw new HttpError(400, 'BadRequest', `previous terminated container "${container}" in pod "${podName}" not found`);
+      throw new HttpError(400, 'BadRequest', `container "${container}" in pod "${podName}" is waiting to start: ${w.waitingReason(container) ?? 'ContainerCreating'}`);
+    }
+    return id;
+  }
+
+  async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://agent');
+    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    try {
+      if (req.method !== 'GET') throw new HttpError(405, 'MethodNotAllowed', `${req.method} is not supported`);
+      if (url.pathname === '/healthz') {
+        res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+      } else if (parts[0] === 'containerLogs' && parts.length === 4) {
+        await this.#logs(parts[1]!, parts[2]!, parts[3]!, url.searchParams, res);
+      } else if (url.pathname === '/stats/summary') {
+        const body = JSON.stringify(await this.o.stats.summary());
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(body);
+      } else if (parts[0] === 'exec') {
+        throw new HttpError(400, 'BadRequest', 'exec needs a WebSocket upgrade (subprotocol v5.channel.k8s.io or v4.channel.k8s.io)');
+      } else throw new HttpError(404, 'NotFound', `no route for ${url.pathname}`);
+    } catch (err) {
+      const e = err instanceof HttpError ? err : isNubisError(err, 'NotFound') ? new HttpError(404, 'NotFound', (err as Error).message) : new HttpError(500, 'InternalError', (err as Error).message);
+      if (!res.headersSent) res.writeHead(e.code, { 'Content-Type': 'application/json' }).end(statusBody(e.code, e.reason, e.message));
+      else res.destroy();
+    }
+  }
+
+  async #logs(ns: string, pod: string, container: string, q: URLSearchParams, res: http.ServerResponse): Promise<void> {
+    const id = this.#containerId(ns, pod, container, bool(q, 'previous'));
+    const tail = intParam(q, 'tailLines');
+    const sinceSeconds = intParam(q, 'sinceSeconds');
+    const sinceTime = q.get('sinceTime');
+    const since = sinceSeconds !== undefined ? new Date(Date.now() - sinceSeconds * 1000) : sinceTime ? new Date(sinceTime) : undefined;
+    const limit = intParam(q, 'limitBytes');
+    const timestamps = bool(q, 'timestamps');
+    const ac = new AbortController();
+    res.on('close', () => ac.abort());
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-cache' });
+    res.flushHeaders();
+    let sent = 0;
+    let atLineStart = true;
+    for await (const e of this.o.driver.logs(id, { follow: bool(q, 'follow'), tail, since, signal: ac.signal })) {
+      let text = (timestamps && atLineStart ? `${nanoTimestamp(e.timestamp)} ` : '') + e.text + (e.partial ? '' : '\n');
+      atLineStart = !e.partial;
+      if (limit !== undefined) {
+        if (sent >= limit) break;
+        const buf = Buffer.from(text);
+        if (sent + buf.length > limit) text = buf.subarray(0, limit - sent).toString();
+      }
+      sent += Buffer.byteLength(text);
+      if (!res.write(text)) await new Promise((r) => res.once('drain', r));
+      if (ac.signal.aborted) break;
+    }
+    res.end();
+  }
+
+  async #upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://agent');
+    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    if (parts[0] !== 'exec' || parts.length !== 4) {
+      const body = statusBody(404, 'NotFound', `no upgrade route for ${url.pathname}`);
+      socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      return;
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => void this.#exec(ws, parts[1]!, parts[2]!, parts[3]!, url.searchParams));
+  }
+
+  async #exec(ws: WebSocket, ns: string, pod: string, container: string, q: URLSearchParams): Promise<void> {
+    const v5 = ws.protocol === 'v5.channel.k8s.io';
+    const send = (channel: number, data: Buffer | string) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(Buffer.concat([Buffer.from([channel]), Buffer.isBuffer(data) ? data : Buffer.from(data)]));
+    };
+    const finish = (status: Record<string, unknown>) => {
+      send(3, JSON.stringify({ metadata: {}, ...status }));
+      ws.close(1000);
+    };
+    try {
+      const id = this.#containerId(ns, pod, container);
+      const command = q.getAll('command');
+      if (command.length === 0) throw new HttpError(400, 'BadRequest', 'you must specify at least one command for the container');
+      const tty = bool(q, 'tty');
+      const wantStdin = bool(q, 'stdin');
+      let proc: import('../runtime/driver.js').ExecProcess | undefined;
+      const pending: Buffer[] = [];
+      let stdinClosed = false;
+      ws.on('message', (data: Buffer) => {
+        const buf = Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
+        if (buf.length === 0) return;
+        const ch = buf[0];
+        if (ch === 0) {
+          if (proc?.stdin) proc.stdin.write(buf.subarray(1));
+          else pending.push(buf.subarray(1));
+        } else if (ch === 255 && v5 && buf[1] === 0) {
+          stdinClosed = true;
+          proc?.stdin?.end();
+        }
+        // channel 4 (resize): the exec's terminal follows runc's, which has no size to change here
+      });
+      ws.on('close', () => proc?.kill('SIGKILL'));
+      const outputs: Promise<void>[] = [];
+      const code = await this.o.driver.exec(id, {
+        command,
+        tty,
+        stdio: [wantStdin ? 'pipe' : 'ignore', 'pipe', tty ? 'ignore' : 'pipe'],
+        onStart: (p) => {
+          proc = p;
+          for (const b of pending.splice(0)) p.stdin?.write(b);
+          if (stdinClosed) p.stdin?.end();
+          p.stdin?.on('error', () => {});
+          for (const [stream, ch] of [[p.stdout, 1], [p.stderr, 2]] as const) {
+            if (!stream) continue;
+            outputs.push(
+              new Promise<void>((resolve) => {
+                stream.on('data', (chunk: Buffer) => send(ch, chunk));
+                stream.on('end', resolve);
+                stream.on('close', resolve);
+                stream.on('error', () => resolve());
+              }),
+            );
+          }
+        },
+      });
+      await Promise.all(outputs);
+      if (code === 0) finish({ status: 'Success' });
+      else {
+        finish({
+          status: 'Failure',
+          message: `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${code}`,
+          reason: 'NonZeroExitCode',
+          details: { causes: [{ reason: 'ExitCode', message: String(code) }] },
+        });
+      }
+    } catch (err) {
+      log.debug(`exec in ${ns}/${pod}/${container}: ${(err as Error).message}`);
+      finish({ status: 'Failure', message: (err as Error).message, reason: err instanceof HttpError ? err.reason : 'InternalError', code: err instanceof HttpError ? err.code : 500 });
+    }
+  }
+}

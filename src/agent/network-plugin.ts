@@ -1,0 +1,33 @@
+/**
+ * The hook where pod networking plugs in. The agent calls `setUp` once a pod's sandbox runs (its network
+ * namespace is /proc/<pid>/ns/net, shared by all containers of the pod) and `tearDown` before the
+ * sandbox is removed. Until the networking layer provides a plugin, pods have only loopback and report
+ * no pod IP (`LoopbackOnly`).
+ */
+
+/** The sandbox a plugin wires up. */
+export interface PodSandbox {
+  podUid: string;
+  namespace: string;
+  name: string;
+  /** Main process of the sandbox; its network namespace is the pod's. */
+  pid: number;
+  netnsPath: string;
+}
+
+export interface NetworkPlugin {
+  readonly name: string;
+  /** Gives the pod its interfaces; resolves with the pod's IPs (first is status.podIP). */
+  setUp(sandbox: PodSandbox): Promise<{ ips: string[] }>;
+  /** Removes what setUp made; must tolerate a sandbox it never set up or that is already gone. */
+  tearDown(sandbox: Omit<PodSandbox, 'pid' | 'netnsPath'>): Promise<void>;
+}
+
+/** No networking beyond the loopback the sandbox's fresh namespace has. */
+export const LoopbackOnly: NetworkPlugin = {
+  name: 'loopback',
+  async setUp() {
+    return { ips: [] };
+  },
+  async tearDown() {},
+};

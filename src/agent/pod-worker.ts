@@ -1,0 +1,615 @@
+/**
+ * One pod on this node, reconciled level-triggered: every sync compares the pod object (desired) with the
+ * pod's workloads (actual) and takes the next steps — volumes, the sandbox, init containers in order,
+ * then the app containers, restarts per restartPolicy with back-off, probes — and reports the status when
+ * it changed. Syncs of one pod never overlap; a kick during a sync runs one more sync after it.
+ *
+ * A pod marked for deletion (or gone from the API) is terminated: preStop hooks, the stop signal, the
+ * grace period, SIGKILL; then every workload, volume, cgroup and directory of the pod is removed and the
+ * pod object is deleted for good (gracePeriodSeconds=0), as the kubelet finalizes deletion.
+ */
+import type { Container, Pod, PodStatus } from '../api/core/v1/pod-types.js';
+import type { RestClient } from '../client/rest-client.js';
+import { removeCgroupTree } from '../host/cgroups.js';
+import { isNubisError } from '../lib/errors.js';
+import { logger } from '../lib/log.js';
+import type { RuntimeDriver, WorkloadInfo } from '../runtime/driver.js';
+import type { Backoff } from './backoff.js';
+import { containerSpec, LABELS, podCgroupParent, sandboxSpec } from './container-spec.js';
+import { resolveEnv, type DownwardContext, type ObjectSource } from './env.js';
+import { ImagePullError, type ImagePuller } from './image-puller.js';
+import type { NetworkPlugin } from './network-plugin.js';
+import { computePodStatus, type ContainerRun, type ContainerView } from './pod-status.js';
+import { ProbeWorker, type ProbeKind, type ProbeRunner } from './probes.js';
+import { PODS } from './resources.js';
+import type { PodVolumes, PreparedVolume } from './volumes.js';
+
+const log = logger('agent');
+
+/** What every pod worker shares. */
+export interface WorkerDeps {
+  driver: RuntimeDriver;
+  client: RestClient;
+  puller: ImagePuller;
+  volumes: PodVolumes;
+  objects: ObjectSource;
+  network: NetworkPlugin;
+  probeRunner: ProbeRunner;
+  /** Container restarts (CrashLoopBackOff). */
+  backoff: Backoff;
+  /** Image pulls (ImagePullBackOff) and other start failures. */
+  pullBackoff: Backoff;
+  hostIP: string;
+  allocatable(): DownwardContext['allocatable'];
+  /** Milliseconds per probe second (1000; tests shorten). */
+  probeMsPerSecond: number;
+  /** How often configMap and secret volumes are refreshed. */
+  volumeRefreshMs: number;
+}
+
+/** The pod a worker is for, known even when the object is gone. */
+export interface PodIdentity {
+  uid: string;
+  namespace: string;
+  name: string;
+}
+
+interface ProbeSet {
+  runId: string;
+  workers: Partial<Record<ProbeKind, ProbeWorker>>;
+}
+
+/** A workload as the worker keeps it. */
+export function runOf(info: WorkloadInfo): ContainerRun {
+  return {
+    id: info.id,
+    restartCount: Number(info.spec.labels?.[LABELS.restartCount] ?? 0) || 0,
+    imageID: info.imageDigest ? `${info.image}@${info.imageDigest}` : info.image,
+    state: info.state,
+  };
+}
+
+const live = (r: ContainerRun | undefined) => r !== undefined && r.state.status !== 'exited';
+const terminal = (phase: string | undefined) => phase === 'Succeeded' || phase === 'Failed';
+
+function shouldRestart(policy: string | undefined, exitCode: number | undefined): boolean {
+  if (policy === 'Never') return false;
+  if (policy === 'OnFailure') return exitCode !== 0;
+  return true;
+}
+
+function fmtDelay(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s >= 60 ? `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}` : `${s}s`;
+}
+
+export class PodWorker {
+  #pod: Pod | undefined;
+  #gone = false;
+  #sandbox: ContainerRun | undefined;
+  #sandboxAttempt = -1;
+  readonly #runs = new Map<string, ContainerRun[]>();
+  readonly #waiting = new Map<string, { reason: string; message?: string }>();
+  readonly #probes = new Map<string, ProbeSet>();
+  readonly #livenessFailed = new Set<string>();
+  #volumes: Map<string, PreparedVolume> | undefined;
+  #volumesAt = 0;
+  #podIP: string | undefined;
+  #startTime: string | undefined;
+  #lastStatus: PodStatus | undefined;
+  #lastPatched: string | undefined;
+  #stoppedAll = false;
+  #busy = false;
+  #dirty = false;
+  #finished = false;
+  #timer: NodeJS.Timeout | undefined;
+  /** Resolves when the worker has removed everything of its pod. */
+  readonly done: Promise<void>;
+  #resolveDone!: () => void;
+
+  constructor(
+    readonly id: PodIdentity,
+    private readonly deps: WorkerDeps,
+  ) {
+    this.done = new Promise((r) => (this.#resolveDone = r));
+  }
+
+  get pod(): Pod | undefined {
+    return this.#pod;
+  }
+
+  get finished(): boolean {
+    return this.#finished;
+  }
+
+  /** The newest pod object from the API. */
+  update(pod: Pod): void {
+    this.#pod = pod;
+    this.#startTime ??= pod.status?.startTime;
+    this.kick();
+  }
+
+  /** The pod object was deleted from the API: terminate and clean up. */
+  gone(): void {
+    this.#gone = true;
+    this.kick();
+  }
+
+  /** Takes over workloads a previous agent made (recovery), without touching them. */
+  adopt(infos: WorkloadInfo[]): void {
+    for (const info of infos) {
+      const labels = info.spec.labels ?? {};
+      const run = runOf(info);
+      if (labels[LABELS.role] === 'sandbox') {
+        if (run.restartCount >= this.#sandboxAttempt) {
+          this.#sandbox = run;
+          this.#sandboxAttempt = run.restartCount;
+        }
+        continue;
+      }
+      const name = labels[LABELS.container] ?? '';
+      const list = this.#runs.get(name) ?? [];
+      list.push(run);
+      list.sort((a, b) => a.restartCount - b.restartCount);
+      this.#runs.set(name, list);
+    }
+  }
+
+  /** The container ID of a container's latest run (or the one before with `previous`). */
+  containerId(name: string, previous = false): string | undefined {
+    const list = this.#runs.get(name) ?? [];
+    return list.at(previous ? -2 : -1)?.id;
+  }
+
+  /** Why a container has no run to show logs of or exec into, if the agent knows. */
+  waitingReason(name: string): string | undefined {
+    return this.#waiting.get(name)?.reason;
+  }
+
+  /** Running containers (for stats). */
+  runningContainers(): Array<{ name: string; id: string }> {
+    const out: Array<{ name: string; id: string }> = [];
+    for (const [name, list] of this.#runs) {
+      const cur = list.at(-1);
+      if (cur && cur.state.status === 'running') out.push({ name, id: cur.id });
+    }
+    return out;
+  }
+
+  kick(): void {
+    this.#dirty = true;
+    if (!this.#busy && !this.#finished) void this.#loop();
+  }
+
+  /** Stops timers and probes without touching workloads (the agent is stopping). */
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#finished = true;
+    for (const name of [...this.#probes.keys()]) this.#stopProbes(name);
+  }
+
+  /** Looks for runs that exited since the last look (cheap: no runtime call unless one did). */
+  async poll(): Promise<void> {
+    if (this.#finished || this.#busy) return;
+    const check = [...[...this.#runs.values()].map((l) => l.at(-1)), this.#sandbox].filter((r): r is ContainerRun => live(r));
+    let changed = false;
+    for (const run of check) {
+      const exited = this.deps.driver.hasExited ? await this.deps.driver.hasExited(run.id) : true;
+      if (exited === false) continue;
+      if (await this.#refresh(run)) changed = true;
+    }
+    if (changed) this.kick();
+  }
+
+  /**
+   * A workload's info once its state has settled: right after a fast exit the runtime may briefly report
+   * "exited" with code -1 (no exit file yet); that is read again for up to 2 s.
+   */
+  async #info(id: string): Promise<WorkloadInfo> {
+    let info = await this.deps.driver.get(id);
+    for (let i = 0; i < 20 && info.state.status === 'exited' && info.state.exitCode === -1; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      info = await this.deps.driver.get(id);
+    }
+    return info;
+  }
+
+  /** Re-reads a run's state; true when it changed. */
+  async #refresh(run: ContainerRun): Promise<boolean> {
+    try {
+      const info = await this.#info(run.id);
+      const changed = info.state.status !== run.state.status;
+      run.state = info.state;
+      return changed;
+    } catch (err) {
+      if (!isNubisError(err, 'NotFound')) throw err;
+      log.debug(`run ${run.id} is gone: ${(err as Error).message}`);
+      run.state = { status: 'exited', exitCode: -1, oomKilled: false, startedAt: run.state.startedAt, finishedAt: new Date() };
+      return true;
+    }
+  }
+
+  #schedule(ms: number): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.kick(), Math.max(10, ms));
+    this.#timer.unref();
+  }
+
+  async #loop(): Promise<void> {
+    this.#busy = true;
+    try {
+      while (this.#dirty && !this.#finished) {
+        this.#dirty = false;
+        try {
+          await this.#sync();
+        } catch (err) {
+          log.warn(`pod ${this.id.namespace}/${this.id.name}: sync failed: ${(err as Error).message}`);
+          this.#schedule(2000);
+        }
+      }
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  #downward(): DownwardContext {
+    return { hostIP: this.deps.hostIP, podIP: this.#podIP, allocatable: this.deps.allocatable() };
+  }
+
+  async #sync(): Promise<void> {
+    const pod = this.#pod;
+    if (this.#gone || !pod || pod.metadata.deletionTimestamp) return this.#terminate();
+    this.#startTime ??= new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    if (terminal(pod.status?.phase) || terminal(this.#lastStatus?.phase)) {
+      await this.#stopAll();
+      await this.#report();
+      return;
+    }
+    if (!(await this.#ensureVolumes(pod))) return;
+    if (!(await this.#ensureSandbox(pod))) return;
+    if (await this.#syncInit(pod)) await this.#syncApps(pod);
+    const status = await this.#report();
+    if (terminal(status?.phase)) await this.#stopAll();
+  }
+
+  async #ensureVolumes(pod: Pod): Promise<boolean> {
+    if (this.#volumes && Date.now() - this.#volumesAt < this.deps.volumeRefreshMs) return true;
+    try {
+      this.#volumes = await this.deps.volumes.setUp(pod, this.#downward());
+      this.#volumesAt = Date.now();
+      this.#schedule(this.deps.volumeRefreshMs);
+      return true;
+    } catch (err) {
+      if (this.#volumes) {
+        log.warn(`pod ${this.id.namespace}/${this.id.name}: volume refresh failed: ${(err as Error).message}`);
+        return true;
+      }
+      return this.#waitAll('ContainerCreating', `MountVolume.SetUp failed: ${(err as Error).message}`, 2000);
+    }
+  }
+
+  /** Marks every container not yet run as waiting, reports, and retries later; false. */
+  async #waitAll(reason: string, message: string, retryMs: number): Promise<false> {
+    for (const c of [...(this.#pod!.spec.initContainers ?? []), ...this.#pod!.spec.containers]) {
+      if (!live(this.#runs.get(c.name)?.at(-1))) this.#waiting.set(c.name, { reason, message });
+    }
+    await this.#report();
+    this.#schedule(retryMs);
+    return false;
+  }
+
+  async #ensureSandbox(pod: Pod): Promise<boolean> {
+    const sb = this.#sandbox;
+    if (sb && sb.state.status === 'running') {
+      if (this.#podIP === undefined && sb.state.pid) await this.#networkUp(sb.state.pid);
+      return true;
+    }
+    const { driver } = this.deps;
+    if (sb) {
+      // The sandbox died: the pod's containers lost their namespaces and start over in a new one.
+      log.warn(`pod ${this.id.namespace}/${this.id.name}: sandbox exited, making a new one`);
+      await Promise.all(this.#liveRuns().map(({ run }) => driver.stop(run.id, { timeoutSeconds: 0 }).catch(() => {})));
+      for (const list of this.#runs.values()) for (const r of list) await this.#refresh(r);
+      await this.deps.network.tearDown(this.#sandboxRef()).catch(() => {});
+      await driver.remove(sb.id, { force: true }).catch(() => {});
+      this.#sandbox = undefined;
+      this.#podIP = undefined;
+    }
+    try {
+      this.#sandboxAttempt++;
+      const info = await driver.create(sandboxSpec(pod, this.#sandboxAttempt));
+      try {
+        await driver.start(info.id);
+      } catch (err) {
+        await driver.remove(info.id, { force: true }).catch(() => {});
+        throw err;
+      }
+      const run = runOf(await this.#info(info.id));
+      this.#sandbox = run;
+      if (!run.state.pid) throw new Error('the sandbox has no process');
+      await this.#networkUp(run.state.pid);
+      return true;
+    } catch (err) {
+      return this.#waitAll('ContainerCreating', `failed to create pod sandbox: ${(err as Error).message}`, 5000);
+    }
+  }
+
+  async #networkUp(pid: number): Promise<void> {
+    const { ips } = await this.deps.network.setUp({ podUid: this.id.uid, namespace: this.id.namespace, name: this.id.name, pid, netnsPath: `/proc/${pid}/ns/net` });
+    this.#podIP = ips[0] ?? '';
+  }
+
+  #sandboxRef(): { podUid: string; namespace: string; name: string } {
+    return { podUid: this.id.uid, namespace: this.id.namespace, name: this.id.name };
+  }
+
+  #liveRuns(): Array<{ name: string; run: ContainerRun }> {
+    const out: Array<{ name: string; run: ContainerRun }> = [];
+    for (const [name, list] of this.#runs) {
+      const cur = list.at(-1);
+      if (live(cur)) out.push({ name, run: cur! });
+    }
+    return out;
+  }
+
+  /** Runs init containers in order; true once all completed. */
+  async #syncInit(pod: Pod): Promise<boolean> {
+    for (const c of pod.spec.initContainers ?? []) {
+      const cur = this.#runs.get(c.name)?.at(-1);
+      if (live(cur)) return false;
+      if (cur && cur.state.exitCode === 0) continue;
+      if (cur) {
+        log.debug(`pod ${this.id.namespace}/${this.id.name}: init container ${c.name} exited with ${cur.state.exitCode}`);
+        if (shouldRestart(pod.spec.restartPolicy === 'Never' ? 'Never' : 'OnFailure', cur.state.exitCode)) await this.#restart(pod, c, 'init', cur);
+        return false;
+      }
+      await this.#start(pod, c, 'init', 0);
+      return false;
+    }
+    return true;
+  }
+
+  async #syncApps(pod: Pod): Promise<void> {
+    for (const c of pod.spec.containers) {
+      const cur = this.#runs.get(c.name)?.at(-1);
+      if (live(cur)) {
+        if (this.#livenessFailed.has(c.name)) await this.#killUnhealthy(pod, c, cur!);
+        else if (!this.#probes.has(c.name)) this.#startProbes(c, cur!);
+        continue;
+      }
+      if (cur) {
+        if (shouldRestart(pod.spec.restartPolicy, cur.state.exitCode)) await this.#restart(pod, c, 'app', cur);
+        continue;
+      }
+      await this.#start(pod, c, 'app', 0);
+    }
+  }
+
+  async #killUnhealthy(pod: Pod, c: Container, run: ContainerRun): Promise<void> {
+    this.#livenessFailed.delete(c.name);
+    this.#stopProbes(c.name);
+    const grace = c.livenessProbe?.terminationGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+    log.info(`pod ${this.id.namespace}/${this.id.name}: container ${c.name} failed liveness probe, will be restarted`);
+    await this.#stopRun(c, run, grace);
+    await this.#refresh(run);
+    this.#dirty = true;
+  }
+
+  async #restart(pod: Pod, c: Container, role: 'init' | 'app', cur: ContainerRun): Promise<void> {
+    const key = `${this.id.uid}/${c.name}`;
+    const wait = this.deps.backoff.remaining(key, { startedAt: cur.state.startedAt?.getTime(), finishedAt: cur.state.finishedAt?.getTime() });
+    if (wait > 0) {
+      const delay = fmtDelay(this.deps.backoff.currentDelay(key));
+      this.#waiting.set(c.name, {
+        reason: 'CrashLoopBackOff',
+        message: `back-off ${delay} restarting failed container=${c.name} pod=${this.id.name}_${this.id.namespace}(${this.id.uid})`,
+      });
+      this.#schedule(wait);
+      return;
+    }
+    this.deps.backoff.restarted(key);
+    await this.#start(pod, c, role, cur.restartCount + 1);
+  }
+
+  /** Pulls, resolves env, creates and starts one run of a container; failures leave it waiting with a reason. */
+  async #start(pod: Pod, c: Container, role: 'init' | 'app', restartCount: number): Promise<void> {
+    const { driver } = this.deps;
+    const pullKey = `pull:${this.id.uid}/${c.name}`;
+    const retry = (reason: string, message: string) => {
+      this.deps.pullBackoff.restarted(pullKey);
+      this.#waiting.set(c.name, { reason, message });
+      this.#schedule(this.deps.pullBackoff.remaining(pullKey, {}));
+    };
+    const wait = this.deps.pullBackoff.remaining(pullKey, {});
+    if (wait > 0) {
+      const w = this.#waiting.get(c.name);
+      if (w?.reason === 'ErrImagePull') this.#waiting.set(c.name, { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` });
+      this.#schedule(wait);
+      return;
+    }
+    if (!this.#waiting.has(c.name)) this.#waiting.set(c.name, { reason: 'ContainerCreating' });
+    try {
+      await this.deps.puller.ensure(c.image ?? '', c.imagePullPolicy);
+    } catch (err) {
+      if (err instanceof ImagePullError) return retry(err.reason, err.message);
+      throw err;
+    }
+    let spec;
+    try {
+      const env = await resolveEnv(pod, c, this.deps.objects, this.#downward());
+      spec = containerSpec({ pod, container: c, role, restartCount, env, volumes: this.#volumes ?? new Map(), sandboxPid: this.#sandbox!.state.pid! });
+    } catch (err) {
+      return retry('CreateContainerConfigError', (err as Error).message);
+    }
+    let info: WorkloadInfo;
+    try {
+      info = await driver.create(spec);
+    } catch (err) {
+      return retry(isNubisError(err, 'Invalid') ? 'CreateContainerConfigError' : 'CreateContainerError', (err as Error).message);
+    }
+    try {
+      await driver.start(info.id);
+    } catch (err) {
+      await driver.remove(info.id, { force: true }).catch(() => {});
+      return retry('RunContainerError', (err as Error).message);
+    }
+    this.deps.pullBackoff.forget(pullKey);
+    const run = runOf(await this.#info(info.id));
+    const list = this.#runs.get(c.name) ?? [];
+    list.push(run);
+    // Keep the new run and the one before it (logs --previous, lastState); older runs go.
+    for (const old of list.splice(0, Math.max(0, list.length - 2))) await driver.remove(old.id, { force: true }).catch(() => {});
+    this.#runs.set(c.name, list);
+    this.#waiting.delete(c.name);
+    if (role === 'app') this.#startProbes(c, run);
+  }
+
+  #startProbes(c: Container, run: ContainerRun): void {
+    this.#stopProbes(c.name);
+    const set: ProbeSet = { runId: run.id, workers: {} };
+    // A recovered container keeps the readiness it had reported (so a restarted agent does not flap it).
+    const reported = this.#pod?.status?.containerStatuses?.find((s) => s.name === c.name && s.containerID === `nubis://${run.id}`);
+    const startedOk = () => !set.workers.startup || set.workers.startup.result;
+    const make = (kind: ProbeKind, initial: boolean, gate: () => boolean) => {
+      const probe = kind === 'liveness' ? c.livenessProbe : kind === 'readiness' ? c.readinessProbe : c.startupProbe;
+      if (!probe) return;
+      const target = () => ({ containerId: run.id, sandboxPid: this.#sandbox?.state.pid, podIP: this.#podIP || undefined, container: c });
+      const w = new ProbeWorker(
+        kind,
+        probe,
+        () => this.deps.probeRunner(probe, probe.timeoutSeconds ?? 1, target()),
+        (x) => {
+          if (x.kind === 'liveness' && !x.result) this.#livenessFailed.add(c.name);
+          this.kick();
+        },
+        gate,
+        initial,
+        this.deps.probeMsPerSecond,
+      );
+      set.workers[kind] = w;
+    };
+    make('startup', Boolean(reported?.started), () => true);
+    make('liveness', true, startedOk);
+    make('readiness', Boolean(reported?.ready), startedOk);
+    this.#probes.set(c.name, set);
+    for (const w of Object.values(set.workers)) w.start();
+  }
+
+  #stopProbes(name: string): void {
+    const set = this.#probes.get(name);
+    if (!set) return;
+    for (const w of Object.values(set.workers)) w.stop();
+    this.#probes.delete(name);
+  }
+
+  #view(c: Container): ContainerView {
+    const list = this.#runs.get(c.name) ?? [];
+    const cur = list.at(-1);
+    const set = cur && this.#probes.get(c.name)?.runId === cur.id ? this.#probes.get(c.name) : undefined;
+    const hasProbe = (k: ProbeKind) => (k === 'readiness' ? c.readinessProbe : c.startupProbe) !== undefined;
+    const result = (k: ProbeKind) => (set?.workers[k] ? set.workers[k]!.result : !hasProbe(k));
+    return {
+      name: c.name,
+      image: c.image ?? '',
+      current: cur,
+      previous: list.at(-2),
+      waiting: live(cur) ? undefined : this.#waiting.get(c.name),
+      ready: result('readiness'),
+      started: result('startup'),
+    };
+  }
+
+  /** Computes the status and patches it when it changed; undefined when the pod object is gone. */
+  async #report(): Promise<PodStatus | undefined> {
+    const pod = this.#pod;
+    if (!pod || this.#gone) return undefined;
+    const status = computePodStatus({
+      pod: this.#lastStatus ? { ...pod, status: { ...pod.status, ...this.#lastStatus } } : pod,
+      init: (pod.spec.initContainers ?? []).map((c) => this.#view(c)),
+      containers: pod.spec.containers.map((c) => this.#view(c)),
+      sandboxReady: this.#sandbox?.state.status === 'running',
+      hostIP: this.deps.hostIP,
+      podIP: this.#podIP || undefined,
+      startTime: this.#startTime ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      now: new Date(),
+    });
+    const json = JSON.stringify(status);
+    if (json === this.#lastPatched) return status;
+    try {
+      await this.deps.client.patch(PODS, pod.metadata.name, { status }, 'merge', { namespace: this.id.namespace, subresource: 'status' });
+      this.#lastPatched = json;
+      this.#lastStatus = status;
+    } catch (err) {
+      if (!isNubisError(err, 'NotFound')) throw err;
+    }
+    return status;
+  }
+
+  /** Stops one run: the preStop hook (exec or HTTP), then the stop signal, then SIGKILL after the grace period. */
+  async #stopRun(c: Container | undefined, run: ContainerRun, graceSeconds: number): Promise<void> {
+    const deadline = Date.now() + graceSeconds * 1000;
+    const preStop = c?.lifecycle?.preStop;
+    if (preStop && run.state.status === 'running' && graceSeconds > 0) {
+      await this.deps.probeRunner(preStop, graceSeconds, { containerId: run.id, sandboxPid: this.#sandbox?.state.pid, podIP: this.#podIP || undefined, container: c! });
+    }
+    const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+    await this.deps.driver.stop(run.id, { timeoutSeconds: left }).catch((err: unknown) => {
+      if (!isNubisError(err, 'Conflict') && !isNubisError(err, 'NotFound')) throw err;
+    });
+  }
+
+  /** A completed pod: nothing runs any more (containers are kept for their logs until the pod goes). */
+  async #stopAll(): Promise<void> {
+    if (this.#stoppedAll) return;
+    for (const name of [...this.#probes.keys()]) this.#stopProbes(name);
+    const grace = this.#pod?.spec.terminationGracePeriodSeconds ?? 30;
+    const containers = [...(this.#pod?.spec.initContainers ?? []), ...(this.#pod?.spec.containers ?? [])];
+    await Promise.all(this.#liveRuns().map(({ name, run }) => this.#stopRun(containers.find((c) => c.name === name), run, grace)));
+    if (live(this.#sandbox)) {
+      await this.deps.network.tearDown(this.#sandboxRef()).catch(() => {});
+      await this.deps.driver.stop(this.#sandbox!.id, { timeoutSeconds: 2 }).catch(() => {});
+      await this.#refresh(this.#sandbox!);
+    }
+    for (const { run } of this.#liveRuns()) await this.#refresh(run);
+    this.#stoppedAll = true;
+  }
+
+  async #terminate(): Promise<void> {
+    clearTimeout(this.#timer);
+    for (const name of [...this.#probes.keys()]) this.#stopProbes(name);
+    const pod = this.#pod;
+    const grace = pod?.metadata.deletionGracePeriodSeconds ?? pod?.spec.terminationGracePeriodSeconds ?? 30;
+    const containers = [...(pod?.spec.initContainers ?? []), ...(pod?.spec.containers ?? [])];
+    const running = this.#liveRuns();
+    if (running.length > 0) log.info(`pod ${this.id.namespace}/${this.id.name}: stopping ${running.length} container(s), grace period ${grace}s`);
+    await Promise.all(running.map(({ name, run }) => this.#stopRun(containers.find((c) => c.name === name), run, grace)));
+    for (const { run } of running) await this.#refresh(run);
+    if (pod && !this.#gone) await this.#report().catch(() => undefined);
+    await this.#removeAll();
+    if (pod && !this.#gone && pod.metadata.deletionTimestamp) {
+      await this.deps.client.delete(PODS, pod.metadata.name, { namespace: this.id.namespace, gracePeriodSeconds: 0, preconditions: { uid: this.id.uid } }).catch((err: unknown) => {
+        if (!isNubisError(err, 'NotFound') && !isNubisError(err, 'Conflict')) throw err;
+      });
+    }
+    this.#finished = true;
+    this.#resolveDone();
+  }
+
+  /** Removes every workload, the network, the volumes and the cgroup of the pod. */
+  async #removeAll(): Promise<void> {
+    const { driver } = this.deps;
+    await this.deps.network.tearDown(this.#sandboxRef()).catch((err: unknown) => log.warn(`network tear-down of ${this.id.name}: ${(err as Error).message}`));
+    const ids = [...[...this.#runs.values()].flat().map((r) => r.id), ...(this.#sandbox ? [this.#sandbox.id] : [])];
+    for (const id of ids) {
+      await driver.remove(id, { force: true }).catch((err: unknown) => {
+        if (!isNubisError(err, 'NotFound')) throw err;
+      });
+    }
+    this.#runs.clear();
+    this.#sandbox = undefined;
+    await this.deps.volumes.tearDown(this.id.uid);
+    await removeCgroupTree(podCgroupParent(this.id.uid)).catch((err: unknown) => log.warn(`cgroup of pod ${this.id.name}: ${(err as Error).message}`));
+    this.deps.backoff.forgetPrefix(`${this.id.uid}/`);
+    this.deps.pullBackoff.forgetPrefix(`pull:${this.id.uid}/`);
+  }
+}
