@@ -7,6 +7,7 @@
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Node, NodeStatus } from '../api/core/v1/node.js';
 import type { RestClient } from '../client/rest-client.js';
 import type { Images } from '../image/images.js';
@@ -240,22 +241,9 @@ export class NodeReporter {
         } catch (err) {
           log.warn(`${what} failed: ${(err as Error).message}`);
         }
-        await sleep(ms, signal);
+        await delay(ms, undefined, { signal }).catch(() => undefined);
       }
     };
     await Promise.all([loop(this.o.leaseIntervalMs, 'lease renewal', () => this.renewLease()), loop(this.o.statusIntervalMs, 'node status', () => this.postStatus())]);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
