@@ -129,10 +129,10 @@ export class AgentEnv {
       await this.stopAgent();
       // Only the /nubis tree is the agent's: other cgroups named nubis-* belong to other runs on the machine.
       const left = leftovers(this.dataDir, this.before).filter((l) => !l.startsWith('cgroup left:') || /^cgroup left: [^/]+\/nubis(\/|$)/.test(l));
-      const list = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
+      const entries = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
       const dirs = [
-        ...list(path.join(this.dataDir, 'agent', 'pods')).map((d) => `pod dir left: ${d}`),
-        ...list(path.join(this.dataDir, 'containers')).filter((d) => /^[0-9a-f]{64}$/.test(d)).map((d) => `container left: ${d}`),
+        ...entries(path.join(this.dataDir, 'agent', 'pods')).map((d) => `pod dir left: ${d}`),
+        ...entries(path.join(this.dataDir, 'containers')).filter((d) => /^[0-9a-f]{64}$/.test(d)).map((d) => `container left: ${d}`),
       ];
       const problems = [...left, ...dirs];
       if (problems.length > 0) throw new Error(`leftovers after test:\n  ${problems.join('\n  ')}`);
