@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Host } from '../../host/host.js';
-import { CGROUP_ROOT, detectCgroupMode, listCgroups, readCgroupStats } from '../../host/cgroups.js';
+import { CGROUP_ROOT, detectCgroupMode, readCgroupStats } from '../../host/cgroups.js';
 import { readHostRlimits } from '../../host/rlimits.js';
 import type { ImageRecord } from '../../image/types.js';
 import { errno, internal, invalid, isNubisError, timeout, unavailable } from '../../lib/errors.js';
@@ -407,9 +407,12 @@ export class OciDriver implements RuntimeDriver {
     const file = path.join(paths.dir, `exec-${randomBytes(6).toString('hex')}.json`);
     await fs.writeFile(file, JSON.stringify(processSpec));
     try {
-      const child = this.host.spawn(rt.binary, rt.execArgs(rec.id, file, Boolean(req.tty)), {
-        stdio: req.stdio ?? ['inherit', 'inherit', 'inherit'],
-      });
+      // runc gives an exec a terminal only from its own controlling terminal; a caller with pipes (the
+      // agent serving `kubectl exec -it`) gets one from `script`, which runs runc on a fresh pty.
+      const argv = [rt.binary, ...rt.execArgs(rec.id, file, Boolean(req.tty))];
+      const viaScript = Boolean(req.tty) && req.stdio?.includes('pipe');
+      const [cmd, ...args] = viaScript ? ['script', '-qfec', argv.map(shellQuote).join(' '), '/dev/null'] : argv;
+      const child = this.host.spawn(cmd!, args, { stdio: req.stdio ?? ['inherit', 'inherit', 'inherit'] });
       req.onStart?.({
         stdin: (child.stdio[0] as NodeJS.WritableStream | null) ?? null,
         stdout: (child.stdio[1] as NodeJS.ReadableStream | null) ?? null,
@@ -500,6 +503,10 @@ function cgroupParentOf(spec: WorkloadSpec): string {
   return norm;
 }
 
+function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
 /** "SIGTERM", "TERM", "15" -> the form runc takes ("TERM" or "15"). */
 export function signalName(sig: string): string {
   const s = sig.trim().toUpperCase();
@@ -548,26 +555,41 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** The hierarchy roots: the one v2 root, or each v1 (and hybrid) hierarchy dir. Fixed while we run. */
+let hierarchyRoots: Promise<string[]> | undefined;
+function cgroupHierarchyRoots(): Promise<string[]> {
+  hierarchyRoots ??= (async () => {
+    if (detectCgroupMode() === 'v2') return [CGROUP_ROOT];
+    const entries = await fs.readdir(CGROUP_ROOT, { withFileTypes: true });
+    return entries.filter((e) => e.isDirectory()).map((e) => path.join(CGROUP_ROOT, e.name));
+  })();
+  return hierarchyRoots;
+}
+
 /**
- * After `runc delete` removed /nubis/<id>, removes what is left of it and the /nubis parent when empty
- * (rmdir fails on a cgroup that still has children or processes: those stay, which is right).
+ * After `runc delete` removed the container's cgroup, removes what is left of it and each parent up to
+ * /nubis that is now empty (a pod's cgroup goes with its last container), in every hierarchy. rmdir
+ * fails on a cgroup that still has children or processes: that one and those above it stay, rightly.
+ * Only this chain is touched: no walk over the other containers' cgroups.
  */
 async function removeEmptyCgroups(cgroupsPath: string): Promise<void> {
-  let entries: string[];
+  const chain: string[] = [];
+  for (let p = cgroupsPath; p.length >= CGROUP_PARENT.length && p !== '/'; p = path.posix.dirname(p)) chain.push(p);
+  let roots: string[];
   try {
-    entries = await listCgroups(CGROUP_PARENT);
+    roots = await cgroupHierarchyRoots();
   } catch {
     return;
   }
-  // The container's cgroup, then each of its parents up to /nubis (a pod's cgroup goes with its last container).
-  const chain: string[] = [];
-  for (let p = cgroupsPath; p.length >= CGROUP_PARENT.length && p !== '/'; p = path.posix.dirname(p)) chain.push(p);
-  const mine = entries.filter((e) => chain.some((c) => e.endsWith(`:${c}`)));
-  mine.sort((a, b) => b.length - a.length);
-  const v2 = detectCgroupMode() === 'v2';
-  for (const e of mine) {
-    const colon = e.indexOf(':');
-    const hierarchy = v2 ? CGROUP_ROOT : path.join(CGROUP_ROOT, e.slice(0, colon));
-    await fs.rmdir(path.join(hierarchy, e.slice(colon + 1))).catch(() => {});
-  }
+  await Promise.all(
+    roots.map(async (root) => {
+      for (const p of chain) {
+        try {
+          await fs.rmdir(path.join(root, p));
+        } catch (err) {
+          if (errno(err) !== 'ENOENT') return;
+        }
+      }
+    }),
+  );
 }
