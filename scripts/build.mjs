@@ -63,7 +63,8 @@ await build({
   banner: { js: "import { createRequire as __nubisCreateRequire } from 'node:module'; const require = __nubisCreateRequire(import.meta.url);" },
 });
 
+// Also proves the bundle starts: a failure here fails the build, with Node's message.
 execFileSync(process.execPath, [path.join(repo, 'bin', 'nubis'), '--help'], {
   env: { ...process.env, NUBIS_WRITE_CODE_CACHE: '1' },
-  stdio: 'ignore',
+  stdio: ['ignore', 'ignore', 'inherit'],
 });
