@@ -1,0 +1,80 @@
+/**
+ * The controller manager: every controller listed explicitly, sharing one set of informers and one
+ * event recorder, run until the signal aborts. Run it under a LeaderElector (leader-election.ts) when
+ * several servers share a store, so only one set of controllers acts at a time.
+ */
+import type { RestClient } from '../client/rest-client.js';
+import { logger } from '../lib/log.js';
+import type { Controller, ControllerDeps } from './controller.js';
+import { DaemonSetController, type DaemonSetControllerOptions } from './daemonset/daemon-set-controller.js';
+import { DeploymentController, type DeploymentControllerOptions } from './deployment/deployment-controller.js';
+import { EndpointSliceController } from './endpoint-slice/endpoint-slice-controller.js';
+import { EndpointsController } from './endpoints/endpoints-controller.js';
+import { EventRecorder, type Recorder } from './event-recorder.js';
+import { InformerSet } from './informer-set.js';
+import { JobController, type JobControllerOptions } from './job/job-controller.js';
+import { NodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle/node-lifecycle-controller.js';
+import { ReplicaSetController, type ReplicaSetControllerOptions } from './replicaset/replica-set-controller.js';
+
+const log = logger('controllers');
+
+/** Every controller by name, in start order. */
+export const CONTROLLER_NAMES = ['replicaset', 'deployment', 'daemonset', 'job', 'endpoints', 'endpointslice', 'nodelifecycle'] as const;
+export type ControllerName = (typeof CONTROLLER_NAMES)[number];
+
+export interface ControllersOptions {
+  /** Which controllers to run (default: all). */
+  enabled?: readonly ControllerName[];
+  replicaSet?: ReplicaSetControllerOptions;
+  deployment?: DeploymentControllerOptions;
+  daemonSet?: DaemonSetControllerOptions;
+  job?: JobControllerOptions;
+  nodeLifecycle?: NodeLifecycleOptions;
+  /** Events go here instead of the API (tests). */
+  recorder?: Recorder;
+}
+
+export interface RunningControllers {
+  controllers: Controller[];
+  informers: InformerSet;
+  /** Resolves once every controller and informer stopped (after the signal aborted). */
+  done: Promise<void>;
+}
+
+function build(name: ControllerName, deps: ControllerDeps, opts: ControllersOptions): Controller {
+  switch (name) {
+    case 'replicaset':
+      return new ReplicaSetController(deps, opts.replicaSet);
+    case 'deployment':
+      return new DeploymentController(deps, opts.deployment);
+    case 'daemonset':
+      return new DaemonSetController(deps, opts.daemonSet);
+    case 'job':
+      return new JobController(deps, opts.job);
+    case 'endpoints':
+      return new EndpointsController(deps);
+    case 'endpointslice':
+      return new EndpointSliceController(deps);
+    case 'nodelifecycle':
+      return new NodeLifecycleController(deps, opts.nodeLifecycle);
+  }
+}
+
+/** Builds the enabled controllers on shared informers and runs them all until `signal` aborts. */
+export function startControllers(client: RestClient, opts: ControllersOptions, signal: AbortSignal): RunningControllers {
+  const informers = new InformerSet(client);
+  const recorder = opts.recorder ?? new EventRecorder(client, 'nubis-controller-manager');
+  const deps: ControllerDeps = { client, informers, recorder };
+  const enabled = opts.enabled ?? CONTROLLER_NAMES;
+  const controllers = CONTROLLER_NAMES.filter((n) => enabled.includes(n)).map((n) => build(n, deps, opts));
+  const runs = [
+    informers.run(signal),
+    ...controllers.map((c) =>
+      c.run(signal).catch((err: unknown) => {
+        if (!signal.aborted) log.error(`${c.name} controller stopped: ${(err as Error).message}`);
+      }),
+    ),
+  ];
+  log.info(`started controllers: ${controllers.map((c) => c.name).join(', ')}`);
+  return { controllers, informers, done: Promise.all(runs).then(() => undefined) };
+}
