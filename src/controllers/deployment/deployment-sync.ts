@@ -176,7 +176,8 @@ export class DeploymentSync {
   private newRSNewReplicas(all: ReplicaSet[], newRS: ReplicaSet): number {
     const replicas = this.d.spec.replicas ?? 1;
     if (!isRollingUpdate(this.d)) return replicas;
-    const current = sumReplicas(all);
+    // Pods an old ReplicaSet still has beyond its new size count too, so the total never passes maxSurge.
+    const current = all.reduce((n, rs) => n + Math.max(replicasOf(rs), rs.metadata.uid ? this.counts(rs).actual : 0), 0);
     const maxTotal = replicas + maxSurge(this.d);
     if (current >= maxTotal) return replicasOf(newRS);
     return replicasOf(newRS) + Math.min(maxTotal - current, replicas - replicasOf(newRS));

@@ -27,6 +27,26 @@ export type Condition = NonNullable<DeploymentStatus['conditions']>[number];
 
 // ---- hashing ------------------------------------------------------------------------------------
 
+/**
+ * A template as Kubernetes compares templates (decoded into Go structs): nulls, empty lists and empty
+ * maps are the same as absent fields (kubectl's undo sends `creationTimestamp: null`, for one).
+ */
+export function normalized(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(normalized);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      const n = normalized(x);
+      if (n === null || n === undefined) continue;
+      if (Array.isArray(n) && n.length === 0) continue;
+      if (typeof n === 'object' && !Array.isArray(n) && Object.keys(n as object).length === 0) continue;
+      out[k] = n;
+    }
+    return out;
+  }
+  return v;
+}
+
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   if (v && typeof v === 'object') {
@@ -53,7 +73,7 @@ const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
  * Kubernetes writes it (the decimal digits mapped onto an alphabet without vowels), e.g. `7c5ddbdf54`.
  */
 export function templateHash(template: PodTemplateSpec, collisionCount?: number): string {
-  const parts = [Buffer.from(canonical(template))];
+  const parts = [Buffer.from(canonical(normalized(template)))];
   if (collisionCount !== undefined) {
     const b = Buffer.alloc(4);
     b.writeUInt32LE(collisionCount >>> 0);
@@ -66,12 +86,8 @@ export function templateHash(template: PodTemplateSpec, collisionCount?: number)
 export function equalIgnoreHash(a: PodTemplateSpec | undefined, b: PodTemplateSpec | undefined): boolean {
   const strip = (t: PodTemplateSpec | undefined) => {
     const c = structuredClone(t ?? ({} as PodTemplateSpec));
-    if (c.metadata?.labels) {
-      delete c.metadata.labels[POD_TEMPLATE_HASH];
-      if (Object.keys(c.metadata.labels).length === 0) delete c.metadata.labels;
-    }
-    if (c.metadata && Object.keys(c.metadata).length === 0) delete c.metadata;
-    return c;
+    if (c.metadata?.labels) delete c.metadata.labels[POD_TEMPLATE_HASH];
+    return normalized(c);
   };
   return deepEqual(strip(a), strip(b));
 }
