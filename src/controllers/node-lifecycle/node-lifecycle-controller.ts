@@ -21,6 +21,7 @@ import { tolerates } from '../taints.js';
 import { BY_NODE } from '../informer-set.js';
 import { isPodActive, isPodReady } from '../pod-util.js';
 import { LEASES, NODES, PODS } from '../resources.js';
+import { sleep } from '../sleep.js';
 
 const log = logger('node-lifecycle-controller');
 
@@ -223,17 +224,4 @@ export class NodeLifecycleController implements Controller {
 
 function ignoreGone(err: unknown): void {
   if (!isNubisError(err, 'NotFound') && !isNubisError(err, 'Conflict')) throw err;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
