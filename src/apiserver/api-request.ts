@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KubeObject } from '../api/meta.js';
 import type { ResourceType } from '../api/registry.js';
-import { asObject, negotiate, parseBody, readBody, sendJson } from './http-io.js';
+import { asObject, mediaType, negotiate, parseBody, readBody, sendJson } from './http-io.js';
 import type { ObjectOps } from './object-ops.js';
 import type { ResourceRequest } from './request-info.js';
 import { includeObjectParam, toTable } from './table-output.js';
@@ -56,6 +56,17 @@ export function sendObject(r: ApiRequest, code: number, obj: KubeObject, warning
 }
 
 export async function readObjectBody(r: ApiRequest): Promise<Record<string, unknown>> {
-  return asObject(parseBody(await readBody(r.req), r.req.headers['content-type']));
+  return decodeObject(await readBody(r.req), r.req.headers['content-type']);
+}
+
+/**
+ * A request body as a JSON object: JSON, YAML, or Kubernetes protobuf (whose codec loads on first use).
+ */
+export async function decodeObject(raw: Buffer, contentType: string | undefined, what?: string): Promise<Record<string, unknown>> {
+  if (mediaType(contentType) === 'application/vnd.kubernetes.protobuf') {
+    const { decodeProtobufBody } = await import('./protobuf/protobuf-codec.js');
+    return decodeProtobufBody(raw);
+  }
+  return asObject(parseBody(raw, contentType), what);
 }
 

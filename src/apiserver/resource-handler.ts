@@ -5,8 +5,8 @@
  */
 import type { KubeObject } from '../api/meta.js';
 import { isNubisError } from '../lib/errors.js';
-import { asObject, negotiate, parseBody, readBody, sendJson } from './http-io.js';
-import { readObjectBody, sendObject, type ApiRequest, type HandlerDeps } from './api-request.js';
+import { negotiate, readBody, sendJson } from './http-io.js';
+import { decodeObject, readObjectBody, sendObject, type ApiRequest, type HandlerDeps } from './api-request.js';
 import { apiVersion, refOf, storeError } from './object-ops.js';
 import { handlePatch } from './patch-handler.js';
 import { deleteOptions, fieldSelectorParam, intParam, labelSelectorParam, objectFilter, writeOptions } from './query.js';
@@ -69,7 +69,7 @@ export async function handleResource(r: ApiRequest, deps: HandlerDeps): Promise<
 async function optionalBody(r: ApiRequest): Promise<Record<string, unknown> | undefined> {
   const raw = await readBody(r.req);
   if (raw.toString('utf8').trim() === '') return undefined;
-  return asObject(parseBody(raw, r.req.headers['content-type']), 'DeleteOptions');
+  return decodeObject(raw, r.req.headers['content-type'], 'DeleteOptions');
 }
 
 async function list(r: ApiRequest, deps: HandlerDeps, ns: string | undefined): Promise<void> {

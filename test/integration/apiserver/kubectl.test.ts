@@ -104,6 +104,36 @@ spec:
   assert.equal((await s.kubectl(['get', 'deploy', 'd1', '-o', 'jsonpath={.spec.replicas}'])).stdout, '4');
 });
 
+test('kubectl create namespace/configmap/secret/deployment/service/job (protobuf request bodies) store what was asked', async () => {
+  const file = path.join(s.dataDir, 'settings.conf');
+  await writeFile(file, 'level=debug\n');
+  await s.kubectl(['create', 'namespace', 'made']);
+  await s.kubectl(['create', 'configmap', 'cfg', '-n', 'made', '--from-literal=a=b', `--from-file=${file}`]);
+  await s.kubectl(['create', 'secret', 'generic', 'sec', '-n', 'made', '--from-literal=password=hunter2']);
+  await s.kubectl(['create', 'deployment', 'web', '-n', 'made', '--image=nginx:1.27', '--replicas=3', '--port=80']);
+  await s.kubectl(['create', 'deployment', 'idle', '-n', 'made', '--image=nginx', '--replicas=0']);
+  await s.kubectl(['create', 'service', 'clusterip', 'web', '-n', 'made', '--tcp=5678:8080']);
+  await s.kubectl(['create', 'job', 'once', '-n', 'made', '--image=busybox', '--', 'echo', 'hi']);
+  const get = async (what: string) => JSON.parse((await s.kubectl(['get', '-n', 'made', what, '-o', 'json'])).stdout);
+  assert.equal((await get('namespace/made')).status.phase, 'Active');
+  assert.deepEqual((await get('configmap/cfg')).data, { a: 'b', 'settings.conf': 'level=debug\n' });
+  const secret = await get('secret/sec');
+  assert.equal(secret.type, 'Opaque');
+  assert.equal(Buffer.from(secret.data.password, 'base64').toString(), 'hunter2');
+  const web = await get('deployment/web');
+  assert.equal(web.spec.replicas, 3);
+  assert.deepEqual(web.spec.selector, { matchLabels: { app: 'web' } });
+  assert.equal(web.spec.template.spec.containers[0].image, 'nginx:1.27');
+  assert.deepEqual(web.spec.template.spec.containers[0].ports, [{ containerPort: 80, protocol: 'TCP' }]);
+  assert.equal((await get('deployment/idle')).spec.replicas, 0, 'an explicit zero is kept');
+  const svc = await get('service/web');
+  assert.deepEqual(svc.spec.ports, [{ name: '5678-8080', port: 5678, protocol: 'TCP', targetPort: 8080 }]);
+  assert.deepEqual(svc.spec.selector, { app: 'web' });
+  const job = await get('job/once');
+  assert.deepEqual(job.spec.template.spec.containers[0].command, ['echo', 'hi']);
+  assert.equal(job.spec.template.spec.restartPolicy, 'Never');
+});
+
 test('kubectl get -w receives an update', async () => {
   await s.kubectl(['create', '-f', '-'], { input: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: watched}\ndata: {a: b}\n' });
   const child = spawn('kubectl', ['--kubeconfig', s.kubeconfig, 'get', 'cm', 'watched', '-w', '-o', 'jsonpath={.data.a}{"\\n"}'], {

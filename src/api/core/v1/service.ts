@@ -5,7 +5,7 @@ import type { FieldError, ResourceType } from '../../resource-type.js';
 import { bool, int, intOrString, keyedList, list, obj, str, stringList, stringMap } from '../../schema.js';
 import { age, ageColumn, column, formatMap, nameColumn, wide } from '../../table.js';
 import { isIP } from './object-reference.js';
-import { check, dns1123Subdomain, fieldErr, isPortNumber, portName, validateLabels } from '../../validation.js';
+import { check, dns1123Label, dns1123Subdomain, fieldErr, isPortNumber, portName, validateLabels } from '../../validation.js';
 
 export interface ServicePort {
   name?: string;
@@ -89,7 +89,8 @@ function validateService(o: KubeObject, old?: KubeObject): FieldError[] {
     const path = `spec.ports[${i}]`;
     if (ports.length > 1 && !p.name) errors.push(fieldErr.required(`${path}.name`));
     if (p.name) {
-      check(errors, `${path}.name`, p.name, portName(p.name));
+      // Service port names are DNS-1123 labels ("5678-8080" is valid), unlike container port names.
+      check(errors, `${path}.name`, p.name, dns1123Label(p.name));
       if (names.has(p.name)) errors.push(fieldErr.duplicate(`${path}.name`, p.name));
       names.add(p.name);
     }
