@@ -103,8 +103,9 @@ export class JobController implements Controller {
     }
     if (isJobFinished(job)) return this.afterFinish(job);
     const { namespace } = splitKey(key);
-    const selector = job.spec.selector;
-    if (!selector) return;
+    // The server generates the selector from the uid; should a Job arrive without one, use the same labels.
+    const uid = job.metadata.uid ?? '';
+    const selector = job.spec.selector ?? { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
     const pods = await claimObjects({
       client: this.deps.client,
       resource: PODS,
@@ -189,7 +190,8 @@ export class JobController implements Controller {
     const key = keyOf(job);
     this.expectations.expectCreations(key, count);
     const { done, error } = await slowStartBatch(count, async () => {
-      const created = await this.deps.client.create<Pod>(PODS, podFromTemplate(job.spec.template, job));
+      const labels = job.spec.selector ? {} : jobLabels(job);
+      const created = await this.deps.client.create<Pod>(PODS, podFromTemplate(job.spec.template, job, { labels }));
       this.deps.recorder.event(job, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`);
     });
     for (let i = done; i < count; i++) this.expectations.creationObserved(key);
@@ -230,6 +232,13 @@ export class JobController implements Controller {
     }
     return undefined;
   }
+}
+
+/** The labels Kubernetes puts on a Job's pods when it generates the selector. */
+function jobLabels(job: Job): Record<string, string> {
+  const uid = job.metadata.uid ?? '';
+  const name = job.metadata.name;
+  return { 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': name, 'controller-uid': uid, 'job-name': name };
 }
 
 function isTerminating(p: Pod): boolean {

@@ -32,8 +32,8 @@ export class PodSimulator {
   #done: Promise<void> | undefined;
   /** Which pods become Running+Ready (default: every pod). Change it at any time, then call `poke()`. */
   policy: ReadyPolicy = () => true;
-  /** Whether terminating pods are removed (as an agent does after stopping containers). */
-  finishDeletes = true;
+  /** Which terminating pods are removed (as an agent does after stopping containers); not those of a "dead" node. */
+  finishDelete: (pod: Pod) => boolean = () => true;
   readonly #busy = new Set<string>();
 
   constructor(private readonly client: RestClient) {
@@ -57,7 +57,7 @@ export class PodSimulator {
     this.#busy.add(key);
     try {
       if (pod.metadata.deletionTimestamp) {
-        if (this.finishDeletes) await this.client.delete(PODS, pod.metadata.name, { namespace: pod.metadata.namespace, gracePeriodSeconds: 0 });
+        if (this.finishDelete(pod)) await this.client.delete(PODS, pod.metadata.name, { namespace: pod.metadata.namespace, gracePeriodSeconds: 0 });
         return;
       }
       const phase = pod.status?.phase;
