@@ -3,6 +3,7 @@
  * event recorder, run until the signal aborts. Run it under a LeaderElector (leader-election.ts) when
  * several servers share a store, so only one set of controllers acts at a time.
  */
+import { setMaxListeners } from 'node:events';
 import type { RestClient } from '../client/rest-client.js';
 import { logger } from '../lib/log.js';
 import type { Controller, ControllerDeps } from './controller.js';
@@ -62,6 +63,7 @@ function build(name: ControllerName, deps: ControllerDeps, opts: ControllersOpti
 
 /** Builds the enabled controllers on shared informers and runs them all until `signal` aborts. */
 export function startControllers(client: RestClient, opts: ControllersOptions, signal: AbortSignal): RunningControllers {
+  setMaxListeners(0, signal); // every informer, worker and timer listens to it
   const informers = new InformerSet(client);
   const recorder = opts.recorder ?? new EventRecorder(client, 'nubis-controller-manager');
   const deps: ControllerDeps = { client, informers, recorder };

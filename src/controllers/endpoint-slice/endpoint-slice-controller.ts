@@ -34,6 +34,8 @@ export class EndpointSliceController implements Controller {
   private readonly services: Informer<Service>;
   private readonly pods: Informer<Pod>;
   private readonly slices: Informer<EndpointSlice>;
+  /** Per Service: slices written (name -> resourceVersion, '' once deleted) that the cache has not shown yet. */
+  private readonly written = new Map<string, { at: number; slices: Map<string, string> }>();
 
   constructor(private readonly deps: ControllerDeps) {
     this.services = deps.informers.get<Service>(SERVICES);
@@ -44,7 +46,7 @@ export class EndpointSliceController implements Controller {
       const svc = s.metadata.labels?.[SERVICE_NAME_LABEL];
       if (svc && s.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY) this.queue.add(`${s.metadata.namespace}/${svc}`);
     };
-    this.slices.addHandlers({ delete: sliceChanged });
+    this.slices.addHandlers({ add: sliceChanged, update: (_o, x) => sliceChanged(x), delete: sliceChanged });
     watchServicesAndPods(this.services, this.pods, enqueue);
   }
 
@@ -62,7 +64,10 @@ export class EndpointSliceController implements Controller {
   async sync(key: string): Promise<ReconcileResult> {
     const { namespace, name } = splitKey(key);
     const svc = this.services.cache.get(key);
+    if (!this.cacheCaughtUp(key, namespace ?? '')) return { requeueAfterMs: 50 };
     const existing = this.owned(namespace ?? '', name);
+    const written = new Map<string, string>();
+    this.written.set(key, { at: Date.now(), slices: written });
     // Without a Service (or a selector) the slices go; the garbage collector would also remove them.
     const selecting = !!svc?.spec?.selector && Object.keys(svc.spec.selector).length > 0;
     const desired = selecting ? this.desired(svc!) : [];
@@ -82,21 +87,41 @@ export class EndpointSliceController implements Controller {
       const reuse = spare.shift();
       const body = { addressType: 'IPv4' as const, endpoints: want.endpoints, ports: want.ports.map(slicePort) };
       if (reuse) {
-        await this.deps.client.update(ENDPOINTSLICES, { ...reuse, ...body, metadata: { ...reuse.metadata, labels } });
+        const saved = await this.deps.client.update(ENDPOINTSLICES, { ...reuse, ...body, metadata: { ...reuse.metadata, labels } });
+        written.set(saved.metadata.name, saved.metadata.resourceVersion ?? '');
       } else if (svc) {
-        await this.deps.client.create(ENDPOINTSLICES, {
+        const saved = await this.deps.client.create(ENDPOINTSLICES, {
           apiVersion: 'discovery.k8s.io/v1',
           kind: 'EndpointSlice',
           metadata: { name: '', generateName: `${name}-`, namespace, labels, ownerReferences: [newControllerRef(svc)] },
           ...body,
         } as EndpointSlice);
+        written.set(saved.metadata.name, saved.metadata.resourceVersion ?? '');
       }
     }
     for (const s of spare) {
+      written.set(s.metadata.name, '');
       await this.deps.client.delete(ENDPOINTSLICES, s.metadata.name, { namespace, preconditions: { uid: s.metadata.uid } }).catch((err) => {
         if (!isNubisError(err, 'NotFound') && !isNubisError(err, 'Conflict')) throw err;
       });
     }
+  }
+
+  /** Whether the slice cache shows this controller's last writes for the Service (else it would act on stale slices). */
+  private cacheCaughtUp(key: string, namespace: string): boolean {
+    const written = this.written.get(key);
+    if (!written) return true;
+    // A write the cache never shows (a watch gap the informer will relist over) is not waited for forever.
+    if (Date.now() - written.at > 5000) {
+      this.written.delete(key);
+      return true;
+    }
+    for (const [name, rv] of written.slices) {
+      const cached = this.slices.cache.getByName(namespace, name);
+      if (rv === '' ? cached !== undefined : !cached || Number(cached.metadata.resourceVersion) < Number(rv)) return false;
+    }
+    this.written.delete(key);
+    return true;
   }
 
   private desired(svc: Service): DesiredSlice[] {
