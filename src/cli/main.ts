@@ -7,6 +7,7 @@ import type { CliContext } from './context.js';
 import { registerContainerCommands } from './commands/ctr-container.js';
 import { registerImageCommands } from './commands/ctr-image.js';
 import { registerKubeCommands } from './commands/kube-commands.js';
+import { registerRolloutCommands } from './commands/kube-rollout.js';
 
 /** Builds the whole command tree. Every command group is wired here, explicitly. */
 export function buildProgram(ctx: CliContext): Command {
@@ -28,6 +29,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerImageCommands(ctr, ctx);
   registerContainerCommands(ctr, ctx);
   registerKubeCommands(program, ctx);
+  registerRolloutCommands(program, ctx);
   return program;
 }
 
