@@ -60,7 +60,22 @@ describe('serverSideApply', () => {
     recordUpdate(live, scaled, schema, opts('hpa-controller'));
     assert.throws(
       () => serverSideApply(scaled, config(3, twoContainers), schema, opts('kubectl')),
-      (err) => err instanceof ApplyConflictError && isNubisError(err, 'Conflict') && err.conflicts[0]!.manager === 'hpa-controller' && err.conflicts[0]!.field === '.spec.replicas',
+      (err) =>
+        err instanceof ApplyConflictError &&
+        isNubisError(err, 'Conflict') &&
+        err.message === 'Apply failed with 1 conflict: conflict with "hpa-controller" using apps/v1: .spec.replicas' &&
+        err.details.causes[0]!.reason === 'FieldManagerConflict' &&
+        err.details.causes[0]!.field === '.spec.replicas',
+    );
+    const imaged = structuredClone(scaled);
+    (imaged.spec as any).template.spec.containers[0].image = 'nginx:1.26';
+    recordUpdate(scaled, imaged, schema, opts('kubectl-edit'));
+    assert.throws(
+      () => serverSideApply(imaged, config(3, twoContainers), schema, opts('kubectl')),
+      (err) =>
+        err instanceof ApplyConflictError &&
+        err.message ===
+          'Apply failed with 2 conflicts: conflicts with "hpa-controller" using apps/v1:\n- .spec.replicas\nconflicts with "kubectl-edit" using apps/v1:\n- .spec.template.spec.containers[name="web"].image',
     );
     const same = serverSideApply(scaled, config(5, twoContainers), schema, opts('kubectl'));
     assert.equal((same.spec as any).replicas, 5, 'the same value is shared, no conflict');

@@ -19,8 +19,11 @@ export interface ApplyOptions {
   force?: boolean;
   /** The apiVersion the request used (recorded in managedFields). */
   apiVersion: string;
-  /** The status subresource owns only `status`; the main resource everything but `status`. */
-  subresource?: 'status';
+  /**
+   * The status subresource owns only `status`; the main resource everything but `status`; the scale
+   * subresource the fields of the main resource it writes (spec.replicas), recorded under its name.
+   */
+  subresource?: 'status' | 'scale';
   now?: string;
 }
 
@@ -28,17 +31,39 @@ export interface ApplyConflict {
   manager: string;
   /** Kubernetes' rendering: `.spec.replicas`, `.spec.containers[name="web"].image`. */
   field: string;
+  /** The other manager's entry: Update managers are named with the apiVersion they wrote. */
+  operation?: 'Apply' | 'Update';
+  apiVersion?: string;
+  subresource?: string;
 }
 
-/** The 409 of server-side apply; `conflicts` feeds the Status causes (type FieldManagerConflict). */
+/** How Kubernetes names a manager in conflict messages: `"kubectl-client-side-apply" using apps/v1`. */
+function managerLabel(c: ApplyConflict): string {
+  let label = JSON.stringify(c.manager);
+  if (c.subresource) label += ` with subresource ${JSON.stringify(c.subresource)}`;
+  if (c.operation === 'Update' && c.apiVersion) label += ` using ${c.apiVersion}`;
+  return label;
+}
+
+function conflictMessage(conflicts: ApplyConflict[]): string {
+  if (conflicts.length === 1) return `Apply failed with 1 conflict: conflict with ${managerLabel(conflicts[0]!)}: ${conflicts[0]!.field}`;
+  const byManager = new Map<string, string[]>();
+  for (const c of conflicts) byManager.set(managerLabel(c), [...(byManager.get(managerLabel(c)) ?? []), c.field]);
+  const lines = [...byManager.keys()].sort().flatMap((m) => [`conflicts with ${m}:`, ...byManager.get(m)!.map((f) => `- ${f}`)]);
+  return `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n')}`;
+}
+
+/**
+ * The 409 of server-side apply, worded as Kubernetes words it, with one Status cause (reason
+ * FieldManagerConflict) per conflicting field.
+ */
 export class ApplyConflictError extends NubisError {
   readonly reason = 'Conflict' as const;
+  readonly details: { causes: Array<{ reason: string; message: string; field: string }> };
 
   constructor(readonly conflicts: ApplyConflict[]) {
-    super(
-      'Conflict',
-      `Apply failed with ${conflicts.length} conflict${conflicts.length === 1 ? '' : 's'}: ${conflicts.map((c) => `conflict with "${c.manager}": ${c.field}`).join(', ')}`,
-    );
+    super('Conflict', conflictMessage(conflicts));
+    this.details = { causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${managerLabel(c)}`, field: c.field })) };
   }
 }
 
@@ -73,7 +98,7 @@ function itemKey(item: Record<string, unknown>, keys: string[]): string {
 }
 
 /** The leaf field paths of an object (FieldsV1 tokens), owned whole below atomic lists and scalars. */
-function fieldPaths(obj: KubeObject, schema: Schema, subresource?: 'status'): Path[] {
+function fieldPaths(obj: KubeObject, schema: Schema, subresource?: 'status' | 'scale'): Path[] {
   const out: Path[] = [];
   const walk = (v: unknown, s: Schema | undefined, path: Path): void => {
     const keys = listKeys(s);
@@ -201,7 +226,9 @@ export function serverSideApply(live: KubeObject | undefined, applied: KubeObjec
     if (other === mine) continue;
     for (const p of other.paths) {
       if (!appliedIds.has(pathId(p)) || p[p.length - 1] === '.') continue;
-      if (!deepEqual(valueAt(live, p), valueAt(applied, p))) conflicts.push({ manager: other.manager, field: renderPath(p) });
+      if (!deepEqual(valueAt(live, p), valueAt(applied, p))) {
+        conflicts.push({ manager: other.manager, field: renderPath(p), operation: other.operation, apiVersion: other.apiVersion, subresource: other.subresource });
+      }
     }
   }
   if (conflicts.length && !options.force) throw new ApplyConflictError(conflicts);
@@ -229,6 +256,8 @@ export function serverSideApply(live: KubeObject | undefined, applied: KubeObjec
 /**
  * Records a non-apply write (create, update, patch) in managedFields: the fields it set or changed
  * become `manager`'s (operation Update), taken from whoever owned them; removed fields lose all owners.
+ * The entries start from `next`'s managedFields: the caller puts there the stored ones (or those the
+ * client sent to replace them).
  */
 export function recordUpdate(old: KubeObject | undefined, next: KubeObject, schema: Schema, options: Omit<ApplyOptions, 'force'>): void {
   const now = options.now ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -236,7 +265,7 @@ export function recordUpdate(old: KubeObject | undefined, next: KubeObject, sche
   const present = new Set(nextPaths.map(pathId));
   const changed = nextPaths.filter((p) => !old || !deepEqual(valueAt(old, p), valueAt(next, p)));
   const changedIds = new Set(changed.map(pathId));
-  const managers = entries(old ?? next).map((e) => ({ ...e, paths: fromFieldsV1(e.fieldsV1) }));
+  const managers = entries(next).map((e) => ({ ...e, paths: fromFieldsV1(e.fieldsV1) }));
   for (const m of managers) {
     const mineNow = sameOwner(m, options.fieldManager, 'Update', options.subresource);
     m.paths = m.paths.filter((p) => (mineNow || !changedIds.has(pathId(p))) && (present.has(pathId(p)) || (m.subresource ?? '') !== (options.subresource ?? '')));

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { KubeObject } from '../api/meta.js';
 import type { FieldError, ResourceRegistry, ResourceType } from '../api/registry.js';
+import { recordUpdate } from '../api/apply.js';
 import { unknownFields } from '../api/schema.js';
 import { describeFieldErrors } from '../api/validation.js';
 import { isNubisError } from '../lib/errors.js';
@@ -20,6 +21,14 @@ export interface WriteOptions {
   fieldValidation?: FieldValidation;
   /** Warnings for the Warning header (fieldValidation=Warn). */
   warnings?: string[];
+  /**
+   * The manager this write is recorded for in metadata.managedFields (operation Update): the
+   * fieldManager query parameter or the User-Agent's product. Without one, managedFields are kept as
+   * they are (the server's own writes).
+   */
+  fieldManager?: string;
+  /** managedFields were computed already (server-side apply): stored as they are. */
+  tracked?: boolean;
 }
 
 export interface DeleteOptions {
@@ -80,6 +89,32 @@ export function storeError(t: ResourceType, name: string, err: unknown): unknown
   return err;
 }
 
+/**
+ * managedFields of an update: the stored ones, unless the client sent others (kubectl's upgrade from
+ * client-side to server-side apply rewrites them; `[{}]` clears them, `[]` or none keeps them), then
+ * the fields this write set or changed recorded for its manager.
+ */
+function trackManagedFields(t: ResourceType, old: KubeObject, next: KubeObject, opts: WriteOptions & { subresource?: 'status' }): void {
+  const sent = next.metadata.managedFields;
+  if (sent === undefined || sent === null || (Array.isArray(sent) && sent.length === 0)) {
+    if (old.metadata.managedFields === undefined) delete next.metadata.managedFields;
+    else next.metadata.managedFields = old.metadata.managedFields;
+  } else {
+    if (!Array.isArray(sent) || sent.some((e) => !isObject(e))) throw badRequest('metadata.managedFields must be a list of ManagedFieldsEntry objects');
+    if (sent.every((e) => Object.keys(e as object).length === 0)) {
+      delete next.metadata.managedFields;
+      return;
+    }
+    for (const e of sent as Array<Record<string, unknown>>) {
+      if (typeof e.manager !== 'string' || (e.operation !== 'Apply' && e.operation !== 'Update')) {
+        throw badRequest('metadata.managedFields entries need a manager and an operation of Apply or Update');
+      }
+    }
+  }
+  if (opts.fieldManager === undefined) return;
+  recordUpdate(old, next, t.schema, { fieldManager: opts.fieldManager, apiVersion: apiVersion(t), subresource: opts.subresource });
+}
+
 export class ObjectOps {
   constructor(
     readonly store: ObjectStore,
@@ -104,7 +139,8 @@ export class ObjectOps {
     return body as unknown as KubeObject;
   }
 
-  private checkFields(t: ResourceType, obj: KubeObject, opts: WriteOptions): void {
+  /** fieldValidation: unknown fields are a 400 (Strict), a warning (Warn) or nothing (Ignore). */
+  checkFields(t: ResourceType, obj: KubeObject, opts: WriteOptions): void {
     const mode = opts.fieldValidation ?? 'Warn';
     if (mode === 'Ignore') return;
     const unknown = unknownFields(obj, t.schema);
@@ -158,10 +194,12 @@ export class ObjectOps {
     }
     if (meta.resourceVersion) throw badRequest('resourceVersion should not be set on objects to be created');
     this.checkFields(t, obj, opts);
-    for (const f of ['uid', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'creationTimestamp', 'managedFields']) delete meta[f];
+    for (const f of ['uid', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'creationTimestamp']) delete meta[f];
+    if (!opts.tracked) delete meta.managedFields;
     const generated = !meta.name && typeof meta.generateName === 'string' && meta.generateName !== '';
     if (generated) meta.name = `${meta.generateName}${randomSuffix()}`;
     t.defaults(obj);
+    if (!opts.tracked && opts.fieldManager !== undefined) recordUpdate(undefined, obj, t.schema, { fieldManager: opts.fieldManager, apiVersion: apiVersion(t) });
     this.validate(t, obj);
     await this.checkNamespace(t, namespace);
     if (opts.dryRun) return { ...obj, metadata: { ...meta, uid: randomUUID(), creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } };
@@ -203,11 +241,15 @@ export class ObjectOps {
     return this.replace(t, old, incoming, opts);
   }
 
-  /** Stores `incoming` over `old` (read just before) with update semantics; the write is conditional on incoming's resourceVersion. */
+  /**
+   * Stores `incoming` over `old` (read just before) with update semantics; the write is conditional on
+   * incoming's resourceVersion.
+   */
   async replace(t: ResourceType, old: KubeObject, incoming: KubeObject, opts: WriteOptions & { subresource?: 'status' } = {}): Promise<KubeObject> {
     const name = old.metadata.name;
     const next = this.merged(t, old, incoming, opts.subresource);
     t.defaults(next);
+    if (!opts.tracked) trackManagedFields(t, old, next, opts);
     this.validate(t, next, old);
     if (opts.dryRun) return next;
     const saved = await this.store.update(refOf(t), next).catch((err) => Promise.reject(storeError(t, name, err)));

@@ -23,7 +23,7 @@ export function applyPatchDocument(kind: PatchKind, type: ResourceType | undefin
       case 'json':
         return jsonPatch(target, patch);
       case 'apply':
-        throw new ApiError('UnsupportedMediaType', 'server-side apply (application/apply-patch+yaml) is not supported yet: use kubectl apply without --server-side');
+        throw new ApiError('UnsupportedMediaType', 'server-side apply is handled by apply-handler.ts, not as a patch document');
     }
   } catch (err) {
     if (isNubisError(err, 'Invalid')) throw badRequest(err.message, err);

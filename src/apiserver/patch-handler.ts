@@ -1,6 +1,6 @@
 /**
  * PATCH on resources and their status and scale subresources: JSON merge patch, JSON patch and strategic
- * merge patch (the patch algorithms live in api/patch.ts). A patch without a resourceVersion applies to
+ * merge patch (the patch algorithms live in api/patch.ts); server-side apply goes to apply-handler.ts. A patch without a resourceVersion applies to
  * the latest object and is retried on a write conflict, as kube-apiserver does.
  */
 import type { KubeObject } from '../api/meta.js';
@@ -11,6 +11,7 @@ import { sendObject, type ApiRequest, type HandlerDeps } from './api-request.js'
 import { ApiError, badRequest } from './status.js';
 import { applyScale, scaleOf } from './scale.js';
 import { applyPatchDocument, type PatchKind } from './patch-apply.js';
+import { forceParam, handleApply } from './apply-handler.js';
 
 const PATCH_TYPES: Record<string, PatchKind> = {
   'application/merge-patch+json': 'merge',
@@ -29,7 +30,12 @@ export async function handlePatch(r: ApiRequest, deps: HandlerDeps, subresource:
   const patch = parseBody(await readBody(r.req), kind === 'apply' ? 'application/yaml' : 'application/json');
   const name = r.info.name!;
   const key = { namespace: t.namespaced ? r.info.namespace : undefined, name };
-  const opts = writeOptions(r.query);
+  const opts = writeOptions(r.query, r.req.headers['user-agent']);
+  if (kind === 'apply') {
+    if (subresource === 'scale') throw new ApiError('UnsupportedMediaType', 'server-side apply is not served on the scale subresource; patch it with a merge patch');
+    return handleApply(r, deps, subresource, patch, opts);
+  }
+  forceParam(r.query, false);
   for (let attempt = 0; ; attempt++) {
     let current: KubeObject;
     try {

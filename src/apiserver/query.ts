@@ -74,8 +74,21 @@ export function fieldValidationParam(q: URLSearchParams): FieldValidation {
   throw badRequest(`fieldValidation must be Strict, Warn or Ignore, not "${v.slice(0, 50)}"`);
 }
 
-export function writeOptions(q: URLSearchParams): WriteOptions {
-  return { dryRun: dryRunParam(q), fieldValidation: fieldValidationParam(q), warnings: [] };
+/**
+ * Options of a create, update or patch. The manager recorded in managedFields is the fieldManager
+ * parameter or, as in Kubernetes, the product part of the User-Agent (`kubectl/v1.32.4 ...` → kubectl).
+ */
+export function writeOptions(q: URLSearchParams, userAgent: string | undefined): WriteOptions {
+  return { dryRun: dryRunParam(q), fieldValidation: fieldValidationParam(q), warnings: [], fieldManager: fieldManagerParam(q) ?? (userAgent ?? '').split('/')[0]!.slice(0, 128) };
+}
+
+/** The fieldManager parameter: at most 128 printable characters. */
+export function fieldManagerParam(q: URLSearchParams): string | undefined {
+  const m = q.get('fieldManager');
+  if (m === null || m === '') return undefined;
+  if (m.length > 128) throw badRequest('fieldManager: Too long: may not be more than 128 bytes');
+  if (!/^[\x20-\x7e]*$/.test(m)) throw badRequest('fieldManager: Invalid value: must be printable ASCII characters');
+  return m;
 }
 
 function policy(v: unknown): PropagationPolicy | undefined {

@@ -40,13 +40,13 @@ export async function handleResource(r: ApiRequest, deps: HandlerDeps): Promise<
       return serveWatch(r, deps, ns);
     case 'create': {
       if (name !== undefined) throw notAllowed(r);
-      const opts = writeOptions(r.query);
+      const opts = writeOptions(r.query, r.req.headers['user-agent']);
       const obj = await deps.ops.create(t, ns, await readObjectBody(r), opts);
       sendObject(r, 201, obj, opts.warnings);
       return;
     }
     case 'update': {
-      const opts = writeOptions(r.query);
+      const opts = writeOptions(r.query, r.req.headers['user-agent']);
       const obj = await deps.ops.update(t, ns, name!, await readObjectBody(r), opts);
       sendObject(r, 200, obj, opts.warnings);
       return;

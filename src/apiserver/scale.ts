@@ -1,8 +1,10 @@
 /** The scale subresource: an autoscaling/v1 Scale view of objects that declare where replicas live. */
+import { recordUpdate } from '../api/apply.js';
 import type { KubeObject } from '../api/meta.js';
 import { formatLabelSelector, labelSelectorFromSpec } from '../store/label-selector.js';
 import type { ApiRequest, HandlerDeps } from './api-request.js';
-import { refOf, storeError } from './object-ops.js';
+import { apiVersion, refOf, storeError } from './object-ops.js';
+import { writeOptions } from './query.js';
 import { ApiError } from './status.js';
 
 function pathParts(path: string): string[] {
@@ -65,7 +67,10 @@ export async function applyScale(r: ApiRequest, deps: HandlerDeps, scale: Record
   const rv = (scale.metadata as { resourceVersion?: unknown } | undefined)?.resourceVersion;
   const next = structuredClone(current) as KubeObject;
   writePath(next as Record<string, unknown>, t.scale!.specReplicasPath, replicas);
-  next.metadata.resourceVersion = typeof rv === 'string' && rv !== '' ? rv : current.metadata.resourceVersion;
+  const wanted = typeof rv === 'string' && rv !== '' ? rv : current.metadata.resourceVersion;
+  next.metadata.resourceVersion = wanted;
+  const manager = writeOptions(r.query, r.req.headers['user-agent']).fieldManager;
+  if (manager !== undefined) recordUpdate(current, next, t.schema, { fieldManager: manager, apiVersion: apiVersion(t), subresource: 'scale' });
   const saved = await deps.ops.store.update(refOf(t), next).catch((err) => Promise.reject(storeError(t, key.name, err)));
   return scaleOf(r, saved);
 }

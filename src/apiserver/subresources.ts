@@ -31,7 +31,7 @@ export async function handleSubresource(r: ApiRequest, deps: HandlerDeps): Promi
     case 'status':
       if (info.verb === 'get') return sendObject(r, 200, await get());
       if (info.verb === 'update') {
-        const opts = writeOptions(r.query);
+        const opts = writeOptions(r.query, r.req.headers['user-agent']);
         return sendObject(r, 200, await deps.ops.update(t, ns, name, await readObjectBody(r), { ...opts, subresource: 'status' }), opts.warnings);
       }
       if (info.verb === 'patch') return handlePatch(r, deps, 'status');

@@ -105,9 +105,17 @@ export function parseOutput(o: string | undefined): OutputFormat {
 }
 
 /** Prints objects in a non-table format: one object alone, several as a List. */
+function withoutManagedFields(obj: KubeObject): KubeObject {
+  if (obj.metadata?.managedFields === undefined) return obj;
+  const { managedFields: _hidden, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
+}
+
 export function formatObjects(format: Exclude<OutputFormat, { kind: 'table' }>, items: Array<{ resource: ResourceInfo; object: KubeObject }>, single: boolean): string {
   if (format.kind === 'name') return items.map((i) => `${qualifiedName(i.resource, i.object.metadata.name)}\n`).join('');
-  const data = single && items.length === 1 ? items[0]!.object : asList(items.map((i) => i.object));
+  // As kubectl does, JSON and YAML leave out metadata.managedFields (server-side apply bookkeeping).
+  const shown = format.kind === 'jsonpath' ? items.map((i) => i.object) : items.map((i) => withoutManagedFields(i.object));
+  const data = single && shown.length === 1 ? shown[0]! : asList(shown);
   if (format.kind === 'json') return toJson(data);
   if (format.kind === 'yaml') return toYaml(data);
   return jsonPath(format.template, data);

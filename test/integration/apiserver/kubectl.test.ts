@@ -134,6 +134,54 @@ test('kubectl create namespace/configmap/secret/deployment/service/job (protobuf
   assert.equal(job.spec.template.spec.restartPolicy, 'Never');
 });
 
+test('kubectl apply --server-side: create, update, conflict with kubectl-client-side-apply, --force-conflicts', async () => {
+  const file = path.join(s.dataDir, 'ssa.yaml');
+  const deploy = (replicas: number, image: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ssa}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: ssa}}
+  template:
+    metadata: {labels: {app: ssa}}
+    spec:
+      containers: [{name: web, image: "${image}"}]
+`;
+  const managers = async () => {
+    const d = JSON.parse((await s.kubectl(['get', 'deploy', 'ssa', '-o', 'json', '--show-managed-fields'])).stdout);
+    return { d, entries: (d.metadata.managedFields as Array<{ manager: string; operation: string; fieldsV1: Record<string, unknown> }>) ?? [] };
+  };
+  // Client-side apply creates it: the create is recorded as an Update by kubectl-client-side-apply.
+  await writeFile(file, deploy(2, 'nginx:1.25'));
+  assert.match((await s.kubectl(['apply', '-f', file])).stdout, /deployment.apps\/ssa created/);
+  let { entries } = await managers();
+  assert.deepEqual(entries.map((e) => `${e.manager}/${e.operation}`), ['kubectl-client-side-apply/Update']);
+  // Server-side apply of other replicas conflicts with that manager, in Kubernetes' words.
+  await writeFile(file, deploy(3, 'nginx:1.25'));
+  const refused = await s.kubectl(['apply', '--server-side', '-f', file], { allowFail: true });
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps\/v1: \.spec\.replicas/);
+  assert.equal(JSON.parse((await s.kubectl(['get', 'deploy', 'ssa', '-o', 'json'])).stdout).spec.replicas, 2, 'nothing written');
+  // --force-conflicts takes the field; kubectl then moves the client-side manager's fields to its own.
+  assert.match((await s.kubectl(['apply', '--server-side', '--force-conflicts', '-f', file])).stdout, /deployment.apps\/ssa serverside-applied/);
+  let d;
+  ({ d, entries } = await managers());
+  assert.equal(d.spec.replicas, 3);
+  const own = entries.find((e) => e.manager === 'kubectl' && e.operation === 'Apply');
+  assert.ok(own && (own.fieldsV1['f:spec'] as Record<string, unknown>)['f:replicas'], 'kubectl owns spec.replicas');
+  assert.ok(!entries.some((e) => e.manager === 'kubectl-client-side-apply' && JSON.stringify(e.fieldsV1).includes('f:replicas')));
+  // A server-side apply of a new image.
+  await writeFile(file, deploy(3, 'nginx:1.27'));
+  assert.match((await s.kubectl(['apply', '--server-side', '-f', file])).stdout, /serverside-applied/);
+  ({ d } = await managers());
+  assert.equal(d.spec.template.spec.containers[0].image, 'nginx:1.27');
+  // Server-side apply also creates.
+  await writeFile(file, deploy(1, 'nginx').replaceAll('ssa', 'ssa-new'));
+  assert.match((await s.kubectl(['apply', '--server-side', '-f', file])).stdout, /deployment.apps\/ssa-new serverside-applied/);
+  const created = JSON.parse((await s.kubectl(['get', 'deploy', 'ssa-new', '-o', 'json', '--show-managed-fields'])).stdout);
+  assert.deepEqual(created.metadata.managedFields.map((e: { manager: string; operation: string }) => `${e.manager}/${e.operation}`), ['kubectl/Apply']);
+});
+
 test('kubectl get -w receives an update', async () => {
   await s.kubectl(['create', '-f', '-'], { input: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: watched}\ndata: {a: b}\n' });
   const child = spawn('kubectl', ['--kubeconfig', s.kubeconfig, 'get', 'cm', 'watched', '-w', '-o', 'jsonpath={.data.a}{"\\n"}'], {

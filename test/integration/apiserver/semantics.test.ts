@@ -233,3 +233,49 @@ test('a watch from a resourceVersion gets changes, bookmarks on request, and 410
   assert.equal(status.code, 410);
   assert.equal(status.reason, 'Expired');
 });
+
+const CM = '/api/v1/namespaces/default/configmaps';
+const cm = (name: string, data: Record<string, string>) => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data });
+const managedOf = (o: { metadata: { managedFields?: Array<Record<string, unknown>> } }) =>
+  (o.metadata.managedFields ?? []).map((e) => `${String(e.manager)}/${String(e.operation)}${e.subresource ? `/${String(e.subresource)}` : ''}`);
+
+test('managedFields record each writer (fieldManager parameter, else the User-Agent product) with the fields it set', async () => {
+  const created = (await s.request('POST', `${CM}?fieldManager=maker`, { body: cm('mf', { a: '1' }) })).json();
+  assert.deepEqual(managedOf(created), ['maker/Update']);
+  assert.deepEqual(created.metadata.managedFields[0].fieldsV1, { 'f:data': { 'f:a': {} } });
+  const patched = await s.request('PATCH', `${CM}/mf`, {
+    body: JSON.stringify({ data: { b: '2' } }),
+    headers: { 'Content-Type': 'application/merge-patch+json', 'User-Agent': 'robot/2.0 (linux)' },
+  });
+  assert.deepEqual(managedOf(patched.json()), ['maker/Update', 'robot/Update']);
+  assert.deepEqual(patched.json().metadata.managedFields[1].fieldsV1, { 'f:data': { 'f:b': {} } });
+  // Sent managedFields replace the stored ones; [{}] clears them.
+  const cleared = await s.request('PATCH', `${CM}/mf`, { body: JSON.stringify({ metadata: { managedFields: [{}] } }), headers: { 'Content-Type': 'application/merge-patch+json' } });
+  assert.equal(cleared.json().metadata.managedFields, undefined);
+});
+
+test('server-side apply over HTTP: fieldManager required (422), creates (201), conflicts as 409 with causes, force takes over', async () => {
+  const apply = (body: string, query: string) =>
+    s.request('PATCH', `${CM}/ssa-http${query}`, { body, headers: { 'Content-Type': 'application/apply-patch+yaml' } });
+  const doc = (value: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa-http}\ndata: {key: "${value}"}\n`;
+  const missing = await apply(doc('1'), '');
+  assert.equal(missing.status, 422);
+  assert.match(missing.json().message, /fieldManager: Required value: is required for apply patch/);
+  const created = await apply(doc('1'), '?fieldManager=alice');
+  assert.equal(created.status, 201, created.body);
+  assert.deepEqual(managedOf(created.json()), ['alice/Apply']);
+  const conflict = await apply(doc('2'), '?fieldManager=bob');
+  assert.equal(conflict.status, 409);
+  assert.equal(conflict.json().reason, 'Conflict');
+  assert.equal(conflict.json().message, 'Apply failed with 1 conflict: conflict with "alice": .data.key');
+  assert.deepEqual(conflict.json().details.causes, [{ reason: 'FieldManagerConflict', message: 'conflict with "alice"', field: '.data.key' }]);
+  const forced = await apply(doc('2'), '?fieldManager=bob&force=true');
+  assert.equal(forced.status, 200, forced.body);
+  assert.equal(forced.json().data.key, '2');
+  assert.deepEqual(managedOf(forced.json()), ['bob/Apply']);
+  const wrongVersion = await apply(doc('3').replace('apiVersion: v1', 'apiVersion: v2'), '?fieldManager=bob');
+  assert.equal(wrongVersion.status, 400);
+  assert.match(wrongVersion.json().message, /Incorrect version specified in apply patch/);
+  const forceOnMerge = await s.request('PATCH', `${CM}/ssa-http?force=true`, { body: '{}', headers: { 'Content-Type': 'application/merge-patch+json' } });
+  assert.equal(forceOnMerge.status, 422);
+});

@@ -72,6 +72,27 @@ test('apply creates, configures with a three-way patch, reports unchanged, and t
   assert.equal(again.stdout, 'configmap/by-kubectl unchanged\n');
 });
 
+test('apply --server-side creates, takes turns with kubectl --server-side, reports conflicts and takes fields with --force-conflicts', async () => {
+  const file = path.join(s.dataDir, 'ssa-cli.yaml');
+  const doc = DEPLOY.replaceAll('web', 'ssa-cli');
+  await writeFile(file, doc);
+  assert.equal(await ok('apply', '--server-side', '-f', file), 'deployment.apps/ssa-cli serverside-applied\n');
+  // kubectl applies as the same manager ("kubectl"): no conflict.
+  assert.match((await s.kubectl(['apply', '--server-side', '-f', file])).stdout, /serverside-applied/);
+  // Someone scales: the file's replicas now conflict with that writer.
+  await s.kubectl(['scale', 'deploy/ssa-cli', '--replicas=4']);
+  const refused = await nubis(['apply', '--server-side', '-f', file]);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using apps\/v1: \.spec\.replicas/);
+  assert.equal((await getJson('deploy', 'ssa-cli')).spec.replicas, 4);
+  assert.equal(await ok('apply', '--server-side', '--force-conflicts', '-f', file), 'deployment.apps/ssa-cli serverside-applied\n');
+  assert.equal((await getJson('deploy', 'ssa-cli')).spec.replicas, 2);
+  // Dropping a container from the file removes it: this manager owned it alone.
+  await writeFile(file, doc.replace('      - name: sidecar\n        image: busybox\n', ''));
+  await ok('apply', '--server-side', '-f', file);
+  assert.deepEqual((await getJson('deploy', 'ssa-cli')).spec.template.spec.containers.map((c: { name: string }) => c.name), ['ssa-cli']);
+});
+
 test('apply refuses an object in another namespace than -n, reports bad objects and goes on', async () => {
   const r = await nubis(['apply', '-n', 'kube-public', '-f', '-'], { stdin: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: default}\n' });
   assert.equal(r.code, 1);
