@@ -8,7 +8,7 @@ import type { KubeObject } from '../api/meta.js';
 import type { FieldError, ResourceRegistry, ResourceType } from '../api/registry.js';
 import { recordUpdate } from '../api/apply.js';
 import { unknownFields } from '../api/schema.js';
-import { describeFieldErrors } from '../api/validation.js';
+import { deepEqual, describeFieldErrors } from '../api/validation.js';
 import { isNubisError } from '../lib/errors.js';
 import type { ObjectStore, Preconditions, ResourceRef } from '../store/object-store.js';
 import { ApiError, badRequest } from './status.js';
@@ -87,6 +87,19 @@ export function storeError(t: ResourceType, name: string, err: unknown): unknown
     );
   }
   return err;
+}
+
+/** Whether two versions of an object are the same write: resourceVersion and managedFields times aside. */
+function sameContent(a: KubeObject, b: KubeObject): boolean {
+  const strip = (o: KubeObject) => ({
+    ...o,
+    metadata: {
+      ...o.metadata,
+      resourceVersion: undefined,
+      managedFields: ((o.metadata.managedFields as Array<Record<string, unknown>> | undefined) ?? []).map(({ time: _time, ...e }) => e),
+    },
+  });
+  return deepEqual(strip(a), strip(b));
 }
 
 /**
@@ -243,7 +256,8 @@ export class ObjectOps {
 
   /**
    * Stores `incoming` over `old` (read just before) with update semantics; the write is conditional on
-   * incoming's resourceVersion.
+   * incoming's resourceVersion. A write that changes nothing (managedFields timestamps aside) is not
+   * made: the stored object comes back with its resourceVersion, and watchers see no event.
    */
   async replace(t: ResourceType, old: KubeObject, incoming: KubeObject, opts: WriteOptions & { subresource?: 'status' } = {}): Promise<KubeObject> {
     const name = old.metadata.name;
@@ -251,6 +265,8 @@ export class ObjectOps {
     t.defaults(next);
     if (!opts.tracked) trackManagedFields(t, old, next, opts);
     this.validate(t, next, old);
+    const rv = next.metadata.resourceVersion;
+    if ((!rv || rv === old.metadata.resourceVersion) && sameContent(old, next)) return old;
     if (opts.dryRun) return next;
     const saved = await this.store.update(refOf(t), next).catch((err) => Promise.reject(storeError(t, name, err)));
     return this.finishIfReleased(t, saved);

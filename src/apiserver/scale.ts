@@ -68,6 +68,8 @@ export async function applyScale(r: ApiRequest, deps: HandlerDeps, scale: Record
   const next = structuredClone(current) as KubeObject;
   writePath(next as Record<string, unknown>, t.scale!.specReplicasPath, replicas);
   const wanted = typeof rv === 'string' && rv !== '' ? rv : current.metadata.resourceVersion;
+  // Scaling to the replicas it has is no write (no new resourceVersion, no watch event).
+  if (wanted === current.metadata.resourceVersion && readPath(current, t.scale!.specReplicasPath) === replicas) return scaleOf(r, current);
   next.metadata.resourceVersion = wanted;
   const manager = writeOptions(r.query, r.req.headers['user-agent']).fieldManager;
   if (manager !== undefined) recordUpdate(current, next, t.schema, { fieldManager: manager, apiVersion: apiVersion(t), subresource: 'scale' });

@@ -170,11 +170,14 @@ spec:
   const own = entries.find((e) => e.manager === 'kubectl' && e.operation === 'Apply');
   assert.ok(own && (own.fieldsV1['f:spec'] as Record<string, unknown>)['f:replicas'], 'kubectl owns spec.replicas');
   assert.ok(!entries.some((e) => e.manager === 'kubectl-client-side-apply' && JSON.stringify(e.fieldsV1).includes('f:replicas')));
-  // A server-side apply of a new image.
+  // A plain update and a server-side apply of a new image; an apply that changes nothing writes nothing.
   await writeFile(file, deploy(3, 'nginx:1.27'));
   assert.match((await s.kubectl(['apply', '--server-side', '-f', file])).stdout, /serverside-applied/);
+  const rv = JSON.parse((await s.kubectl(['get', 'deploy', 'ssa', '-o', 'json'])).stdout).metadata.resourceVersion;
+  await s.kubectl(['apply', '--server-side', '-f', file]);
   ({ d } = await managers());
   assert.equal(d.spec.template.spec.containers[0].image, 'nginx:1.27');
+  assert.equal(d.metadata.resourceVersion, rv, 'the repeated apply is no write');
   // Server-side apply also creates.
   await writeFile(file, deploy(1, 'nginx').replaceAll('ssa', 'ssa-new'));
   assert.match((await s.kubectl(['apply', '--server-side', '-f', file])).stdout, /deployment.apps\/ssa-new serverside-applied/);

@@ -279,3 +279,41 @@ test('server-side apply over HTTP: fieldManager required (422), creates (201), c
   const forceOnMerge = await s.request('PATCH', `${CM}/ssa-http?force=true`, { body: '{}', headers: { 'Content-Type': 'application/merge-patch+json' } });
   assert.equal(forceOnMerge.status, 422);
 });
+
+test('writes that change nothing keep the resourceVersion and send no watch event (update, patch, apply, status, scale)', async () => {
+  const created = (await s.request('POST', `${CM}?fieldManager=t`, { body: cm('noop', { a: '1' }) })).json();
+  const rv = created.metadata.resourceVersion;
+  const watch = s.request('GET', `${CM}?watch=1&resourceVersion=${rv}&timeoutSeconds=3&fieldSelector=metadata.name%3Dnoop`);
+  const expectRv = async (r: Promise<{ status: number; body: string; json(): any }>, what: string) => {
+    const a = await r;
+    assert.equal(a.status, 200, `${what}: ${a.body}`);
+    assert.equal(a.json().metadata.resourceVersion, rv, `${what} wrote`);
+  };
+  await expectRv(s.request('PUT', `${CM}/noop?fieldManager=t`, { body: JSON.stringify(created) }), 'PUT of the same object');
+  await expectRv(s.request('PUT', `${CM}/noop?fieldManager=other`, { body: JSON.stringify({ ...created, metadata: { ...created.metadata, resourceVersion: '' } }) }), 'unconditional PUT');
+  const merge = { 'Content-Type': 'application/merge-patch+json' };
+  await expectRv(s.request('PATCH', `${CM}/noop`, { body: JSON.stringify({ data: { a: '1' } }), headers: merge }), 'merge patch');
+  await expectRv(s.request('PATCH', `${CM}/noop`, { body: JSON.stringify([{ op: 'replace', path: '/data/a', value: '1' }]), headers: { 'Content-Type': 'application/json-patch+json' } }), 'json patch');
+  const apply = { 'Content-Type': 'application/apply-patch+yaml' };
+  const doc = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: noop}\ndata: {b: "2"}\n';
+  const applied = (await s.request('PATCH', `${CM}/noop?fieldManager=applier`, { body: doc, headers: apply })).json();
+  assert.notEqual(applied.metadata.resourceVersion, rv, 'the first apply writes');
+  const again = (await s.request('PATCH', `${CM}/noop?fieldManager=applier`, { body: doc, headers: apply })).json();
+  assert.equal(again.metadata.resourceVersion, applied.metadata.resourceVersion, 'the same apply again is no write (its managedFields time aside)');
+  assert.deepEqual(again.metadata.managedFields, applied.metadata.managedFields);
+  // A stale resourceVersion is still a conflict, change or not.
+  const stale = await s.request('PUT', `${CM}/noop`, { body: JSON.stringify(created) });
+  assert.equal(stale.status, 409);
+  const events = (await watch).body.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  assert.deepEqual(events.map((e) => `${e.type} ${e.object.metadata.resourceVersion}`), [`MODIFIED ${applied.metadata.resourceVersion}`]);
+
+  // Status and scale subresources.
+  const d = (await s.request('POST', '/apis/apps/v1/namespaces/default/deployments', {
+    body: JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'noop' }, spec: { replicas: 2, selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } }),
+  })).json();
+  const status = await s.request('PUT', '/apis/apps/v1/namespaces/default/deployments/noop/status', { body: JSON.stringify(d) });
+  assert.equal(status.json().metadata.resourceVersion, d.metadata.resourceVersion, 'status update without change');
+  const scale = await s.request('PATCH', '/apis/apps/v1/namespaces/default/deployments/noop/scale', { body: JSON.stringify({ spec: { replicas: 2 } }), headers: merge });
+  assert.equal(scale.status, 200, scale.body);
+  assert.equal(scale.json().metadata.resourceVersion, d.metadata.resourceVersion, 'scale to the same replicas');
+});

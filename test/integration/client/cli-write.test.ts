@@ -77,8 +77,10 @@ test('apply --server-side creates, takes turns with kubectl --server-side, repor
   const doc = DEPLOY.replaceAll('web', 'ssa-cli');
   await writeFile(file, doc);
   assert.equal(await ok('apply', '--server-side', '-f', file), 'deployment.apps/ssa-cli serverside-applied\n');
-  // kubectl applies as the same manager ("kubectl"): no conflict.
+  // kubectl applies as the same manager ("kubectl"): no conflict, nothing to write.
+  const rv = (await getJson('deploy', 'ssa-cli')).metadata.resourceVersion;
   assert.match((await s.kubectl(['apply', '--server-side', '-f', file])).stdout, /serverside-applied/);
+  assert.equal((await getJson('deploy', 'ssa-cli')).metadata.resourceVersion, rv);
   // Someone scales: the file's replicas now conflict with that writer.
   await s.kubectl(['scale', 'deploy/ssa-cli', '--replicas=4']);
   const refused = await nubis(['apply', '--server-side', '-f', file]);
