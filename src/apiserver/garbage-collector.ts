@@ -16,7 +16,7 @@
  * carries a resourceVersion precondition; conflicts simply wait for the next sweep.
  * (A later issue moves this into the controller manager.)
  */
-import type { KubeObject } from '../api/meta.js';
+import type { KubeObject, OwnerReference } from '../api/meta.js';
 import type { ResourceRegistry, ResourceType } from '../api/registry.js';
 import { isNubisError } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
@@ -29,6 +29,12 @@ const log = logger('garbage-collector');
 interface Item {
   type: ResourceType;
   obj: KubeObject;
+}
+
+/** The object with these ownerReferences; none left means no ownerReferences field at all. */
+function withOwners(obj: KubeObject, refs: OwnerReference[]): KubeObject {
+  const { ownerReferences: _old, ...metadata } = obj.metadata;
+  return { ...obj, metadata: refs.length > 0 ? { ...metadata, ownerReferences: refs } : (metadata as KubeObject['metadata']) };
 }
 
 export class GarbageCollector {
@@ -138,7 +144,7 @@ export class GarbageCollector {
         }
       } else {
         await act(`drop dangling owners of ${it.type.resource}/${name}`, () =>
-          this.store.update(refOf(it.type), { ...it.obj, metadata: { ...it.obj.metadata, ownerReferences: refs.filter((r) => byUid.has(r.uid)) } }),
+          this.store.update(refOf(it.type), withOwners(it.obj, refs.filter((r) => byUid.has(r.uid)))),
         );
       }
     }
@@ -150,10 +156,7 @@ export class GarbageCollector {
       if (m.finalizers?.includes(ORPHAN_FINALIZER)) {
         for (const d of deps) {
           await act(`orphan ${d.type.resource}/${d.obj.metadata.name}`, () =>
-            this.store.update(refOf(d.type), {
-              ...d.obj,
-              metadata: { ...d.obj.metadata, ownerReferences: (d.obj.metadata.ownerReferences ?? []).filter((r) => r.uid !== m.uid) },
-            }),
+            this.store.update(refOf(d.type), withOwners(d.obj, (d.obj.metadata.ownerReferences ?? []).filter((r) => r.uid !== m.uid))),
           );
         }
         if (deps.length === 0) await act(`release ${it.type.resource}/${m.name}`, () => this.removeFinalizer(it, ORPHAN_FINALIZER));
@@ -194,7 +197,9 @@ export class GarbageCollector {
 
   private async removeFinalizer(it: Item, finalizer: string): Promise<void> {
     const finalizers = (it.obj.metadata.finalizers ?? []).filter((f) => f !== finalizer);
-    const saved = await this.store.update(refOf(it.type), { ...it.obj, metadata: { ...it.obj.metadata, finalizers } });
+    const metadata: KubeObject['metadata'] = { ...it.obj.metadata, finalizers };
+    if (finalizers.length === 0) delete metadata.finalizers;
+    const saved = await this.store.update(refOf(it.type), { ...it.obj, metadata });
     await this.ops.finishIfReleased(it.type, saved);
   }
 }

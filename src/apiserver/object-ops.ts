@@ -128,6 +128,14 @@ function trackManagedFields(t: ResourceType, old: KubeObject, next: KubeObject, 
   recordUpdate(old, next, t.schema, { fieldManager: opts.fieldManager, apiVersion: apiVersion(t), subresource: opts.subresource });
 }
 
+/** Empty lists and maps in metadata are left out, as Kubernetes' JSON (omitempty) never shows them. */
+function dropEmptyMetadata(meta: KubeObject['metadata']): void {
+  for (const f of ['labels', 'annotations', 'ownerReferences', 'finalizers'] as const) {
+    const v = meta[f] as unknown;
+    if (Array.isArray(v) ? v.length === 0 : isObject(v) && Object.keys(v).length === 0) delete meta[f];
+  }
+}
+
 export class ObjectOps {
   constructor(
     readonly store: ObjectStore,
@@ -212,6 +220,7 @@ export class ObjectOps {
     const generated = !meta.name && typeof meta.generateName === 'string' && meta.generateName !== '';
     if (generated) meta.name = `${meta.generateName}${randomSuffix()}`;
     t.defaults(obj);
+    dropEmptyMetadata(meta);
     if (!opts.tracked && opts.fieldManager !== undefined) recordUpdate(undefined, obj, t.schema, { fieldManager: opts.fieldManager, apiVersion: apiVersion(t) });
     this.validate(t, obj);
     await this.checkNamespace(t, namespace);
@@ -263,6 +272,7 @@ export class ObjectOps {
     const name = old.metadata.name;
     const next = this.merged(t, old, incoming, opts.subresource);
     t.defaults(next);
+    dropEmptyMetadata(next.metadata);
     if (!opts.tracked) trackManagedFields(t, old, next, opts);
     this.validate(t, next, old);
     const rv = next.metadata.resourceVersion;

@@ -160,6 +160,8 @@ test('kubectl delete rs --cascade=orphan keeps the pods without the ownerReferen
     return pods.length === 2 && pods.every((p: { metadata: { ownerReferences?: unknown[] } }) => !p.metadata.ownerReferences?.length);
   });
   assert.deepEqual(await podNames('rs=or'), ['or-0', 'or-1']);
+  const pods = (await s.request('GET', '/api/v1/namespaces/default/pods?labelSelector=rs%3Dor')).json().items;
+  for (const p of pods) assert.equal('ownerReferences' in p.metadata, false, `${p.metadata.name} keeps an empty ownerReferences`);
 });
 
 test('deleting a namespace empties it, then removes it; new content is refused meanwhile', async () => {
@@ -316,4 +318,14 @@ test('writes that change nothing keep the resourceVersion and send no watch even
   const scale = await s.request('PATCH', '/apis/apps/v1/namespaces/default/deployments/noop/scale', { body: JSON.stringify({ spec: { replicas: 2 } }), headers: merge });
   assert.equal(scale.status, 200, scale.body);
   assert.equal(scale.json().metadata.resourceVersion, d.metadata.resourceVersion, 'scale to the same replicas');
+});
+
+test('empty labels, annotations, finalizers and ownerReferences are left out, as Kubernetes shows them', async () => {
+  const created = await s.request('POST', CM, { body: JSON.stringify({ metadata: { name: 'empties', labels: {}, annotations: {}, finalizers: [], ownerReferences: [] } }) });
+  assert.equal(created.status, 201, created.body);
+  const meta = created.json().metadata;
+  for (const f of ['labels', 'annotations', 'finalizers', 'ownerReferences']) assert.equal(f in meta, false, `${f} kept`);
+  const updated = await s.request('PUT', `${CM}/empties`, { body: JSON.stringify({ ...created.json(), metadata: { ...meta, labels: { a: 'b' }, finalizers: [] } }) });
+  assert.deepEqual(updated.json().metadata.labels, { a: 'b' });
+  assert.equal('finalizers' in updated.json().metadata, false);
 });
