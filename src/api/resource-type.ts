@@ -44,6 +44,14 @@ export interface ResourceType {
   fieldValue(obj: KubeObject, path: string): string | undefined;
   /** For kinds with a scale subresource: where replicas and the selector live. */
   scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath: string };
+  /**
+   * Graceful deletion: the seconds a delete of `obj` leaves before the object goes, given the period
+   * the request asked for (undefined: the kind's default). A positive answer marks the object with
+   * deletionTimestamp and deletionGracePeriodSeconds instead of removing it; whoever runs it (a pod's
+   * node agent) removes it with a delete of grace 0. 0 removes it at once. Kinds without the hook
+   * always go at once (finalizers aside).
+   */
+  gracefulDeletion?(obj: KubeObject, requestedSeconds: number | undefined): number;
 }
 
 /** One field error, as Kubernetes' field.Error: the server turns a list into a 422 Status with causes. */

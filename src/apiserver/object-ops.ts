@@ -325,14 +325,12 @@ export class ObjectOps {
   }
 
   /**
-   * Pods bound to a node delete gracefully: they are marked with a grace period and the node's agent
-   * removes them (a delete with gracePeriodSeconds=0) once the containers stopped, as the kubelet does.
+   * Whether an object marked for deletion still waits out its grace period (ResourceType.gracefulDeletion:
+   * a pod's agent removes it with a delete of grace 0 once its containers stopped).
    */
   private gracefulPending(t: ResourceType, obj: KubeObject): boolean {
-    if (t.group !== '' || t.resource !== 'pods') return false;
-    const spec = obj.spec as { nodeName?: string } | undefined;
-    const phase = (obj.status as { phase?: string } | undefined)?.phase;
-    return !!spec?.nodeName && phase !== 'Succeeded' && phase !== 'Failed' && (obj.metadata.deletionGracePeriodSeconds ?? 0) > 0;
+    const period = obj.metadata.deletionGracePeriodSeconds ?? 0;
+    return period > 0 && (t.gracefulDeletion?.(obj, period) ?? 0) > 0;
   }
 
   /**
@@ -357,7 +355,8 @@ export class ObjectOps {
       if (policy === 'Foreground' && !finalizers.includes(FOREGROUND_FINALIZER)) finalizers.push(FOREGROUND_FINALIZER);
       if (policy === 'Orphan' && !finalizers.includes(ORPHAN_FINALIZER)) finalizers.push(ORPHAN_FINALIZER);
       const isNamespace = t.resource === 'namespaces' && t.group === '';
-      const graceful = this.gracefulPending(t, { ...current, metadata: { ...current.metadata, deletionGracePeriodSeconds: this.gracePeriod(current, opts) } });
+      const grace = t.gracefulDeletion?.(current, opts.gracePeriodSeconds) ?? 0;
+      const graceful = grace > 0;
       // Namespaces always pass through Terminating: their content is deleted first.
       if (finalizers.length === 0 && !isNamespace && !graceful) {
         if (opts.dryRun) return current;
@@ -374,7 +373,7 @@ export class ObjectOps {
       if (finalizers.length === 0) delete marked.metadata.finalizers;
       if (!marked.metadata.deletionTimestamp) {
         marked.metadata.deletionTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-        marked.metadata.deletionGracePeriodSeconds = graceful ? this.gracePeriod(current, opts) : 0;
+        marked.metadata.deletionGracePeriodSeconds = grace;
       } else if (graceful && opts.gracePeriodSeconds !== undefined) {
         marked.metadata.deletionGracePeriodSeconds = Math.min(marked.metadata.deletionGracePeriodSeconds ?? opts.gracePeriodSeconds, opts.gracePeriodSeconds);
       }
@@ -385,6 +384,8 @@ export class ObjectOps {
           marked.spec = { ...spec, finalizers: [...new Set([...(spec.finalizers ?? []), 'kubernetes'])] };
         }
       }
+      // Deleting again what is already being deleted, with nothing to shorten, writes nothing.
+      if (current.metadata.deletionTimestamp && sameContent(current, marked)) return current;
       if (opts.dryRun) return marked;
       try {
         const saved = await this.store.update(ref, marked);
@@ -395,11 +396,5 @@ export class ObjectOps {
         throw storeError(t, name, err);
       }
     }
-  }
-
-  private gracePeriod(obj: KubeObject, opts: DeleteOptions): number {
-    if (opts.gracePeriodSeconds !== undefined) return Math.max(0, opts.gracePeriodSeconds);
-    const fromSpec = (obj.spec as { terminationGracePeriodSeconds?: number } | undefined)?.terminationGracePeriodSeconds;
-    return typeof fromSpec === 'number' ? fromSpec : 30;
   }
 }

@@ -329,3 +329,35 @@ test('empty labels, annotations, finalizers and ownerReferences are left out, as
   assert.deepEqual(updated.json().metadata.labels, { a: 'b' });
   assert.equal('finalizers' in updated.json().metadata, false);
 });
+
+test('pods on a node delete gracefully (deletionTimestamp and grace period) until a delete with grace 0; others at once', async () => {
+  const PODS = '/api/v1/namespaces/default/pods';
+  const bind = async (name: string) => {
+    assert.equal((await s.request('POST', `${PODS}?fieldManager=t`, { body: pod(name) })).status, 201);
+    assert.equal((await s.request('POST', `${PODS}/${name}/binding`, { body: JSON.stringify({ target: { kind: 'Node', name: 'n1' } }) })).status, 201);
+  };
+  await bind('graceful');
+  const first = await s.request('DELETE', `${PODS}/graceful`);
+  assert.equal(first.status, 200);
+  const marked = (await s.request('GET', `${PODS}/graceful`)).json();
+  assert.ok(marked.metadata.deletionTimestamp);
+  assert.equal(marked.metadata.deletionGracePeriodSeconds, 30);
+  const again = (await s.request('DELETE', `${PODS}/graceful`)).json();
+  assert.equal(again.metadata.resourceVersion, marked.metadata.resourceVersion, 'deleting again changes nothing');
+  await s.request('DELETE', `${PODS}/graceful?gracePeriodSeconds=5`);
+  assert.equal((await s.request('GET', `${PODS}/graceful`)).json().metadata.deletionGracePeriodSeconds, 5, 'a shorter period shortens it');
+  // (Node's client sends a DELETE body only with an explicit Content-Length.)
+  const options = JSON.stringify({ kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0 });
+  const final = await s.request('DELETE', `${PODS}/graceful`, { body: options, headers: { 'Content-Length': String(Buffer.byteLength(options)) } });
+  assert.equal(final.status, 200, final.body);
+  assert.equal((await s.request('GET', `${PODS}/graceful`)).status, 404, 'the agent\'s delete with grace 0 removes it');
+  // Not scheduled, or finished: gone at once.
+  assert.equal((await s.request('POST', PODS, { body: pod('unbound') })).status, 201);
+  await s.request('DELETE', `${PODS}/unbound`);
+  assert.equal((await s.request('GET', `${PODS}/unbound`)).status, 404);
+  await bind('done');
+  const cur = (await s.request('GET', `${PODS}/done`)).json();
+  await s.request('PUT', `${PODS}/done/status`, { body: JSON.stringify({ ...cur, status: { ...cur.status, phase: 'Succeeded' } }) });
+  await s.request('DELETE', `${PODS}/done`);
+  assert.equal((await s.request('GET', `${PODS}/done`)).status, 404);
+});

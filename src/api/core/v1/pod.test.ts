@@ -157,3 +157,18 @@ describe('Pod table', () => {
     assert.equal(type.fieldValue(p, 'spec.containers'), undefined);
   });
 });
+
+describe('pod graceful deletion', () => {
+  it('gives bound, unfinished pods the requested period, else the spec or 30 s; others go at once', () => {
+    const bound = pod();
+    bound.spec.nodeName = 'n1';
+    assert.equal(type.gracefulDeletion!(bound, undefined), 30);
+    assert.equal(type.gracefulDeletion!(bound, 5), 5);
+    assert.equal(type.gracefulDeletion!(bound, -3), 0);
+    bound.spec.terminationGracePeriodSeconds = 12;
+    assert.equal(type.gracefulDeletion!(bound, undefined), 12);
+    assert.equal(type.gracefulDeletion!(pod(), undefined), 0, 'not scheduled');
+    bound.status = { phase: 'Succeeded' };
+    assert.equal(type.gracefulDeletion!(bound, undefined), 0, 'finished');
+  });
+});

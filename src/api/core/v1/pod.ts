@@ -143,6 +143,14 @@ export function podType(): ResourceType {
       status.phase ??= 'Pending';
       status.qosClass ??= qosClass(pod.spec);
     },
+    // Pods bound to a node and not finished stop first: their agent removes them once the containers
+    // stopped (the kubelet's contract); others go at once.
+    gracefulDeletion(obj, requestedSeconds) {
+      const pod = obj as Pod;
+      const phase = pod.status?.phase;
+      if (!pod.spec?.nodeName || phase === 'Succeeded' || phase === 'Failed') return 0;
+      return Math.max(0, requestedSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30);
+    },
     validateSpec(obj, old) {
       const errors = validatePodSpec((obj as Pod).spec, 'spec');
       if (old && errors.length === 0) errors.push(...validatePodSpecUpdate((obj as Pod).spec, (old as Pod).spec));
