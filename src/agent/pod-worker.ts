@@ -103,6 +103,7 @@ export class PodWorker {
   #dirty = false;
   #finished = false;
   #timer: NodeJS.Timeout | undefined;
+  #timerDue = 0;
   /** Resolves when the worker has removed everything of its pod. */
   readonly done: Promise<void>;
   #resolveDone!: () => void;
@@ -184,6 +185,7 @@ export class PodWorker {
   /** Stops timers and probes without touching workloads (the agent is stopping). */
   stop(): void {
     clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#finished = true;
     for (const name of [...this.#probes.keys()]) this.#stopProbes(name);
   }
@@ -229,9 +231,19 @@ export class PodWorker {
     }
   }
 
+  /**
+   * Asks for a sync within `ms`. The earliest request wins: a later, longer wait (a back-off) must not
+   * push back a sooner one (a volume refresh), or the sooner work would silently starve.
+   */
   #schedule(ms: number): void {
+    const due = Date.now() + Math.max(10, ms);
+    if (this.#timer !== undefined && this.#timerDue <= due) return;
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.kick(), Math.max(10, ms));
+    this.#timerDue = due;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.kick();
+    }, due - Date.now());
     this.#timer.unref();
   }
 
@@ -576,6 +588,7 @@ export class PodWorker {
 
   async #terminate(): Promise<void> {
     clearTimeout(this.#timer);
+    this.#timer = undefined;
     for (const name of [...this.#probes.keys()]) this.#stopProbes(name);
     const pod = this.#pod;
     const grace = pod?.metadata.deletionGracePeriodSeconds ?? pod?.spec.terminationGracePeriodSeconds ?? 30;
