@@ -1,4 +1,5 @@
-import { Etcd3, type IKeyValue, type IRangeRequest, isRecoverableError } from 'etcd3';
+import { createRequire } from 'node:module';
+import type { Etcd3, IKeyValue, IRangeRequest } from 'etcd3';
 import type { KubeObject } from '../../api/meta.js';
 import { NubisError, alreadyExists, internal, invalid, notFound, timeout, unavailable } from '../../lib/errors.js';
 import {
@@ -31,6 +32,10 @@ import {
 } from '../store-support.js';
 import { EtcdWatch, drain } from './etcd-watch.js';
 
+/** etcd3 (with gRPC) loads when an EtcdStore is made: a server on SQLite never pays its ~23 MiB. */
+let etcd3: typeof import('etcd3') | undefined;
+const loadEtcd3 = (): typeof import('etcd3') => (etcd3 ??= createRequire(import.meta.url)('etcd3') as typeof import('etcd3'));
+
 export interface EtcdStoreOptions {
   /** Client URLs or host:port of the etcd members, e.g. ['127.0.0.1:2379']. */
   endpoints: string[];
@@ -60,7 +65,7 @@ export class EtcdStore implements ObjectStore {
     this.prefix = options.prefix ?? '/nubis/';
     if (!this.prefix.endsWith('/')) throw invalid(`etcd: the key prefix must end with "/" (got "${this.prefix}")`);
     const deadlineMs = options.requestTimeoutMs ?? 10_000;
-    this.client = new Etcd3({
+    this.client = new (loadEtcd3().Etcd3)({
       hosts: options.endpoints,
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + deadlineMs }),
     });
@@ -241,7 +246,7 @@ export class EtcdStore implements ObjectStore {
       const message = (err as Error)?.message ?? String(err);
       if (COMPACTED.test(message)) throw map.compacted?.() ?? expiredRevision(0, undefined, err);
       if (FUTURE.test(message)) throw map.future?.() ?? timeout(`Too large resource version (${message})`, err);
-      if ((err instanceof Error && isRecoverableError(err)) || /deadline|unavailable|circuit|No connection|ECONNREFUSED/i.test(message)) {
+      if ((err instanceof Error && loadEtcd3().isRecoverableError(err)) || /deadline|unavailable|circuit|No connection|ECONNREFUSED/i.test(message)) {
         throw unavailable(`etcd is unavailable: ${message}`, err);
       }
       throw internal(`etcd request failed: ${message}`, err);
