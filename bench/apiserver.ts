@@ -5,6 +5,9 @@
  *  3. RSS of the server process idle and holding 10,000 objects.
  * The server runs as a separate `nubis server` process on 127.0.0.1; etcd (for 1.) on loopback.
  * Usage: node --import tsx bench/apiserver.ts [--rate 500] [--seconds 10] [--objects 10000] [--watchers 1000]
+ *        [--shipped] [--only writes|memory|fanout|etcd]
+ * --shipped runs the built program (bin/nubis server: dist/, after `npm run build`) instead of the sources
+ * under tsx, whose compiler and source maps add tens of MiB of their own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -23,6 +26,9 @@ const RATE = arg('rate', 500);
 const SECONDS = arg('seconds', 10);
 const OBJECTS = arg('objects', 10_000);
 const WATCHERS = arg('watchers', 1000);
+const SHIPPED = process.argv.includes('--shipped');
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+const runs = (part: string) => ONLY === undefined || ONLY === part;
 
 interface Server {
   proc: ChildProcess;
@@ -34,7 +40,8 @@ interface Server {
 
 async function startServer(etcd?: string[]): Promise<Server> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nubis-bench-apiserver-'));
-  const args = ['--import', 'tsx', 'src/cmd/nubis.ts', 'server', '--data-dir', dir, '--listen', '127.0.0.1', '--port', '0', '--log-level', 'warn'];
+  const program = SHIPPED ? ['bin/nubis'] : ['--import', 'tsx', 'src/cmd/nubis.ts'];
+  const args = [...program, 'server', '--data-dir', dir, '--listen', '127.0.0.1', '--port', '0', '--log-level', 'warn'];
   if (etcd) args.push('--etcd', etcd.join(','), '--etcd-prefix', `/bench-${Date.now()}/`);
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
@@ -171,27 +178,33 @@ async function memory(s: Server): Promise<void> {
   console.log(`memory: RSS idle ${idle.toFixed(0)} MiB, holding ${OBJECTS} objects (after a full list) ${(await rssMiB(s.proc.pid!)).toFixed(0)} MiB`);
 }
 
-const sqlite = await startServer();
-try {
-  await fixedRate(sqlite, 'sqlite writes');
-} finally {
-  await stopServer(sqlite);
-}
-const fresh = await startServer();
-try {
-  await memory(fresh);
-  await fanOut(fresh);
-} finally {
-  await stopServer(fresh);
-}
-const cluster = await EtcdCluster.start(1);
-try {
-  const onEtcd = await startServer(cluster.endpoints);
+if (runs('writes')) {
+  const sqlite = await startServer();
   try {
-    await fixedRate(onEtcd, 'etcd writes');
+    await fixedRate(sqlite, 'sqlite writes');
   } finally {
-    await stopServer(onEtcd);
+    await stopServer(sqlite);
   }
-} finally {
-  await cluster.stop();
+}
+if (runs('memory') || runs('fanout')) {
+  const fresh = await startServer();
+  try {
+    if (runs('memory')) await memory(fresh);
+    if (runs('fanout')) await fanOut(fresh);
+  } finally {
+    await stopServer(fresh);
+  }
+}
+if (runs('etcd')) {
+  const cluster = await EtcdCluster.start(1);
+  try {
+    const onEtcd = await startServer(cluster.endpoints);
+    try {
+      await fixedRate(onEtcd, 'etcd writes');
+    } finally {
+      await stopServer(onEtcd);
+    }
+  } finally {
+    await cluster.stop();
+  }
 }

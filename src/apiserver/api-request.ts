@@ -16,9 +16,11 @@ export interface WatchSettings {
   defaultTimeoutSeconds: number;
   /** Output bytes a slow client may leave unread before it is cut off. */
   maxBufferedBytes: number;
+  /** How long a resource's watch cache outlives its last watcher before it lets its objects go. */
+  cacheIdleStopMs: number;
 }
 
-export const DEFAULT_WATCH_SETTINGS: WatchSettings = { bookmarkIntervalMs: 60_000, defaultTimeoutSeconds: 1800, maxBufferedBytes: 16 * 1024 * 1024 };
+export const DEFAULT_WATCH_SETTINGS: WatchSettings = { bookmarkIntervalMs: 60_000, defaultTimeoutSeconds: 1800, maxBufferedBytes: 16 * 1024 * 1024, cacheIdleStopMs: 5 * 60_000 };
 
 /** pods/log and pods/exec (without upgrade) routed to the node's agent. */
 export interface PodRoutes {

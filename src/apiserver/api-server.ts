@@ -60,14 +60,15 @@ export class ApiServer {
 
   private constructor(private readonly options: ApiServerOptions) {
     this.registry = options.registry ?? builtinResources();
-    this.caches = new WatchCaches(options.store);
+    const watch = { ...DEFAULT_WATCH_SETTINGS, ...options.watch };
+    this.caches = new WatchCaches(options.store, watch.cacheIdleStopMs);
     this.gc = new GarbageCollector(options.store, this.registry, options.gcIntervalMs ?? 30_000);
     this.ops = new ObjectOps(options.store, this.registry, () => this.gc.trigger());
     this.gc.ops = this.ops;
     this.openapi = new OpenApiDocuments(this.registry);
     this.pods = new PodProxy(options.store);
     this.auth = new TokenAuthenticator(tokensFile(options.dataDir));
-    this.deps = { ops: this.ops, caches: this.caches, watch: { ...DEFAULT_WATCH_SETTINGS, ...options.watch }, pods: this.pods };
+    this.deps = { ops: this.ops, caches: this.caches, watch, pods: this.pods };
   }
 
   /** Makes PKI and admin access if missing, creates the default namespaces and starts listening. */

@@ -18,7 +18,7 @@
  */
 import type { KubeObject, OwnerReference } from '../api/meta.js';
 import type { ResourceRegistry, ResourceType } from '../api/registry.js';
-import { isNubisError } from '../lib/errors.js';
+import { conflict, isNubisError } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { FOREGROUND_FINALIZER, ORPHAN_FINALIZER, refOf, type ObjectOps } from './object-ops.js';
@@ -29,6 +29,22 @@ const log = logger('garbage-collector');
 interface Item {
   type: ResourceType;
   obj: KubeObject;
+}
+
+/**
+ * What a sweep keeps of each object: identity, owners, deletion state (and a namespace's spec
+ * finalizers), so that a sweep over many objects holds little; writes read the object in full again.
+ */
+function slim(obj: KubeObject): KubeObject {
+  const m = obj.metadata;
+  const meta: KubeObject['metadata'] = { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion };
+  if (m.ownerReferences) meta.ownerReferences = m.ownerReferences;
+  if (m.deletionTimestamp) meta.deletionTimestamp = m.deletionTimestamp;
+  if (m.finalizers) meta.finalizers = m.finalizers;
+  const out: KubeObject = { apiVersion: obj.apiVersion, kind: obj.kind, metadata: meta };
+  const specFinalizers = (obj.spec as { finalizers?: unknown } | undefined)?.finalizers;
+  if (obj.kind === 'Namespace' && specFinalizers) out.spec = { finalizers: specFinalizers };
+  return out;
 }
 
 /** The object with these ownerReferences; none left means no ownerReferences field at all. */
@@ -105,7 +121,7 @@ export class GarbageCollector {
       let cont: string | undefined;
       do {
         const page = await this.store.list(refOf(type), { resourceVersion: cont ? undefined : revision, continue: cont, limit: 2000 });
-        for (const obj of page.items) all.push({ type, obj });
+        for (const obj of page.items) all.push({ type, obj: slim(obj) });
         cont = page.continue;
       } while (cont);
     }
@@ -144,7 +160,7 @@ export class GarbageCollector {
         }
       } else {
         await act(`drop dangling owners of ${it.type.resource}/${name}`, () =>
-          this.store.update(refOf(it.type), withOwners(it.obj, refs.filter((r) => byUid.has(r.uid)))),
+          this.current(it).then((cur) => this.store.update(refOf(it.type), withOwners(cur, refs.filter((r) => byUid.has(r.uid))))),
         );
       }
     }
@@ -156,7 +172,7 @@ export class GarbageCollector {
       if (m.finalizers?.includes(ORPHAN_FINALIZER)) {
         for (const d of deps) {
           await act(`orphan ${d.type.resource}/${d.obj.metadata.name}`, () =>
-            this.store.update(refOf(d.type), withOwners(d.obj, (d.obj.metadata.ownerReferences ?? []).filter((r) => r.uid !== m.uid))),
+            this.current(d).then((cur) => this.store.update(refOf(d.type), withOwners(cur, (cur.metadata.ownerReferences ?? []).filter((r) => r.uid !== m.uid)))),
           );
         }
         if (deps.length === 0) await act(`release ${it.type.resource}/${m.name}`, () => this.removeFinalizer(it, ORPHAN_FINALIZER));
@@ -181,25 +197,35 @@ export class GarbageCollector {
         const specFinalizers = (it.obj.spec as { finalizers?: string[] } | undefined)?.finalizers ?? [];
         if (inside.length === 0 && specFinalizers.includes('kubernetes')) {
           await act(`finalize namespace ${m.name}`, async () => {
+            const cur = await this.current(it);
             const saved = await this.store.update(refOf(it.type), {
-              ...it.obj,
-              spec: { ...(it.obj.spec as object), finalizers: specFinalizers.filter((f) => f !== 'kubernetes') },
+              ...cur,
+              spec: { ...(cur.spec as object), finalizers: specFinalizers.filter((f) => f !== 'kubernetes') },
             });
             await this.ops.finishIfReleased(it.type, saved);
           });
         } else if (inside.length === 0 && specFinalizers.length === 0) {
-          await act(`delete namespace ${m.name}`, () => this.ops.finishIfReleased(it.type, it.obj));
+          await act(`delete namespace ${m.name}`, async () => this.ops.finishIfReleased(it.type, await this.current(it)));
         }
       }
     }
     return changed;
   }
 
+  /** The stored object a sweep saw (in full), or a Conflict when it changed since (the next sweep sees it). */
+  private async current(it: Item): Promise<KubeObject> {
+    const { namespace, name, resourceVersion } = it.obj.metadata;
+    const cur = await this.store.get(refOf(it.type), { namespace, name });
+    if (cur.metadata.resourceVersion !== resourceVersion) throw conflict(`${it.type.resource}/${name} changed since the sweep read it`);
+    return cur;
+  }
+
   private async removeFinalizer(it: Item, finalizer: string): Promise<void> {
-    const finalizers = (it.obj.metadata.finalizers ?? []).filter((f) => f !== finalizer);
-    const metadata: KubeObject['metadata'] = { ...it.obj.metadata, finalizers };
+    const cur = await this.current(it);
+    const finalizers = (cur.metadata.finalizers ?? []).filter((f) => f !== finalizer);
+    const metadata: KubeObject['metadata'] = { ...cur.metadata, finalizers };
     if (finalizers.length === 0) delete metadata.finalizers;
-    const saved = await this.store.update(refOf(it.type), { ...it.obj, metadata });
+    const saved = await this.store.update(refOf(it.type), { ...cur, metadata });
     await this.ops.finishIfReleased(it.type, saved);
   }
 }

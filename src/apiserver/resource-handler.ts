@@ -4,6 +4,7 @@
  * subresources to their own handlers.
  */
 import type { KubeObject } from '../api/meta.js';
+import type { ListResult } from '../store/object-store.js';
 import { isNubisError } from '../lib/errors.js';
 import { negotiate, readBody, sendJson } from './http-io.js';
 import { decodeObject, readObjectBody, sendObject, type ApiRequest, type HandlerDeps } from './api-request.js';
@@ -72,6 +73,22 @@ async function optionalBody(r: ApiRequest): Promise<Record<string, unknown> | un
   return decodeObject(raw, r.req.headers['content-type'], 'DeleteOptions');
 }
 
+/** Waits until a response takes more output, or is gone. */
+function drained(res: ApiRequest['res']): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/** Pages a whole list (no limit) is read and written in: the server never holds more of it at once. */
+const LIST_PAGE = 500;
+
 async function list(r: ApiRequest, deps: HandlerDeps, ns: string | undefined): Promise<void> {
   const t = r.type;
   const labels = labelSelectorParam(r.query);
@@ -81,22 +98,58 @@ async function list(r: ApiRequest, deps: HandlerDeps, ns: string | undefined): P
   const rvParam = r.query.get('resourceVersion');
   const exact = r.query.get('resourceVersionMatch') === 'Exact';
   const filter = objectFilter(t, ns, labels, fields);
-  const result = await deps.ops.store.list(refOf(t), {
-    namespace: ns,
-    labelSelector: labels,
-    limit,
-    continue: cont,
-    resourceVersion: exact && rvParam && !cont ? rvParam : undefined,
-  }).catch((err) => Promise.reject(isNubisError(err, 'Invalid') ? badRequest(err.message, err) : err));
-  const items = fields.requirements.length > 0 ? result.items.filter(filter) : result.items;
+  const table = negotiate(r.req.headers.accept) === 'table';
+  const page = (opts: { limit?: number; continue?: string }) =>
+    deps.ops.store
+      .list(refOf(t), { namespace: ns, labelSelector: labels, ...opts, resourceVersion: exact && rvParam && !opts.continue ? rvParam : undefined })
+      .catch((err) => Promise.reject(isNubisError(err, 'Invalid') ? badRequest(err.message, err) : err));
+  const select = (items: KubeObject[]) => (fields.requirements.length > 0 ? items.filter(filter) : items);
+  if (limit === undefined && cont === undefined && !table) return streamList(r, page, select);
+  const result = await page({ limit, continue: cont });
+  const items = select(result.items);
   const meta = { resourceVersion: result.resourceVersion, continue: result.continue };
-  if (negotiate(r.req.headers.accept) === 'table') {
+  if (table) {
     sendJson(r.res, 200, toTable(t, items, includeObjectParam(r.query.get('includeObject')), meta));
     return;
   }
   const metadata: Record<string, string> = { resourceVersion: result.resourceVersion };
   if (result.continue) metadata.continue = result.continue;
   sendJson(r.res, 200, { kind: `${t.kind}List`, apiVersion: apiVersion(t), metadata, items });
+}
+
+/**
+ * A whole list as JSON, read from the store in pages of one consistent snapshot (the continue token
+ * keeps the first page's revision) and written page by page: memory stays one page however long the
+ * list. A failure after the first page cuts the response short, which clients see as an error.
+ */
+async function streamList(
+  r: ApiRequest,
+  page: (opts: { limit?: number; continue?: string }) => Promise<ListResult<KubeObject>>,
+  select: (items: KubeObject[]) => KubeObject[],
+): Promise<void> {
+  const t = r.type;
+  let result = await page({ limit: LIST_PAGE });
+  const head = JSON.stringify({ kind: `${t.kind}List`, apiVersion: apiVersion(t), metadata: { resourceVersion: result.resourceVersion } });
+  r.res.writeHead(200, { 'Content-Type': 'application/json' });
+  r.res.write(`${head.slice(0, -1)},"items":[`);
+  let first = true;
+  try {
+    for (;;) {
+      const items = select(result.items);
+      if (items.length > 0) {
+        const chunk = items.map((o) => JSON.stringify(o)).join(',');
+        if (!r.res.write(first ? chunk : `,${chunk}`)) await drained(r.res);
+        first = false;
+        if (r.res.destroyed) return;
+      }
+      if (!result.continue) break;
+      result = await page({ limit: LIST_PAGE, continue: result.continue });
+    }
+  } catch (err) {
+    r.res.destroy(err as Error);
+    return;
+  }
+  r.res.end(']}');
 }
 
 async function deleteCollection(r: ApiRequest, deps: HandlerDeps, ns: string | undefined): Promise<void> {

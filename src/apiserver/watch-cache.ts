@@ -4,6 +4,8 @@
  * current objects (to turn selector transitions into ADDED/DELETED and to start "from now" watches with
  * the present state) and a ring of recent events, so a watch from a recent resourceVersion replays from
  * memory. Older resourceVersions go to the store directly (which answers Expired when compacted).
+ * A cache nobody has watched for `idleStopMs` stops and lets its objects go; the next watch starts it
+ * again from a fresh list (one list, as at first use).
  */
 import type { KubeObject } from '../api/meta.js';
 import { logger } from '../lib/log.js';
@@ -62,13 +64,22 @@ export class WatchCache {
   private replayableFrom = 0;
   private lastRev = 0;
   private ready: Promise<void> | undefined;
-  private readonly abort = new AbortController();
+  /** The running store watch (one per start). */
+  private abort = new AbortController();
+  private idleTimer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(
     private readonly store: ObjectStore,
     readonly resource: ResourceRef,
     private readonly ringSize = 2000,
+    private readonly idleStopMs = 5 * 60_000,
   ) {}
+
+  /** Whether the cache holds the resource now (it started and has not stopped since). */
+  get running(): boolean {
+    return this.ready !== undefined;
+  }
 
   /** The revision of the last change the cache applied. */
   get revision(): number {
@@ -77,6 +88,9 @@ export class WatchCache {
 
   /** Starts a client watch; see the class comment for which resourceVersions the cache serves. */
   async watch(options: CacheWatchOptions): Promise<AsyncIterable<WatchEvent>> {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    if (this.closed) throw new ApiError('ServiceUnavailable', 'the API server is shutting down');
     await this.start();
     const rv = options.resourceVersion;
     const fromNow = rv === undefined || rv === '' || rv === '0';
@@ -105,6 +119,7 @@ export class WatchCache {
     const done = () => {
       this.subscribers.delete(sub);
       sub.queue.end();
+      this.stopWhenIdle();
     };
     if (options.signal.aborted) done();
     else options.signal.addEventListener('abort', done, { once: true });
@@ -148,23 +163,42 @@ export class WatchCache {
     return this.ready;
   }
 
+  /** With no watcher left, stops after idleStopMs (a new watch in between keeps it). */
+  private stopWhenIdle(): void {
+    if (this.subscribers.size > 0 || this.idleTimer || this.closed || !this.ready) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.subscribers.size > 0) return;
+      this.abort.abort();
+      this.abort = new AbortController();
+      this.ready = undefined;
+      this.objects.clear();
+      this.ring.length = 0;
+    }, this.idleStopMs);
+    this.idleTimer.unref();
+  }
+
   private async run(): Promise<void> {
+    const signal = this.abort.signal;
     const list = await this.store.list(this.resource);
     this.objects.clear();
     for (const o of list.items) this.objects.set(keyOf(o), o);
     this.lastRev = this.replayableFrom = Number(list.resourceVersion);
     this.ring.length = 0;
-    const events = await this.store.watch(this.resource, { resourceVersion: list.resourceVersion, signal: this.abort.signal });
-    void this.pump(events);
+    const events = await this.store.watch(this.resource, { resourceVersion: list.resourceVersion, signal });
+    void this.pump(events, signal);
   }
 
-  private async pump(events: AsyncIterable<WatchEvent>): Promise<void> {
+  private async pump(events: AsyncIterable<WatchEvent>, signal: AbortSignal): Promise<void> {
     try {
-      for await (const ev of events) this.apply(ev);
-      if (this.abort.signal.aborted) return;
+      for await (const ev of events) {
+        if (signal.aborted) return;
+        this.apply(ev);
+      }
+      if (signal.aborted) return;
       throw new Error('the store watch ended');
     } catch (err) {
-      if (this.abort.signal.aborted) return;
+      if (signal.aborted) return;
       log.warn(`${qualifiedResource(this.resource)}: store watch failed, restarting: ${(err as Error).message}`);
       // Watchers cannot know what they missed: end them so clients re-list, then start again.
       for (const s of this.subscribers) s.queue.end(new ApiError('Expired', 'the watch cache restarted; list again'));
@@ -199,6 +233,8 @@ export class WatchCache {
 
   /** Ends the store watch and every watcher. */
   close(): void {
+    this.closed = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     this.abort.abort();
     for (const s of this.subscribers) s.queue.end();
     this.subscribers.clear();
@@ -209,13 +245,16 @@ export class WatchCache {
 export class WatchCaches {
   private readonly caches = new Map<string, WatchCache>();
 
-  constructor(private readonly store: ObjectStore) {}
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly idleStopMs?: number,
+  ) {}
 
   for(resource: ResourceRef): WatchCache {
     const key = qualifiedResource(resource);
     let c = this.caches.get(key);
     if (!c) {
-      c = new WatchCache(this.store, resource);
+      c = new WatchCache(this.store, resource, undefined, this.idleStopMs);
       this.caches.set(key, c);
     }
     return c;

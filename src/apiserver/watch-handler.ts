@@ -13,6 +13,23 @@ import { refOf } from './object-ops.js';
 import { statusOf } from './status.js';
 import { includeObjectParam, toTable } from './table-output.js';
 
+/**
+ * The JSON of recent event objects: every watcher of a resource gets the same object from the watch
+ * cache, so one change fanned out to many watchers is serialized once. Bounded to the last few objects.
+ */
+const recentJson = new Map<object, string>();
+const RECENT_JSON = 64;
+
+function jsonOf(obj: object): string {
+  let json = recentJson.get(obj);
+  if (json === undefined) {
+    json = JSON.stringify(obj);
+    recentJson.set(obj, json);
+    if (recentJson.size > RECENT_JSON) recentJson.delete(recentJson.keys().next().value!);
+  }
+  return json;
+}
+
 export async function serveWatch(r: ApiRequest, deps: HandlerDeps, ns: string | undefined): Promise<void> {
   const t = r.type;
   const labels = labelSelectorParam(r.query);
@@ -58,7 +75,7 @@ export async function serveWatch(r: ApiRequest, deps: HandlerDeps, ns: string | 
         first = false;
       }
     }
-    r.res.write(`${JSON.stringify({ type: ev.type, object })}\n`);
+    r.res.write(`{"type":${JSON.stringify(ev.type)},"object":${object === ev.object ? jsonOf(ev.object) : JSON.stringify(object)}}\n`);
     if (r.res.writableLength > deps.watch.maxBufferedBytes) stop();
   };
   try {
