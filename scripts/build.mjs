@@ -4,8 +4,9 @@
 //    CommonJS rather than ESM because it can be compiled with a V8 code cache (node:vm), which Node 20
 //    offers for no ES module, and one file skips the ESM loader's per-module resolve/link work.
 //  - dist/nubis.cjs.cache: that V8 code cache, made by running `nubis --help` once (bin/nubis writes it).
-//  - dist/server.cjs: `nubis server` (src/cmd/server.ts), a program of its own that shares no state
-//    with the CLI; apart, its 1.2 MB (API server, store, node-forge) cost the CLI nothing at start.
+//  - dist/daemons.cjs: `nubis up|down|server|agent` (src/cmd/daemons.ts), programs of their own that share
+//    no state with the CLI; apart, their megabytes (API server, store, controllers, agent) cost the CLI
+//    nothing at start.
 //  - dist/unpack-thread.js: the unpack worker (image/unpack-pool.ts starts it beside the bundle), ESM.
 //   node scripts/build.mjs
 import { build } from 'esbuild';
@@ -32,12 +33,12 @@ const common = {
   logLevel: 'warning',
 };
 
-/** cmd/nubis.ts's `import('./server.js')` loads dist/server.cjs. */
+/** cmd/nubis.ts's `import('./daemons.js')` loads dist/daemons.cjs. */
 const serverApart = {
   name: 'server-apart',
   setup(b) {
-    b.onResolve({ filter: /^\.\/server\.js$/ }, (args) =>
-      args.importer === path.join(repo, 'src/cmd/nubis.ts') ? { path: './server.cjs', external: true } : undefined,
+    b.onResolve({ filter: /^\.\/daemons\.js$/ }, (args) =>
+      args.importer === path.join(repo, 'src/cmd/nubis.ts') ? { path: './daemons.cjs', external: true } : undefined,
     );
   },
 };
@@ -53,7 +54,7 @@ const commonJs = {
   banner: { js: 'var __nubisImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
 };
 await build({ ...commonJs, entryPoints: { nubis: 'src/cmd/nubis.ts' }, plugins: [serverApart] });
-await build({ ...commonJs, entryPoints: { server: 'src/cmd/server.ts' } });
+await build({ ...commonJs, entryPoints: { daemons: 'src/cmd/daemons.ts' } });
 
 await build({
   ...common,

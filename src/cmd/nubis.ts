@@ -5,13 +5,20 @@ import { trace } from '../runtime/oci/trace.js';
 
 trace('entry modules loaded');
 
+const DAEMONS = ['up', 'down', 'server', 'agent'];
+
 /** Runs one command; resolves with the process exit code. */
 async function main(argv: string[]): Promise<number> {
-  // server.js brings the API server and the store: loaded only when the command can be `server`.
-  if (argv.includes('server')) {
-    const server = await import('./server.js');
-    const serverArgs = server.serverArgv(argv);
-    if (serverArgs) return server.runServerCommand(serverArgs);
+  // daemons.js brings the API server, store, controllers and agent: loaded only when the command can be one.
+  if (argv.some((a) => DAEMONS.includes(a))) {
+    const daemons = await import('./daemons.js');
+    const d = daemons.daemonArgv(argv);
+    if (d) {
+      const code = await daemons.runDaemon(d.command, d.args);
+      // Long-running commands stop their loops, but a library may keep a handle open: exit explicitly.
+      if (d.command !== 'down') process.exit(code);
+      return code;
+    }
   }
   return runCli(argv, new RealHost());
 }

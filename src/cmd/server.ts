@@ -1,34 +1,16 @@
 /**
- * `nubis server`: the API server alone (a later issue adds the scheduler, controllers and agent, and
- * `nubis up` for all in one). Wired here in cmd/, not in cli/: the CLI reaches servers only through
- * client/, while cmd/ is where processes are assembled (DESIGN.md layering).
+ * `nubis server`: the API server plus the scheduler and controllers, which run only while this server
+ * leads (several servers may share one etcd). Prints the join command for agents. Wired here in cmd/,
+ * not in cli/: the CLI reaches servers only through client/, while cmd/ is where processes are
+ * assembled (DESIGN.md layering). `nubis server token create` adds a join token.
  */
-import { Command, CommanderError, Option } from 'commander';
-import { ApiServer } from '../apiserver/api-server.js';
+import { CommanderError, Option } from 'commander';
 import { resolveDataDir } from '../lib/data-dir.js';
 import { isNubisError, messageOf } from '../lib/errors.js';
 import { setLogLevel, type Level } from '../lib/log.js';
-import { openObjectStore } from '../store/open-store.js';
-
-const GLOBAL_WITH_VALUE = new Set(['--data-dir', '--log-level']);
-
-/** Splits `[global options] server [server options]`; undefined when the command is not `server`. */
-export function serverArgv(argv: string[]): string[] | undefined {
-  const globals: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === 'server') return [...globals, ...argv.slice(i + 1)];
-    if (GLOBAL_WITH_VALUE.has(a)) {
-      globals.push(a, argv[i + 1] ?? '');
-      i++;
-    } else if ([...GLOBAL_WITH_VALUE].some((g) => a.startsWith(`${g}=`))) {
-      globals.push(a);
-    } else {
-      return undefined;
-    }
-  }
-  return undefined;
-}
+import { createJoinToken } from './join.js';
+import { aborted, controlPlaneTiming, daemonProgram, parseDuration, stopSignal, withControlPlaneFlags } from './process-flags.js';
+import { startServerProcess } from './server-process.js';
 
 interface ServerFlags {
   dataDir?: string;
@@ -38,20 +20,28 @@ interface ServerFlags {
   listen: string;
   port: string;
   advertiseAddress?: string;
+  controllers: boolean;
 }
 
-/** Runs the API server until SIGINT/SIGTERM; returns the exit code. */
+/** Prints a failure the way the CLI does; the exit code. */
+export function failed(err: unknown, what: string): number {
+  process.stderr.write(`nubis: ${isNubisError(err) ? err.message : `${what} failed: ${messageOf(err)}`}\n`);
+  if (process.env.NUBIS_DEBUG) process.stderr.write(`${(err as Error).stack ?? ''}\n`);
+  return 125;
+}
+
+/** Runs the server until SIGINT/SIGTERM; returns the exit code. */
 export async function runServerCommand(argv: string[]): Promise<number> {
-  const program = new Command('nubis server')
-    .description('run the Nubis API server (HTTPS, Kubernetes REST conventions) over SQLite or etcd')
-    .option('--data-dir <dir>', 'where all state lives (env NUBIS_DATA_DIR, default /var/lib/nubis)')
-    .option('--log-level <level>', 'debug, info, warn or error', 'info')
-    .addOption(new Option('--etcd <url...>', 'etcd endpoints (repeat or comma-separate); without it the store is SQLite in the data dir').default([]))
-    .option('--etcd-prefix <prefix>', 'key prefix in etcd (several Nubis clusters on one etcd)')
-    .option('--listen <address>', 'address to listen on', '0.0.0.0')
-    .option('--port <port>', 'HTTPS port (0: any free port)', '6443')
-    .option('--advertise-address <address>', 'the address other machines reach this server at (added to the certificate)')
-    .exitOverride();
+  if (argv.includes('token')) return runTokenCommand(argv);
+  const program = withControlPlaneFlags(
+    daemonProgram('nubis server', 'run the Nubis API server (HTTPS, Kubernetes REST conventions) over SQLite or etcd, with the elected scheduler and controllers')
+      .addOption(new Option('--etcd <url...>', 'etcd endpoints (repeat or comma-separate); without it the store is SQLite in the data dir').default([]))
+      .option('--etcd-prefix <prefix>', 'key prefix in etcd (several Nubis clusters on one etcd)')
+      .option('--listen <address>', 'address to listen on', '0.0.0.0')
+      .option('--port <port>', 'HTTPS port (0: any free port)', '6443')
+      .option('--advertise-address <address>', 'the address other machines reach this server at (added to the certificate)')
+      .option('--no-controllers', 'serve the API only: no scheduler or controllers'),
+  );
   try {
     program.parse(argv, { from: 'user' });
   } catch (err) {
@@ -67,23 +57,56 @@ export async function runServerCommand(argv: string[]): Promise<number> {
   }
   const dataDir = resolveDataDir(flags.dataDir);
   const endpoints = flags.etcd.flatMap((e) => e.split(',')).map((e) => e.trim()).filter(Boolean);
-  let store;
-  let server: ApiServer | undefined;
+  const signal = stopSignal();
   try {
-    store = openObjectStore(endpoints.length > 0 ? { backend: 'etcd', endpoints, prefix: flags.etcdPrefix } : { backend: 'sqlite', dataDir });
-    server = await ApiServer.start({ dataDir, store, listen: flags.listen, port, advertiseAddress: flags.advertiseAddress });
-    process.stdout.write(`nubis server: serving on ${server.url} (port ${server.port}); kubeconfig ${server.kubeconfig}\n`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
+    const timing = controlPlaneTiming(program.opts());
+    const server = await startServerProcess(
+      {
+        dataDir,
+        store: endpoints.length > 0 ? { backend: 'etcd', endpoints, prefix: flags.etcdPrefix } : { backend: 'sqlite', dataDir },
+        listen: flags.listen,
+        port,
+        advertiseAddress: flags.advertiseAddress,
+        timing,
+        controlPlane: flags.controllers,
+      },
+      signal,
+    );
+    try {
+      process.stdout.write(
+        `nubis server: serving on ${server.api.url} (port ${server.api.port}); kubeconfig ${server.api.kubeconfig}\n` +
+          `nubis server: join agents with: nubis agent --server ${server.joinUrl} --token ${server.joinToken} --ca-cert-hash ${server.caHash}\n`,
+      );
+      await aborted(signal);
+    } finally {
+      await server.close();
+    }
     return 0;
   } catch (err) {
-    process.stderr.write(`nubis: ${isNubisError(err) ? err.message : `server failed: ${messageOf(err)}`}\n`);
-    if (process.env.NUBIS_DEBUG) process.stderr.write(`${(err as Error).stack ?? ''}\n`);
-    return 125;
-  } finally {
-    await server?.close().catch(() => {});
-    await store?.close().catch(() => {});
+    return failed(err, 'server');
+  }
+}
+
+/** `nubis server token create [--ttl D]`: prints a new join token (the server reads it within seconds). */
+async function runTokenCommand(argv: string[]): Promise<number> {
+  const program = daemonProgram('nubis server', 'manage the server');
+  program
+    .command('token')
+    .description('join tokens for agents')
+    .command('create')
+    .description('create a join token and print it (shown once; stored hashed)')
+    .option('--ttl <duration>', 'the token expires after this long (default: never)')
+    .option('--description <text>', 'a note kept with the token')
+    .action(async (o: { ttl?: string; description?: string }) => {
+      const dataDir = resolveDataDir(program.opts<{ dataDir?: string }>().dataDir);
+      const token = await createJoinToken(dataDir, { ttlMs: o.ttl ? parseDuration(o.ttl, 'ttl') : undefined, description: o.description });
+      process.stdout.write(`${token}\n`);
+    });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 125;
+    return failed(err, 'token create');
   }
 }

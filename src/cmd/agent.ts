@@ -1,0 +1,144 @@
+/**
+ * `nubis agent --server URL --token T (--ca-cert-hash sha256:… | --ca-file F)`: joins this machine to a
+ * server as a node and runs its pods. The connection (server, CA, token) is kept in
+ * `<data-dir>/agent.kubeconfig`, so a restarted agent needs no flags but the data dir. Stopping the agent
+ * (SIGINT/SIGTERM) leaves the pods running; the next agent on the same data dir adopts them.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { CommanderError } from 'commander';
+import YAML from 'yaml';
+import { startAgent, type Agent } from '../agent/index.js';
+import { connect } from '../client/connect.js';
+import type { RestClient } from '../client/rest-client.js';
+import { RealHost } from '../host/real-host.js';
+import { resolveDataDir } from '../lib/data-dir.js';
+import { invalid } from '../lib/errors.js';
+import { exists, writeFileAtomic } from '../lib/files.js';
+import { setLogLevel, type Level } from '../lib/log.js';
+import { checkJoinToken, discoverCa } from './join.js';
+import { aborted, daemonProgram, parseDuration, stopSignal } from './process-flags.js';
+import { failed } from './server.js';
+
+export function agentKubeconfigFile(dataDir: string): string {
+  return path.join(dataDir, 'agent.kubeconfig');
+}
+
+/** A kubeconfig for the agent: the server, its CA and the join token. */
+export function agentKubeconfig(server: string, caPem: string, token: string, nodeName: string): string {
+  return YAML.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'nubis', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
+    users: [{ name: `system:node:${nodeName}`, user: { token } }],
+    contexts: [{ name: 'nubis', context: { cluster: 'nubis', user: `system:node:${nodeName}` } }],
+    'current-context': 'nubis',
+  });
+}
+
+export interface AgentFlags {
+  dataDir?: string;
+  logLevel: Level;
+  server?: string;
+  token?: string;
+  caCertHash?: string;
+  caFile?: string;
+  nodeName?: string;
+  address: string;
+  listen?: string;
+  port: string;
+  runtime?: string;
+  insecureRegistry: string[];
+  leaseInterval: string;
+  statusInterval: string;
+}
+
+/** Writes agent.kubeconfig from the join flags (when given) and connects with it. */
+async function agentClient(dataDir: string, f: AgentFlags, nodeName: string): Promise<RestClient> {
+  const file = agentKubeconfigFile(dataDir);
+  if (f.server || f.token) {
+    if (!f.server || !f.token) throw invalid('joining needs both --server URL and --token T');
+    checkJoinToken(f.token);
+    let ca: string;
+    if (f.caFile) ca = await readFile(f.caFile, 'utf8');
+    else if (f.caCertHash) ca = await discoverCa(f.server, f.token, f.caCertHash);
+    else throw invalid('joining needs --ca-cert-hash sha256:… (printed by `nubis server`) or --ca-file FILE, to know the server is the right one');
+    await writeFileAtomic(file, agentKubeconfig(f.server.replace(/\/$/, ''), ca, f.token, nodeName), 0o600);
+  } else if (!(await exists(file))) {
+    throw invalid(`this agent has not joined a server yet (no ${file}): give --server URL --token T --ca-cert-hash sha256:…`);
+  }
+  return (await connect({ flag: file }, undefined, { userAgent: `nubis-agent/${nodeName}` })).client;
+}
+
+/** Agent timing flags shared by `agent` and `up`. */
+export function agentTiming(f: Pick<AgentFlags, 'leaseInterval' | 'statusInterval'>) {
+  return { leaseIntervalMs: parseDuration(f.leaseInterval, 'lease-interval'), statusIntervalMs: parseDuration(f.statusInterval, 'status-interval') };
+}
+
+/** Starts an agent and returns it; used by `agent` and `up`. */
+export async function startNodeAgent(client: RestClient, dataDir: string, f: AgentFlags, nodeName: string, signal: AbortSignal): Promise<Agent> {
+  const port = Number(f.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalid(`invalid --agent-port "${f.port}"`);
+  return startAgent({
+    client,
+    nodeName,
+    dataDir,
+    host: new RealHost(),
+    address: f.address,
+    listen: f.listen,
+    port,
+    runtime: f.runtime,
+    insecureRegistries: f.insecureRegistry,
+    timing: agentTiming(f),
+    signal,
+  });
+}
+
+/** The agent's flags (also offered by `nubis up`). */
+export function withAgentFlags<T extends ReturnType<typeof daemonProgram>>(cmd: T, portFlag = '--port'): T {
+  cmd
+    .option('--node-name <name>', 'the Node name (default: the host name)')
+    .option('--address <ip>', 'the node address the server reaches the agent at', '127.0.0.1')
+    .option('--listen <ip>', 'where the agent endpoint listens (default: the address)')
+    .option(`${portFlag} <port>`, 'the agent endpoint port (0: any free port)', '10250')
+    .option('--runtime <name>', 'OCI runtime: runc or crun', 'runc')
+    .option('--insecure-registry <host:port>', 'a registry reached over plain HTTP (repeatable)', (v: string, p: string[]) => [...p, v], [] as string[])
+    .option('--lease-interval <duration>', 'how often the node lease is renewed', '5s')
+    .option('--status-interval <duration>', 'how often node status is computed', '10s');
+  return cmd;
+}
+
+export async function runAgentCommand(argv: string[]): Promise<number> {
+  const program = withAgentFlags(
+    daemonProgram('nubis agent', 'join this machine to a Nubis server as a node and run its pods')
+      .option('--server <url>', 'the server to join (https://host:port)')
+      .option('--token <token>', 'a join token (printed by `nubis server`)')
+      .option('--ca-cert-hash <sha256:hex>', 'the server CA\'s public key hash (printed by `nubis server`)')
+      .option('--ca-file <file>', 'the server CA certificate (instead of --ca-cert-hash)'),
+  );
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 125;
+    throw err;
+  }
+  const f = program.opts<AgentFlags>();
+  setLogLevel(f.logLevel);
+  const signal = stopSignal();
+  let client: RestClient | undefined;
+  try {
+    const dataDir = resolveDataDir(f.dataDir);
+    const nodeName = f.nodeName ?? os.hostname().toLowerCase();
+    client = await agentClient(dataDir, f, nodeName);
+    const agent = await startNodeAgent(client, dataDir, f, nodeName, signal);
+    process.stdout.write(`nubis agent: node ${nodeName} joined ${client.connection.server}; endpoint on port ${agent.port}\n`);
+    await aborted(signal);
+    await agent.done;
+    return 0;
+  } catch (err) {
+    return failed(err, 'agent');
+  } finally {
+    client?.close();
+  }
+}
