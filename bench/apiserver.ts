@@ -5,9 +5,10 @@
  *  3. RSS of the server process idle and holding 10,000 objects.
  * The server runs as a separate `nubis server` process on 127.0.0.1; etcd (for 1.) on loopback.
  * Usage: node --import tsx bench/apiserver.ts [--rate 500] [--seconds 10] [--objects 10000] [--watchers 1000]
- *        [--shipped] [--only writes|memory|fanout|etcd]
+ *        [--shipped] [--only writes|memory|fanout|etcd] [--api-only]
  * --shipped runs the built program (bin/nubis server: dist/, after `npm run build`) instead of the sources
- * under tsx, whose compiler and source maps add tens of MiB of their own.
+ * under tsx, whose compiler and source maps add tens of MiB of their own; --api-only runs the server
+ * without its scheduler and controllers (--no-controllers).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -42,6 +43,7 @@ async function startServer(etcd?: string[]): Promise<Server> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nubis-bench-apiserver-'));
   const program = SHIPPED ? ['bin/nubis'] : ['--import', 'tsx', 'src/cmd/nubis.ts'];
   const args = [...program, 'server', '--data-dir', dir, '--listen', '127.0.0.1', '--port', '0', '--log-level', 'warn'];
+  if (process.argv.includes('--api-only')) args.push('--no-controllers');
   if (etcd) args.push('--etcd', etcd.join(','), '--etcd-prefix', `/bench-${Date.now()}/`);
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
