@@ -7,6 +7,7 @@ import type { CliContext } from './context.js';
 import { registerContainerCommands } from './commands/ctr-container.js';
 import { registerImageCommands } from './commands/ctr-image.js';
 import { registerKubeCommands } from './commands/kube-commands.js';
+import { registerPodCommands } from './commands/kube-pod-commands.js';
 import { registerRolloutCommands } from './commands/kube-rollout.js';
 
 /** Builds the whole command tree. Every command group is wired here, explicitly. */
@@ -30,6 +31,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerContainerCommands(ctr, ctx);
   registerKubeCommands(program, ctx);
   registerRolloutCommands(program, ctx);
+  registerPodCommands(program, ctx);
   return program;
 }
 
