@@ -1,0 +1,279 @@
+import { createHash } from 'node:crypto';
+import type { Host } from '../host/host.js';
+import { internal, invalid } from '../lib/errors.js';
+import { contains, parseCidr, parseIp } from './cidr.js';
+import { netnsRunner, type NetnsRunner } from './netns-runner.js';
+
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+/** One backend of a service port, resolved from Endpoints/EndpointSlices. */
+export interface EndpointRule {
+  ip: string;
+  port: number;
+  ready: boolean;
+}
+
+/** A service port with its endpoints (EndpointSlice ports are matched to service ports by name). */
+export interface ServicePortRule {
+  name?: string;
+  protocol: Protocol;
+  port: number;
+  nodePort?: number;
+  endpoints: EndpointRule[];
+}
+
+/** What the kernel rules need to know of one Service. */
+export interface ServiceRule {
+  /** namespace/name: identifies the service across updates. */
+  key: string;
+  /** Absent or "None" for headless services, which get no rules (DNS answers with pod addresses). */
+  clusterIP?: string;
+  ports: ServicePortRule[];
+  sessionAffinity?: 'None' | 'ClientIP';
+  /** ClientIP affinity lifetime (Kubernetes' default: 10800 s). */
+  affinityTimeoutSeconds?: number;
+}
+
+export interface ServiceRulesOptions {
+  host: Host;
+  /** Network namespace of the node when not ours (tests). */
+  netns?: string;
+  /** nftables table name in family ip (default nubis). */
+  table?: string;
+  /** Mark bit for connections to masquerade: hairpin and NodePort traffic only (default 0x4000). */
+  masqMark?: number;
+  /** Masquerade pod traffic leaving the cluster CIDR (off by default, off in tests). */
+  masqueradeOutside?: { clusterCidr: string; serviceCidr: string };
+  /** Checked by `validate`: ClusterIPs must lie here. */
+  serviceCidr?: string;
+  /** Checked by `validate` (default 30000-32767). */
+  nodePortRange?: [number, number];
+}
+
+interface Objects {
+  sets: string[];
+  chains: { name: string; rules: string[] }[];
+  svcElems: string[];
+  npElems: string[];
+  noEpElems: string[];
+}
+
+const proto = (p: Protocol) => p.toLowerCase();
+const stripVerdict = (e: string) => e.replace(/ : goto .*$/, '');
+
+function portId(key: string, p: ServicePortRule): string {
+  return createHash('sha256').update(`${key}/${p.name ?? ''}/${p.protocol}/${p.port}`).digest('hex').slice(0, 12);
+}
+
+/**
+ * Service load balancing as nftables rules in one table (family ip): a verdict map from ClusterIP.proto.port
+ * to one chain per service port, which picks a ready endpoint with `numgen random` and jumps to that
+ * endpoint's DNAT chain; NodePorts on the node's local addresses; ClientIP affinity through one timed set
+ * of client addresses per endpoint; services without ready endpoints rejected. Only hairpin and NodePort
+ * connections are masqueraded. `sync` rebuilds the table in one transaction (atomic; established
+ * connections keep their conntrack NAT); `update`/`remove` replace one service's objects only.
+ */
+export class ServiceRules {
+  readonly table: string;
+  private readonly run: NetnsRunner;
+  private readonly mark: string;
+  private readonly applied = new Map<string, ServiceRule>();
+
+  constructor(private readonly opts: ServiceRulesOptions) {
+    this.table = opts.table ?? 'nubis';
+    this.run = netnsRunner(opts.host, opts.netns);
+    this.mark = '0x' + (opts.masqMark ?? 0x4000).toString(16);
+  }
+
+  /** The nft script that replaces the whole table with rules for `services`. */
+  renderFull(services: ServiceRule[]): string {
+    const t = `ip ${this.table}`;
+    const m = this.mark;
+    const out = [
+      `add table ${t}`,
+      `delete table ${t}`,
+      `add table ${t}`,
+      `add map ${t} svc-ports { type ipv4_addr . inet_proto . inet_service : verdict; }`,
+      `add map ${t} nodeports { type inet_proto . inet_service : verdict; }`,
+      `add set ${t} no-endpoints { type ipv4_addr . inet_proto . inet_service; }`,
+      `add chain ${t} services`,
+      `add rule ${t} services ip daddr . meta l4proto . th dport vmap @svc-ports`,
+      `add rule ${t} services fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @nodeports`,
+      `add chain ${t} prerouting { type nat hook prerouting priority -100; policy accept; }`,
+      `add rule ${t} prerouting jump services`,
+      `add chain ${t} output { type nat hook output priority -100; policy accept; }`,
+      `add rule ${t} output jump services`,
+      `add chain ${t} postrouting { type nat hook postrouting priority 100; policy accept; }`,
+      `add rule ${t} postrouting meta mark & ${m} == ${m} masquerade`,
+    ];
+    const mo = this.opts.masqueradeOutside;
+    if (mo) {
+      parseCidr(mo.clusterCidr);
+      parseCidr(mo.serviceCidr);
+      out.push(`add rule ${t} postrouting ip saddr ${mo.clusterCidr} ip daddr != { ${mo.clusterCidr}, ${mo.serviceCidr} } masquerade`);
+    }
+    for (const hook of ['output', 'forward']) {
+      out.push(
+        `add chain ${t} reject-${hook} { type filter hook ${hook} priority 0; policy accept; }`,
+        `add rule ${t} reject-${hook} ip daddr . meta l4proto . th dport @no-endpoints reject`,
+      );
+    }
+    const all: Objects = { sets: [], chains: [], svcElems: [], npElems: [], noEpElems: [] };
+    for (const s of services) {
+      const o = this.objects(s);
+      all.sets.push(...o.sets);
+      all.chains.push(...o.chains);
+      all.svcElems.push(...o.svcElems);
+      all.npElems.push(...o.npElems);
+      all.noEpElems.push(...o.noEpElems);
+    }
+    out.push(...this.addLines(all, true));
+    return out.join('\n') + '\n';
+  }
+
+  /** The nft script that turns `before` (may be absent) into `after` (may be absent) for one service. */
+  renderUpdate(before: ServiceRule | undefined, after: ServiceRule | undefined): string {
+    const t = `ip ${this.table}`;
+    const out: string[] = [];
+    if (before) {
+      const o = this.objects(before);
+      if (o.svcElems.length) out.push(`delete element ${t} svc-ports { ${o.svcElems.map(stripVerdict).join(', ')} }`);
+      if (o.npElems.length) out.push(`delete element ${t} nodeports { ${o.npElems.map(stripVerdict).join(', ')} }`);
+      if (o.noEpElems.length) out.push(`delete element ${t} no-endpoints { ${o.noEpElems.join(', ')} }`);
+      for (const c of o.chains) out.push(`flush chain ${t} ${c.name}`);
+      for (const c of o.chains) out.push(`delete chain ${t} ${c.name}`);
+      for (const s of o.sets) out.push(`delete set ${t} ${s.split(' ')[0]}`);
+    }
+    if (after) out.push(...this.addLines(this.objects(after), false));
+    return out.length ? out.join('\n') + '\n' : '';
+  }
+
+  private addLines(o: Objects, batched: boolean): string[] {
+    const t = `ip ${this.table}`;
+    const out: string[] = [];
+    for (const s of o.sets) out.push(`add set ${t} ${s}`);
+    // Endpoint chains first: service chains jump to them.
+    for (const c of [...o.chains].reverse()) {
+      out.push(`add chain ${t} ${c.name}`);
+      for (const r of c.rules) out.push(`add rule ${t} ${c.name} ${r}`);
+    }
+    const elems = (map: string, list: string[]) => {
+      if (!list.length) return;
+      if (!batched) return void out.push(`add element ${t} ${map} { ${list.join(', ')} }`);
+      for (let i = 0; i < list.length; i += 500) out.push(`add element ${t} ${map} { ${list.slice(i, i + 500).join(', ')} }`);
+    };
+    elems('svc-ports', o.svcElems);
+    elems('nodeports', o.npElems);
+    elems('no-endpoints', o.noEpElems);
+    return out;
+  }
+
+  /** The sets, chains and map elements of one service. Service chains come before their endpoint chains. */
+  private objects(s: ServiceRule): Objects {
+    const o: Objects = { sets: [], chains: [], svcElems: [], npElems: [], noEpElems: [] };
+    if (!s.clusterIP || s.clusterIP === 'None') return o;
+    const affinity = s.sessionAffinity === 'ClientIP';
+    const timeout = s.affinityTimeoutSeconds ?? 10800;
+    for (const p of s.ports) {
+      const id = portId(s.key, p);
+      const l4 = proto(p.protocol);
+      const key = `${s.clusterIP} . ${l4} . ${p.port}`;
+      const ready = p.endpoints.filter((e) => e.ready);
+      if (ready.length === 0) {
+        o.noEpElems.push(key);
+        continue;
+      }
+      const svc = { name: `svc-${id}`, rules: [] as string[] };
+      const eps: { name: string; rules: string[] }[] = [];
+      ready.forEach((e, i) => {
+        const ep = { name: `ep-${id}-${i}`, rules: [`ip saddr ${e.ip} meta mark set meta mark | ${this.mark}`] };
+        if (affinity) {
+          o.sets.push(`aff-${id}-${i} { type ipv4_addr; flags dynamic,timeout; timeout ${timeout}s; }`);
+          svc.rules.push(`ip saddr @aff-${id}-${i} goto ${ep.name}`);
+          ep.rules.push(`update @aff-${id}-${i} { ip saddr }`);
+        }
+        ep.rules.push(`meta l4proto ${l4} dnat to ${e.ip}:${e.port}`);
+        eps.push(ep);
+      });
+      svc.rules.push(`numgen random mod ${eps.length} vmap { ${eps.map((e, i) => `${i} : goto ${e.name}`).join(', ')} }`);
+      o.chains.push(svc);
+      o.svcElems.push(`${key} : goto ${svc.name}`);
+      if (p.nodePort) {
+        const np = { name: `np-${id}`, rules: [`meta mark set meta mark | ${this.mark} goto ${svc.name}`] };
+        o.chains.unshift(np);
+        o.npElems.push(`${l4} . ${p.nodePort} : goto ${np.name}`);
+      }
+      o.chains.push(...eps);
+    }
+    return o;
+  }
+
+  /**
+   * Checks services against each other and the configured ranges: a ClusterIP outside the service CIDR, a
+   * ClusterIP:port or NodePort used twice, a NodePort outside its range each fail with a clear Invalid.
+   */
+  validate(services: ServiceRule[]): void {
+    const cidr = this.opts.serviceCidr ? parseCidr(this.opts.serviceCidr) : undefined;
+    const [lo, hi] = this.opts.nodePortRange ?? [30000, 32767];
+    const seen = new Map<string, string>();
+    const claim = (what: string, key: string) => {
+      const other = seen.get(what);
+      if (other && other !== key) throw invalid(`${what} of ${key} is already allocated to ${other}`);
+      seen.set(what, key);
+    };
+    for (const s of services) {
+      const headless = !s.clusterIP || s.clusterIP === 'None';
+      if (!headless) {
+        parseIp(s.clusterIP!);
+        if (cidr && !contains(cidr, s.clusterIP!)) {
+          throw invalid(`clusterIP ${s.clusterIP} of ${s.key} is outside the service CIDR ${this.opts.serviceCidr}`);
+        }
+      }
+      for (const p of s.ports) {
+        if (!headless) claim(`${s.clusterIP}:${p.port}/${p.protocol}`, s.key);
+        if (p.nodePort !== undefined) {
+          if (p.nodePort < lo || p.nodePort > hi) throw invalid(`nodePort ${p.nodePort} of ${s.key} is outside the range ${lo}-${hi}`);
+          claim(`nodePort ${p.nodePort}/${p.protocol}`, s.key);
+        }
+      }
+    }
+  }
+
+  /** Replaces the whole table with rules for `services` in one transaction (start-up, agent restart). */
+  async sync(services: ServiceRule[]): Promise<void> {
+    this.validate(services);
+    await this.apply(this.renderFull(services));
+    this.applied.clear();
+    for (const s of services) this.applied.set(s.key, s);
+  }
+
+  /** Replaces one service's rules (added, changed) in one transaction. */
+  async update(service: ServiceRule): Promise<void> {
+    const others = [...this.applied.values()].filter((s) => s.key !== service.key);
+    this.validate([...others, service]);
+    await this.apply(this.renderUpdate(this.applied.get(service.key), service));
+    this.applied.set(service.key, service);
+  }
+
+  /** Removes one service's rules; an unknown key is not an error. */
+  async remove(key: string): Promise<void> {
+    const before = this.applied.get(key);
+    if (!before) return;
+    await this.apply(this.renderUpdate(before, undefined));
+    this.applied.delete(key);
+  }
+
+  /** Deletes the table and everything in it. */
+  async clear(): Promise<void> {
+    await this.apply(`add table ip ${this.table}\ndelete table ip ${this.table}\n`);
+    this.applied.clear();
+  }
+
+  private async apply(script: string): Promise<void> {
+    if (!script) return;
+    const res = await this.run('nft', ['-f', '-'], { input: script, allowFailure: true });
+    if (res.code !== 0) {
+      throw internal(`nft refused the service rules: ${res.stderr.split('\n').slice(0, 3).join(' ').trim()}`);
+    }
+  }
+}
