@@ -219,12 +219,13 @@ export class ObjectOps {
     if (!opts.tracked) delete meta.managedFields;
     const generated = !meta.name && typeof meta.generateName === 'string' && meta.generateName !== '';
     if (generated) meta.name = `${meta.generateName}${randomSuffix()}`;
+    meta.uid = randomUUID(); // before defaulting: a Job's generated selector is made from its uid
     t.defaults(obj);
     dropEmptyMetadata(meta);
     if (!opts.tracked && opts.fieldManager !== undefined) recordUpdate(undefined, obj, t.schema, { fieldManager: opts.fieldManager, apiVersion: apiVersion(t) });
     this.validate(t, obj);
     await this.checkNamespace(t, namespace);
-    if (opts.dryRun) return { ...obj, metadata: { ...meta, uid: randomUUID(), creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } };
+    if (opts.dryRun) return { ...obj, metadata: { ...meta, creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } };
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.store.create(refOf(t), obj);

@@ -95,7 +95,12 @@ function job(ns: string, name: string, spec: Partial<Job['spec']>): Job {
 test('Job: completions with parallelism, then Complete', async () => {
   const c = rig.client;
   const ns = await namespace(c, 'job-ok');
-  await c.create(JOBS, job(ns, 'batch', { completions: 3, parallelism: 2 }));
+  const created = await c.create(JOBS, job(ns, 'batch', { completions: 3, parallelism: 2 }));
+  assert.deepEqual(
+    created.spec.selector?.matchLabels,
+    { 'batch.kubernetes.io/controller-uid': created.metadata.uid },
+    'the server generates the selector from the new Job uid',
+  );
   let maxActive = 0;
   for (let done = 0; done < 3; done++) {
     const running = await eventually(`running pods after ${done} succeeded`, async () => {
