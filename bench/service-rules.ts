@@ -61,7 +61,7 @@ try {
     times.push(ms(process.hrtime.bigint() - t));
   }
   times.sort((a, b) => a - b);
-  const chains = spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'chains', 'ip', 'nubis'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes('chain ')).length;
+  const chains = spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'chains'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes('chain ')).length;
   console.log(`services ${SERVICES} x ${ENDPOINTS} endpoints: ${script.split('\n').length} nft lines, ${chains} chains`);
   console.log(`  render            ${render.toFixed(1)} ms`);
   console.log(`  full apply        ${full.toFixed(1)} ms   (target <= 1000 ms) ${full <= 1000 ? 'OK' : 'MISSED'}`);

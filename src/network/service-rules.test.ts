@@ -30,16 +30,12 @@ describe('ServiceRules rendering', () => {
   it('balances over ready endpoints only, with NodePort and hairpin marks', () => {
     const s = rules.renderFull([web]);
     assert.match(s, /^add table ip nubis\ndelete table ip nubis\nadd table ip nubis\n/);
-    assert.match(s, /numgen random mod 2 vmap \{ 0 : goto ep-\w+-0, 1 : goto ep-\w+-1 \}/);
-    assert.match(s, /dnat to 10\.42\.1\.2:8080/);
-    assert.match(s, /dnat to 10\.42\.2\.2:8080/);
+    assert.match(s, /meta l4proto tcp dnat to numgen random mod 2 map \{ 0 : 10\.42\.1\.2 \. 8080, 1 : 10\.42\.2\.2 \. 8080 \}/);
     assert.doesNotMatch(s, /10\.42\.1\.3/);
     assert.match(s, /add element ip nubis svc-ports \{ 10\.43\.0\.5 \. tcp \. 80 : goto svc-\w+ \}/);
     assert.match(s, /add element ip nubis nodeports \{ tcp \. 30080 : goto np-\w+ \}/);
-    assert.match(s, /ip saddr 10\.42\.1\.2 meta mark set meta mark \| 0x4000/);
+    assert.match(s, /add element ip nubis hairpin \{ 10\.42\.1\.2 \. 10\.42\.1\.2, 10\.42\.2\.2 \. 10\.42\.2\.2 \}/);
     assert.doesNotMatch(s, /ip saddr \S+\/\d+ .*masquerade/, 'no masquerade to the outside by default');
-    // Endpoint chains exist before the service chain that jumps to them.
-    assert.ok(s.indexOf('add chain ip nubis ep-') < s.indexOf('add chain ip nubis svc-'));
   });
 
   it('rejects services without ready endpoints and skips headless ones', () => {
@@ -56,17 +52,21 @@ describe('ServiceRules rendering', () => {
     assert.match(s, /add set ip nubis aff-\w+-0 \{ type ipv4_addr; flags dynamic,timeout; timeout 60s; \}/);
     assert.match(s, /ip saddr @aff-\w+-1 goto ep-\w+-1/);
     assert.match(s, /update @aff-\w+-0 \{ ip saddr \}/);
+    assert.match(s, /numgen random mod 2 vmap \{ 0 : goto ep-\w+-0, 1 : goto ep-\w+-1 \}/);
+    // Endpoint chains exist before the service chain that jumps to them.
+    assert.ok(s.indexOf('add chain ip nubis ep-') < s.indexOf('add chain ip nubis svc-'));
   });
 
   it('updates one service by deleting its old objects and adding the new ones', () => {
     const after = { ...web, ports: [{ ...web.ports[0]!, nodePort: undefined, endpoints: [{ ip: '10.42.3.3', port: 80, ready: true }] }] };
-    const s = rules.renderUpdate(web, after);
+    const s = rules.renderUpdate(web, after).script;
     const lines = s.trim().split('\n');
     assert.match(lines[0]!, /^delete element ip nubis svc-ports \{ 10\.43\.0\.5 \. tcp \. 80 \}$/);
     assert.match(lines[1]!, /^delete element ip nubis nodeports \{ tcp \. 30080 \}$/);
-    assert.ok(lines.filter((l) => l.startsWith('delete chain')).length === 4);
-    assert.match(s, /dnat to 10\.42\.3\.3:80/);
-    assert.equal(rules.renderUpdate(undefined, undefined), '');
+    assert.equal(lines.filter((l) => l.startsWith('delete chain')).length, 2);
+    assert.match(s, /meta l4proto tcp dnat to 10\.42\.3\.3:80/);
+    assert.match(s, /add element ip nubis hairpin \{ 10\.42\.3\.3 \. 10\.42\.3\.3 \}/);
+    assert.equal(rules.renderUpdate(undefined, undefined).script, '');
   });
 
   it('masquerades to the outside only when asked', () => {
@@ -90,6 +90,13 @@ describe('ServiceRules validation', () => {
   it('applies through nft -f - and reports what nft refused', async () => {
     const host = new FakeHost();
     const r = new ServiceRules({ host, netns: '/run/netns/x' });
+    await r.sync([web]);
+    // The hairpin set is reference-counted: an address shared by two services stays until both are gone.
+    const shared = { ...web, key: 'default/b', clusterIP: '10.43.0.6', ports: [{ ...web.ports[0]!, nodePort: undefined }] };
+    await r.update(shared);
+    assert.doesNotMatch(r.renderUpdate(shared, undefined).script, /hairpin/);
+    await r.remove('default/web');
+    assert.match(r.renderUpdate(shared, undefined).script, /delete element ip nubis hairpin \{ 10\.42\.1\.2 \. 10\.42\.1\.2, 10\.42\.2\.2 \. 10\.42\.2\.2 \}/);
     await r.sync([web]);
     const call = host.calls.at(-1)!;
     assert.deepEqual(call.op === 'run' && [call.cmd, ...call.args], ['nsenter', '--net=/run/netns/x', '--', 'nft', '-f', '-']);

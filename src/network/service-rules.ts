@@ -67,10 +67,11 @@ function portId(key: string, p: ServicePortRule): string {
 
 /**
  * Service load balancing as nftables rules in one table (family ip): a verdict map from ClusterIP.proto.port
- * to one chain per service port, which picks a ready endpoint with `numgen random` and jumps to that
- * endpoint's DNAT chain; NodePorts on the node's local addresses; ClientIP affinity through one timed set
- * of client addresses per endpoint; services without ready endpoints rejected. Only hairpin and NodePort
- * connections are masqueraded. `sync` rebuilds the table in one transaction (atomic; established
+ * to one chain per service port, whose one rule DNATs to a ready endpoint picked by `numgen random` (few
+ * kernel objects: every transaction's cache load stays small); NodePorts on the node's local addresses;
+ * ClientIP affinity through one chain and one timed set of client addresses per endpoint; services
+ * without ready endpoints rejected. Only hairpin (a set of endpoint address pairs, reference-counted)
+ * and NodePort connections are masqueraded. `sync` rebuilds the table in one transaction (atomic; established
  * connections keep their conntrack NAT); `update`/`remove` replace one service's objects only.
  */
 export class ServiceRules {
@@ -78,6 +79,8 @@ export class ServiceRules {
   private readonly run: NetnsRunner;
   private readonly mark: string;
   private readonly applied = new Map<string, ServiceRule>();
+  /** How many applied service ports use each endpoint address (the hairpin set holds those above 0). */
+  private hairpinRefs = new Map<string, number>();
 
   constructor(private readonly opts: ServiceRulesOptions) {
     this.table = opts.table ?? 'nubis';
@@ -104,7 +107,10 @@ export class ServiceRules {
       `add chain ${t} output { type nat hook output priority -100; policy accept; }`,
       `add rule ${t} output jump services`,
       `add chain ${t} postrouting { type nat hook postrouting priority 100; policy accept; }`,
+      `add set ${t} hairpin { type ipv4_addr . ipv4_addr; }`,
       `add rule ${t} postrouting meta mark & ${m} == ${m} masquerade`,
+      // A pod reaching itself through a service: the reply must come back through the node.
+      `add rule ${t} postrouting ct status dnat ip saddr . ip daddr @hairpin masquerade`,
     ];
     const mo = this.opts.masqueradeOutside;
     if (mo) {
@@ -128,13 +134,21 @@ export class ServiceRules {
       all.noEpElems.push(...o.noEpElems);
     }
     out.push(...this.addLines(all, true));
+    const pairs = [...countRefs(new Map(), services, 1).keys()].map((ip) => `${ip} . ${ip}`);
+    for (let i = 0; i < pairs.length; i += 500) out.push(`add element ${t} hairpin { ${pairs.slice(i, i + 500).join(', ')} }`);
     return out.join('\n') + '\n';
   }
 
-  /** The nft script that turns `before` (may be absent) into `after` (may be absent) for one service. */
-  renderUpdate(before: ServiceRule | undefined, after: ServiceRule | undefined): string {
+  /**
+   * The nft script that turns `before` (may be absent) into `after` (may be absent) for one service, with
+   * the hairpin reference counts that hold once it is applied.
+   */
+  renderUpdate(before: ServiceRule | undefined, after: ServiceRule | undefined): { script: string; refs: Map<string, number> } {
     const t = `ip ${this.table}`;
     const out: string[] = [];
+    const refs = countRefs(countRefs(new Map(this.hairpinRefs), before ? [before] : [], -1), after ? [after] : [], 1);
+    const gone = [...this.hairpinRefs.keys()].filter((ip) => !refs.has(ip));
+    const added = [...refs.keys()].filter((ip) => !this.hairpinRefs.has(ip));
     if (before) {
       const o = this.objects(before);
       if (o.svcElems.length) out.push(`delete element ${t} svc-ports { ${o.svcElems.map(stripVerdict).join(', ')} }`);
@@ -144,8 +158,10 @@ export class ServiceRules {
       for (const c of o.chains) out.push(`delete chain ${t} ${c.name}`);
       for (const s of o.sets) out.push(`delete set ${t} ${s.split(' ')[0]}`);
     }
+    if (gone.length) out.push(`delete element ${t} hairpin { ${gone.map((ip) => `${ip} . ${ip}`).join(', ')} }`);
     if (after) out.push(...this.addLines(this.objects(after), false));
-    return out.length ? out.join('\n') + '\n' : '';
+    if (added.length) out.push(`add element ${t} hairpin { ${added.map((ip) => `${ip} . ${ip}`).join(', ')} }`);
+    return { script: out.length ? out.join('\n') + '\n' : '', refs };
   }
 
   private addLines(o: Objects, batched: boolean): string[] {
@@ -185,17 +201,22 @@ export class ServiceRules {
       }
       const svc = { name: `svc-${id}`, rules: [] as string[] };
       const eps: { name: string; rules: string[] }[] = [];
-      ready.forEach((e, i) => {
-        const ep = { name: `ep-${id}-${i}`, rules: [`ip saddr ${e.ip} meta mark set meta mark | ${this.mark}`] };
-        if (affinity) {
+      if (!affinity) {
+        // One rule picks the endpoint: few kernel objects keep every later transaction fast.
+        svc.rules.push(
+          ready.length === 1
+            ? `meta l4proto ${l4} dnat to ${ready[0]!.ip}:${ready[0]!.port}`
+            : `meta l4proto ${l4} dnat to numgen random mod ${ready.length} map { ${ready.map((e, i) => `${i} : ${e.ip} . ${e.port}`).join(', ')} }`,
+        );
+      } else {
+        ready.forEach((e, i) => {
+          const ep = { name: `ep-${id}-${i}`, rules: [`update @aff-${id}-${i} { ip saddr }`, `meta l4proto ${l4} dnat to ${e.ip}:${e.port}`] };
           o.sets.push(`aff-${id}-${i} { type ipv4_addr; flags dynamic,timeout; timeout ${timeout}s; }`);
           svc.rules.push(`ip saddr @aff-${id}-${i} goto ${ep.name}`);
-          ep.rules.push(`update @aff-${id}-${i} { ip saddr }`);
-        }
-        ep.rules.push(`meta l4proto ${l4} dnat to ${e.ip}:${e.port}`);
-        eps.push(ep);
-      });
-      svc.rules.push(`numgen random mod ${eps.length} vmap { ${eps.map((e, i) => `${i} : goto ${e.name}`).join(', ')} }`);
+          eps.push(ep);
+        });
+        svc.rules.push(`numgen random mod ${eps.length} vmap { ${eps.map((e, i) => `${i} : goto ${e.name}`).join(', ')} }`);
+      }
       o.chains.push(svc);
       o.svcElems.push(`${key} : goto ${svc.name}`);
       if (p.nodePort) {
@@ -245,28 +266,34 @@ export class ServiceRules {
     await this.apply(this.renderFull(services));
     this.applied.clear();
     for (const s of services) this.applied.set(s.key, s);
+    this.hairpinRefs = countRefs(new Map(), services, 1);
   }
 
   /** Replaces one service's rules (added, changed) in one transaction. */
   async update(service: ServiceRule): Promise<void> {
     const others = [...this.applied.values()].filter((s) => s.key !== service.key);
     this.validate([...others, service]);
-    await this.apply(this.renderUpdate(this.applied.get(service.key), service));
+    const { script, refs } = this.renderUpdate(this.applied.get(service.key), service);
+    await this.apply(script);
     this.applied.set(service.key, service);
+    this.hairpinRefs = refs;
   }
 
   /** Removes one service's rules; an unknown key is not an error. */
   async remove(key: string): Promise<void> {
     const before = this.applied.get(key);
     if (!before) return;
-    await this.apply(this.renderUpdate(before, undefined));
+    const { script, refs } = this.renderUpdate(before, undefined);
+    await this.apply(script);
     this.applied.delete(key);
+    this.hairpinRefs = refs;
   }
 
   /** Deletes the table and everything in it. */
   async clear(): Promise<void> {
     await this.apply(`add table ip ${this.table}\ndelete table ip ${this.table}\n`);
     this.applied.clear();
+    this.hairpinRefs.clear();
   }
 
   private async apply(script: string): Promise<void> {
@@ -276,4 +303,20 @@ export class ServiceRules {
       throw internal(`nft refused the service rules: ${res.stderr.split('\n').slice(0, 3).join(' ').trim()}`);
     }
   }
+}
+
+/** Adds `delta` to the count of every ready endpoint address of every ClusterIP service port; drops zeros. */
+function countRefs(refs: Map<string, number>, services: ServiceRule[], delta: number): Map<string, number> {
+  for (const s of services) {
+    if (!s.clusterIP || s.clusterIP === 'None') continue;
+    for (const p of s.ports) {
+      for (const e of p.endpoints) {
+        if (!e.ready) continue;
+        const n = (refs.get(e.ip) ?? 0) + delta;
+        if (n > 0) refs.set(e.ip, n);
+        else refs.delete(e.ip);
+      }
+    }
+  }
+  return refs;
 }
