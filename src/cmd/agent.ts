@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { CommanderError } from 'commander';
 import YAML from 'yaml';
 import { startAgent, type Agent } from '../agent/index.js';
@@ -64,6 +64,7 @@ async function agentClient(dataDir: string, f: AgentFlags, nodeName: string): Pr
     if (f.caFile) ca = await readFile(f.caFile, 'utf8');
     else if (f.caCertHash) ca = await discoverCa(f.server, f.token, f.caCertHash);
     else throw invalid('joining needs --ca-cert-hash sha256:… (printed by `nubis server`) or --ca-file FILE, to know the server is the right one');
+    await mkdir(dataDir, { recursive: true });
     await writeFileAtomic(file, agentKubeconfig(f.server.replace(/\/$/, ''), ca, f.token, nodeName), 0o600);
   } else if (!(await exists(file))) {
     throw invalid(`this agent has not joined a server yet (no ${file}): give --server URL --token T --ca-cert-hash sha256:…`);

@@ -40,6 +40,8 @@ export interface ServerProcess {
 
 /** Starts everything a server runs; the control loops stop when `signal` aborts or on close(). */
 export async function startServerProcess(o: ServerProcessOptions, signal: AbortSignal): Promise<ServerProcess> {
+  // Before the API server starts: it reads the token file once at start, then every 2 s.
+  const joinToken = await ensureJoinToken(o.dataDir);
   const store = await openObjectStore(o.store);
   let api: ApiServer | undefined;
   let client: RestClient | undefined;
@@ -48,7 +50,6 @@ export async function startServerProcess(o: ServerProcessOptions, signal: AbortS
     client = (await connect({ flag: api.kubeconfig }, undefined, { userAgent: 'nubis-server' })).client;
     const ca = await readFile(serverCaFile(o.dataDir), 'utf8');
     await publishClusterInfo(client, ca, api.url);
-    const joinToken = await ensureJoinToken(o.dataDir);
     const stop = new AbortController();
     const onAbort = () => stop.abort();
     signal.addEventListener('abort', onAbort, { once: true });
