@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Host } from '../host/host.js';
-import { internal, invalid } from '../lib/errors.js';
+import { invalid } from '../lib/errors.js';
 import { contains, parseCidr, parseIp } from './cidr.js';
-import { netnsRunner, type NetnsRunner } from './netns-runner.js';
+import { netnsRunner, nftApply, type NetnsRunner } from './netns-runner.js';
 
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 
@@ -296,12 +296,8 @@ export class ServiceRules {
     this.hairpinRefs.clear();
   }
 
-  private async apply(script: string): Promise<void> {
-    if (!script) return;
-    const res = await this.run('nft', ['-f', '-'], { input: script, allowFailure: true });
-    if (res.code !== 0) {
-      throw internal(`nft refused the service rules: ${res.stderr.split('\n').slice(0, 3).join(' ').trim()}`);
-    }
+  private apply(script: string): Promise<void> {
+    return nftApply(this.run, script, 'service rules');
   }
 }
 

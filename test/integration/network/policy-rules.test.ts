@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { RealHost } from '../../../src/host/real-host.js';
+import { BridgePlugin } from '../../../src/network/bridge-plugin.js';
+import { PolicyRules, type PolicyModel, type PolicyPod } from '../../../src/network/policy-rules.js';
+import { NetnsFixture } from './netns-fixture.js';
+
+const host = new RealHost();
+
+describe('network policy in a node namespace (pods on a bridge)', async () => {
+  const fx = new NetnsFixture();
+  const node = fx.netns('node');
+  const dir = await fx.tmpDir();
+  const plugin = new BridgePlugin({ host, podRange: '10.42.1.0/24', ipamDir: path.join(dir, 'ipam'), nodeNetns: fx.path(node) });
+  const policy = new PolicyRules({ host, netns: fx.path(node) });
+  const pods = new Map<string, PolicyPod & { netnsPath: string }>();
+
+  after(async () => {
+    assert.deepEqual(await fx.cleanup(), [], 'leftover namespaces or links');
+  });
+
+  before(async () => {
+    for (const app of ['client', 'other', 'server']) {
+      const sb = await fx.sandbox();
+      const { ips } = await plugin.setUp({ podUid: app, namespace: 'default', name: app, ...sb });
+      pods.set(app, { namespace: 'default', name: app, ip: ips[0]!, labels: { app }, netnsPath: sb.netnsPath });
+    }
+    const server = pods.get('server')!;
+    await fx.echoServer(server.netnsPath, 8080, 'server');
+    await fx.echoServer(server.netnsPath, 9090, 'server');
+    await fx.echoServer(pods.get('other')!.netnsPath, 8080, 'other');
+  });
+
+  const model = (policies: PolicyModel['policies']): PolicyModel => ({
+    pods: [...pods.values()],
+    namespaces: [{ name: 'default', labels: {} }],
+    policies,
+  });
+  const req = (from: string, to: string, port: number) => fx.request(pods.get(from)!.netnsPath, pods.get(to)!.ip, port, 1);
+
+  it('lets everything through without policies', async () => {
+    await policy.sync(model([]));
+    assert.match(req('other', 'server', 8080), /^server /);
+  });
+
+  it('admits only the selected peers on the selected port', async () => {
+    await policy.sync(
+      model([
+        {
+          namespace: 'default',
+          name: 'server-from-client',
+          spec: {
+            podSelector: { matchLabels: { app: 'server' } },
+            ingress: [{ from: [{ podSelector: { matchLabels: { app: 'client' } } }], ports: [{ protocol: 'TCP', port: 8080 }] }],
+          },
+        },
+      ]),
+    );
+    assert.equal(req('client', 'server', 8080), `server ${pods.get('client')!.ip}`);
+    assert.equal(req('other', 'server', 8080), '', 'peer not selected');
+    assert.equal(req('client', 'server', 9090), '', 'port not selected');
+    // The server may still start connections (only its ingress is isolated).
+    assert.match(req('server', 'other', 8080), /^other /);
+  });
+
+  it('limits egress to an ipBlock minus its exceptions', async () => {
+    await policy.sync(
+      model([
+        {
+          namespace: 'default',
+          name: 'client-egress',
+          spec: {
+            podSelector: { matchLabels: { app: 'client' } },
+            policyTypes: ['Egress'],
+            egress: [{ to: [{ ipBlock: { cidr: '10.42.1.0/24', except: [`${pods.get('other')!.ip}/32`] } }] }],
+          },
+        },
+      ]),
+    );
+    assert.match(req('client', 'server', 9090), /^server /);
+    assert.equal(req('client', 'other', 8080), '', 'excepted address');
+  });
+
+  it('removes every rule on clear', async () => {
+    await policy.clear();
+    assert.doesNotMatch(fx.exec(node, 'nft', ['list', 'tables']), /nubis-policy/);
+    assert.match(req('client', 'other', 8080), /^other /);
+  });
+});
