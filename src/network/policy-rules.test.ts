@@ -8,7 +8,7 @@ const pods = [
   { namespace: 'ops', name: 'mon', ip: '10.42.2.2', labels: { app: 'mon' } },
   { namespace: 'other', name: 'x', ip: '10.42.2.3', labels: { app: 'web' } },
 ];
-const namespaces = [
+const namespaces: PolicyModel['namespaces'] = [
   { name: 'shop', labels: { team: 'shop' } },
   { name: 'ops', labels: { team: 'ops' } },
   { name: 'other', labels: {} },
