@@ -77,11 +77,16 @@ export class NetnsFixture {
   }
 
   /**
-   * Starts a TCP server inside a namespace that answers every connection with "<name> <peer address>"
-   * and closes it; resolves once it listens.
+   * Starts a TCP server inside a namespace that greets every connection with "<name> <peer address>" and
+   * closes it, or, when `persistent`, keeps it open and echoes each line back prefixed with its name.
+   * Resolves once it listens.
    */
-  async echoServer(netnsPath: string, port: number, name: string): Promise<ChildProcess> {
-    const script = `require('net').createServer((s) => s.end(${JSON.stringify(name)} + ' ' + s.remoteAddress.replace('::ffff:', '') + '\\n')).listen(${port}, '0.0.0.0', () => console.log('listening'))`;
+  async echoServer(netnsPath: string, port: number, name: string, persistent = false): Promise<ChildProcess> {
+    const greet = `${JSON.stringify(name)} + ' ' + s.remoteAddress.replace('::ffff:', '') + '\\n'`;
+    const handler = persistent
+      ? `(s) => { s.write(${greet}); s.on('data', (d) => s.write(${JSON.stringify(name)} + ' ' + d)); s.on('end', () => s.end()); }`
+      : `(s) => s.end(${greet})`;
+    const script = `require('net').createServer(${handler}).listen(${port}, '0.0.0.0', () => console.log('listening'))`;
     const child = spawn('nsenter', [`--net=${netnsPath}`, '--', process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     this.children.push(child);
     await new Promise<void>((resolve, reject) => {
@@ -89,6 +94,41 @@ export class NetnsFixture {
       child.once('exit', (code) => reject(new Error(`echo server ${name} exited (${code})`)));
     });
     return child;
+  }
+
+  /**
+   * Opens a long-lived connection from inside a namespace (busybox nc); `say` sends a line and resolves
+   * with the next line the server sends.
+   */
+  connect(netnsPath: string, ip: string, port: number): { say(line: string): Promise<string>; greeting: Promise<string>; close(): void } {
+    const child = spawn('nsenter', [`--net=${netnsPath}`, '--', 'busybox', 'nc', ip, String(port)], { stdio: ['pipe', 'pipe', 'ignore'] });
+    this.children.push(child);
+    const lines: string[] = [];
+    const waiting: ((l: string) => void)[] = [];
+    let buf = '';
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (d: string) => {
+      buf += d;
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        const w = waiting.shift();
+        if (w) w(line);
+        else lines.push(line);
+      }
+    });
+    const next = () =>
+      new Promise<string>((resolve, reject) => {
+        const l = lines.shift();
+        if (l !== undefined) return resolve(l);
+        const timer = setTimeout(() => reject(new Error('no answer on the connection')), 3000);
+        waiting.push((line) => (clearTimeout(timer), resolve(line)));
+      });
+    return {
+      greeting: next(),
+      say: (line) => (child.stdin!.write(line + '\n'), next()),
+      close: () => child.kill('SIGKILL'),
+    };
   }
 
   /** Connects from inside a namespace and returns what the server said ('' when nothing answered in time). */

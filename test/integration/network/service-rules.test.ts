@@ -94,6 +94,28 @@ describe('service rules in a node namespace (pods on a bridge)', async () => {
     assert.match(fx.request(client.netnsPath, CLUSTER_IP, 80), /^s\d /);
   });
 
+  it('keeps established connections through a full re-sync by a restarted agent', async () => {
+    await fx.echoServer(pods[0]!.netnsPath, 7000, 'long', true);
+    const svc: ServiceRule = {
+      key: 'default/long',
+      clusterIP: '10.43.0.11',
+      ports: [{ protocol: 'TCP', port: 70, endpoints: [{ ip: pods[0]!.ip, port: 7000, ready: true }] }],
+    };
+    await rules.update(svc);
+    const conn = fx.connect(client.netnsPath, '10.43.0.11', 70);
+    assert.equal(await conn.greeting, `long ${client.ip}`);
+    assert.equal(await conn.say('one'), 'long one');
+    // A restarted agent knows nothing of what was applied: it rebuilds the whole table in one transaction.
+    const restarted = new ServiceRules({ host, netns: fx.path(node), serviceCidr: '10.43.0.0/16' });
+    await restarted.sync([service({}), svc]);
+    assert.equal(await conn.say('two'), 'long two');
+    await restarted.sync([service({})]);
+    assert.equal(await conn.say('three'), 'long three', 'the conntrack entry outlives the rule');
+    assert.equal(fx.request(client.netnsPath, '10.43.0.11', 70, 1), '', 'new connections no longer served');
+    conn.close();
+    await rules.sync([service({})]);
+  });
+
   it('leaves no rule behind for a removed service, and no table after clear', async () => {
     await rules.remove('default/web');
     const listed = fx.exec(node, 'nft', ['list', 'table', 'ip', 'nubis']);
