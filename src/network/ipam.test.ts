@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isNubisError } from '../lib/errors.js';
-import { ClusterIpAllocator, NodeIpam } from './ipam.js';
+import { ClusterIpAllocator, NodeIpam, NodePortAllocator } from './ipam.js';
 
 const isInvalid = (re: RegExp) => (err: unknown) => isNubisError(err, 'Invalid') && re.test((err as Error).message);
 
@@ -83,5 +83,19 @@ describe('ClusterIpAllocator', () => {
     assert.throws(() => a.allocate('10.43.0.1'), isInvalid(/already allocated/));
     assert.equal(a.allocate(), '10.43.0.2');
     assert.throws(() => a.allocate(), isInvalid(/no free ClusterIP in service CIDR 10\.43\.0\.0\/30/));
+  });
+});
+
+describe('NodePortAllocator', () => {
+  it('allocates requested and next free ports with clear errors', () => {
+    const a = new NodePortAllocator([30000, 30002], [30001]);
+    assert.equal(a.allocate(), 30000);
+    assert.throws(() => a.allocate(30001), isInvalid(/^spec\.ports\[0\]\.nodePort: Invalid value: 30001: provided port is already allocated$/));
+    assert.throws(() => a.allocate(80, 'spec.ports[1].nodePort'), isInvalid(/spec\.ports\[1\]\.nodePort: Invalid value: 80: provided port is not in the valid range\. The range of valid ports is 30000-30002/));
+    assert.equal(a.allocate(), 30002);
+    assert.throws(() => a.allocate(), isInvalid(/no free NodePort in the range 30000-30002/));
+    a.release(30000);
+    assert.deepEqual(a.allocated(), [30001, 30002]);
+    assert.throws(() => new NodePortAllocator([32767, 30000]), isInvalid(/invalid NodePort range/));
   });
 });

@@ -190,3 +190,54 @@ export class ClusterIpAllocator {
     return [...this.used].sort((a, b) => a - b).map(formatIp);
   }
 }
+
+/**
+ * The NodePort allocation contract, as pure logic over the ports in use (the API server persists them).
+ * Messages follow Kubernetes' for the same mistakes.
+ */
+export class NodePortAllocator {
+  private readonly used: Set<number>;
+  private next: number;
+
+  constructor(
+    readonly range: [number, number] = [30000, 32767],
+    used: Iterable<number> = [],
+  ) {
+    const [lo, hi] = range;
+    if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 1 || hi > 65535 || lo > hi) {
+      throw invalid(`invalid NodePort range ${lo}-${hi}`);
+    }
+    this.used = new Set(used);
+    this.next = lo;
+  }
+
+  /** Allocates `requested` (Invalid outside the range or when taken) or the next free port. */
+  allocate(requested?: number, field = 'spec.ports[0].nodePort'): number {
+    const [lo, hi] = this.range;
+    if (requested !== undefined) {
+      if (!Number.isInteger(requested) || requested < lo || requested > hi) {
+        throw invalid(`${field}: Invalid value: ${requested}: provided port is not in the valid range. The range of valid ports is ${lo}-${hi}`);
+      }
+      if (this.used.has(requested)) throw invalid(`${field}: Invalid value: ${requested}: provided port is already allocated`);
+      this.used.add(requested);
+      return requested;
+    }
+    const count = hi - lo + 1;
+    for (let i = 0; i < count; i++) {
+      const p = lo + ((this.next - lo + i) % count);
+      if (this.used.has(p)) continue;
+      this.used.add(p);
+      this.next = p + 1;
+      return p;
+    }
+    throw invalid(`no free NodePort in the range ${lo}-${hi}`);
+  }
+
+  release(port: number): void {
+    this.used.delete(port);
+  }
+
+  allocated(): number[] {
+    return [...this.used].sort((a, b) => a - b);
+  }
+}
