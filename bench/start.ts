@@ -31,15 +31,15 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const nubisBin = path.join(repo, 'bin', 'nubis');
 /** The parent cgroup of everything raw runc and podman start here, in every hierarchy. */
-const CGROUP_PARENT = `/nubis-bench-${process.pid}`;
+export const CGROUP_PARENT = `/nubis-bench-${process.pid}`;
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-function timeCmd(cmd: string, args: string[], env?: NodeJS.ProcessEnv): number {
+export function timeCmd(cmd: string, args: string[], env?: NodeJS.ProcessEnv): number {
   const t0 = performance.now();
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: env ?? process.env });
   const ms = performance.now() - t0;
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
   console.log(`  runtime overhead over raw runc: ${fmt(results.inProcess! - results.rawRunc!)} (target <= 40 ms)`);
 }
 
-interface Podman {
+export interface Podman {
   /** One timed `podman run --rm`. */
   run(): number;
   /** Removes its storage (mounts included); the dir itself goes with the bench's temp dir. */
@@ -147,7 +147,7 @@ interface Podman {
 }
 
 /** podman with its own temp storage and a config that fits this machine; undefined when unavailable. */
-function podmanSetup(work: string, dataDir: string): Podman | undefined {
+export function podmanSetup(work: string, dataDir: string): Podman | undefined {
   if (spawnSync('podman', ['--version']).status !== 0) {
     console.log('podman not installed: skipping it');
     return undefined;
@@ -197,4 +197,5 @@ function podmanSetup(work: string, dataDir: string): Podman | undefined {
   }
 }
 
-await main();
+// bench/run.ts imports the podman set-up from here.
+if (process.argv[1] && path.resolve(process.argv[1]) === new URL(import.meta.url).pathname) await main();
