@@ -61,7 +61,8 @@ interface Objects {
 const proto = (p: Protocol) => p.toLowerCase();
 const stripVerdict = (e: string) => e.replace(/ : goto .*$/, '');
 
-function portId(key: string, p: ServicePortRule): string {
+/** A stable short id of one service port, for kernel object names. */
+export function portId(key: string, p: ServicePortRule): string {
   return createHash('sha256').update(`${key}/${p.name ?? ''}/${p.protocol}/${p.port}`).digest('hex').slice(0, 12);
 }
 
@@ -229,35 +230,9 @@ export class ServiceRules {
     return o;
   }
 
-  /**
-   * Checks services against each other and the configured ranges: a ClusterIP outside the service CIDR, a
-   * ClusterIP:port or NodePort used twice, a NodePort outside its range each fail with a clear Invalid.
-   */
+  /** Checks services against each other and the configured ranges (see `validateServices`). */
   validate(services: ServiceRule[]): void {
-    const cidr = this.opts.serviceCidr ? parseCidr(this.opts.serviceCidr) : undefined;
-    const [lo, hi] = this.opts.nodePortRange ?? [30000, 32767];
-    const seen = new Map<string, string>();
-    const claim = (what: string, key: string) => {
-      const other = seen.get(what);
-      if (other && other !== key) throw invalid(`${what} of ${key} is already allocated to ${other}`);
-      seen.set(what, key);
-    };
-    for (const s of services) {
-      const headless = !s.clusterIP || s.clusterIP === 'None';
-      if (!headless) {
-        parseIp(s.clusterIP!);
-        if (cidr && !contains(cidr, s.clusterIP!)) {
-          throw invalid(`clusterIP ${s.clusterIP} of ${s.key} is outside the service CIDR ${this.opts.serviceCidr}`);
-        }
-      }
-      for (const p of s.ports) {
-        if (!headless) claim(`${s.clusterIP}:${p.port}/${p.protocol}`, s.key);
-        if (p.nodePort !== undefined) {
-          if (p.nodePort < lo || p.nodePort > hi) throw invalid(`nodePort ${p.nodePort} of ${s.key} is outside the range ${lo}-${hi}`);
-          claim(`nodePort ${p.nodePort}/${p.protocol}`, s.key);
-        }
-      }
-    }
+    validateServices(services, this.opts);
   }
 
   /** Replaces the whole table with rules for `services` in one transaction (start-up, agent restart). */
@@ -315,4 +290,35 @@ function countRefs(refs: Map<string, number>, services: ServiceRule[], delta: nu
     }
   }
   return refs;
+}
+
+/**
+ * Checks services against each other and the configured ranges: a ClusterIP outside the service CIDR, a
+ * ClusterIP:port or NodePort used twice, a NodePort outside its range each fail with a clear Invalid.
+ */
+export function validateServices(services: ServiceRule[], opts: { serviceCidr?: string; nodePortRange?: [number, number] }): void {
+  const cidr = opts.serviceCidr ? parseCidr(opts.serviceCidr) : undefined;
+  const [lo, hi] = opts.nodePortRange ?? [30000, 32767];
+  const seen = new Map<string, string>();
+  const claim = (what: string, key: string) => {
+    const other = seen.get(what);
+    if (other && other !== key) throw invalid(`${what} of ${key} is already allocated to ${other}`);
+    seen.set(what, key);
+  };
+  for (const s of services) {
+    const headless = !s.clusterIP || s.clusterIP === 'None';
+    if (!headless) {
+      parseIp(s.clusterIP!);
+      if (cidr && !contains(cidr, s.clusterIP!)) {
+        throw invalid(`clusterIP ${s.clusterIP} of ${s.key} is outside the service CIDR ${opts.serviceCidr}`);
+      }
+    }
+    for (const p of s.ports) {
+      if (!headless) claim(`${s.clusterIP}:${p.port}/${p.protocol}`, s.key);
+      if (p.nodePort !== undefined) {
+        if (p.nodePort < lo || p.nodePort > hi) throw invalid(`nodePort ${p.nodePort} of ${s.key} is outside the range ${lo}-${hi}`);
+        claim(`nodePort ${p.nodePort}/${p.protocol}`, s.key);
+      }
+    }
+  }
 }
