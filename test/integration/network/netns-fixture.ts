@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -56,8 +56,8 @@ export class NetnsFixture {
   }
 
   /** Starts a long-running process (a pod sandbox: `unshare -n sleep`), killed on cleanup. */
-  start(cmd: string, args: string[]): ChildProcess {
-    const child = spawn(cmd, args, { stdio: 'ignore' });
+  start(cmd: string, args: string[], stdio: StdioOptions = 'ignore'): ChildProcess {
+    const child = spawn(cmd, args, { stdio });
     this.children.push(child);
     return child;
   }
