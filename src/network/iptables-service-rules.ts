@@ -29,6 +29,7 @@ const REJECT = 'NUBIS-REJECT';
  * (atomic per table), and chains no longer wanted are deleted in the same restore.
  */
 export class IptablesServiceRules {
+  readonly backend = 'iptables' as const;
   private readonly run: NetnsRunner;
   private readonly mark: string;
   private readonly applied = new Map<string, ServiceRule>();

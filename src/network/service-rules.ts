@@ -76,6 +76,7 @@ export function portId(key: string, p: ServicePortRule): string {
  * connections keep their conntrack NAT); `update`/`remove` replace one service's objects only.
  */
 export class ServiceRules {
+  readonly backend = 'nftables' as const;
   readonly table: string;
   private readonly run: NetnsRunner;
   private readonly mark: string;
