@@ -2,12 +2,14 @@
  * Service rules benchmark (figures printed, nothing asserted): the time to apply the nftables rules for
  * 1,000 Services with 10 endpoints each (target at most 1 s), and to apply one change among them (one
  * service's endpoints replaced; target at most 50 ms). Runs in a network namespace it creates and deletes.
- * Usage: node --import tsx bench/service-rules.ts [--services 1000] [--endpoints 10] [--changes 20]
+ * --iptables measures the iptables fallback instead (legacy backend, as on a host without nftables).
+ * Usage: node --import tsx bench/service-rules.ts [--services 1000] [--endpoints 10] [--changes 20] [--iptables]
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { RealHost } from '../src/host/real-host.js';
 import { formatIp, parseIp } from '../src/network/cidr.js';
+import { IptablesServiceRules } from '../src/network/iptables-service-rules.js';
 import { ServiceRules, type ServiceRule } from '../src/network/service-rules.js';
 
 const arg = (name: string, def: number) => {
@@ -17,6 +19,7 @@ const arg = (name: string, def: number) => {
 const SERVICES = arg('services', 1000);
 const ENDPOINTS = arg('endpoints', 10);
 const CHANGES = arg('changes', 20);
+const IPTABLES = process.argv.includes('--iptables');
 
 function service(i: number, generation: number): ServiceRule {
   return {
@@ -42,10 +45,12 @@ const ms = (t: bigint) => Number(t) / 1e6;
 const ns = `nubis-bench-${randomBytes(3).toString('hex')}`;
 if (spawnSync('ip', ['netns', 'add', ns]).status !== 0) throw new Error(`cannot create network namespace ${ns}`);
 try {
-  const rules = new ServiceRules({ host: new RealHost(), netns: `/run/netns/${ns}` });
+  const opts = { host: new RealHost(), netns: `/run/netns/${ns}` };
+  const nft = new ServiceRules(opts);
+  const rules = IPTABLES ? new IptablesServiceRules({ ...opts, restore: 'iptables-legacy-restore', iptables: 'iptables-legacy' }) : nft;
   const all = Array.from({ length: SERVICES }, (_, i) => service(i, 0));
   let t = process.hrtime.bigint();
-  const script = rules.renderFull(all);
+  const script = IPTABLES ? (rules as IptablesServiceRules).render(all).script : nft.renderFull(all);
   const render = ms(process.hrtime.bigint() - t);
   t = process.hrtime.bigint();
   await rules.sync(all);
@@ -61,8 +66,10 @@ try {
     times.push(ms(process.hrtime.bigint() - t));
   }
   times.sort((a, b) => a - b);
-  const chains = spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'chains'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes('chain ')).length;
-  console.log(`services ${SERVICES} x ${ENDPOINTS} endpoints: ${script.split('\n').length} nft lines, ${chains} chains`);
+  const chains = IPTABLES
+    ? spawnSync('ip', ['netns', 'exec', ns, 'iptables-legacy', '-t', 'nat', '-S'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith('-N ')).length
+    : spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'chains'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes('chain ')).length;
+  console.log(`${rules.backend}: services ${SERVICES} x ${ENDPOINTS} endpoints: ${script.split('\n').length} lines, ${chains} chains`);
   console.log(`  render            ${render.toFixed(1)} ms`);
   console.log(`  full apply        ${full.toFixed(1)} ms   (target <= 1000 ms) ${full <= 1000 ? 'OK' : 'MISSED'}`);
   console.log(`  full re-sync      ${resync.toFixed(1)} ms   (table replaced in one transaction)`);
