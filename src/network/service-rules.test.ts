@@ -75,6 +75,22 @@ describe('ServiceRules rendering', () => {
   });
 });
 
+describe('ServiceRules hostPorts', () => {
+  it('DNATs node ports to pods, and refuses a port used twice or also as a NodePort', async () => {
+    const host = new FakeHost();
+    const r = new ServiceRules({ host, nodePortRange: [8000, 32767] });
+    await r.sync([web]);
+    const hp = { pod: 'default/p', protocol: 'TCP' as const, hostPort: 8081, podIP: '10.42.1.9', containerPort: 80 };
+    await r.setHostPorts([hp]);
+    assert.match(r.renderFull([web]), /add rule ip nubis hp-tcp-8081 meta l4proto tcp dnat to 10\.42\.1\.9:80\nadd element ip nubis hostports \{ tcp \. 8081 : goto hp-tcp-8081 \}/);
+    await assert.rejects(r.setHostPorts([hp, { ...hp, pod: 'default/q' }]), /hostPort 8081\/TCP of pod default\/q is already used by pod default\/p/);
+    await assert.rejects(r.setHostPorts([{ ...hp, hostPort: 30080 }]), /hostPort 30080\/TCP of pod default\/p is already used by NodePort of default\/web/);
+    await assert.rejects(r.update({ ...web, key: 'default/x', clusterIP: '10.43.0.8', ports: [{ ...web.ports[0]!, nodePort: 8081 }] }), /nodePort 8081\/TCP of default\/x is already used as a hostPort by pod default\/p/);
+    await r.setHostPorts([]);
+    assert.doesNotMatch(r.renderFull([web]), /hp-/);
+  });
+});
+
 describe('ServiceRules validation', () => {
   const rules = new ServiceRules({ host: new FakeHost(), serviceCidr: '10.43.0.0/16' });
   it('names the bad input', () => {

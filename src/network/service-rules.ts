@@ -22,6 +22,16 @@ export interface ServicePortRule {
   endpoints: EndpointRule[];
 }
 
+/** A pod's hostPort: connections to any local address of the node on that port go to the pod. */
+export interface HostPortRule {
+  /** namespace/name of the pod, for error messages. */
+  pod: string;
+  protocol: Protocol;
+  hostPort: number;
+  podIP: string;
+  containerPort: number;
+}
+
 /** What the kernel rules need to know of one Service. */
 export interface ServiceRule {
   /** namespace/name: identifies the service across updates. */
@@ -83,6 +93,7 @@ export class ServiceRules {
   private readonly applied = new Map<string, ServiceRule>();
   /** How many applied service ports use each endpoint address (the hairpin set holds those above 0). */
   private hairpinRefs = new Map<string, number>();
+  private hostPorts: HostPortRule[] = [];
 
   constructor(private readonly opts: ServiceRulesOptions) {
     this.table = opts.table ?? 'nubis';
@@ -103,6 +114,8 @@ export class ServiceRules {
       `add set ${t} no-endpoints { type ipv4_addr . inet_proto . inet_service; }`,
       `add chain ${t} services`,
       `add rule ${t} services ip daddr . meta l4proto . th dport vmap @svc-ports`,
+      `add map ${t} hostports { type inet_proto . inet_service : verdict; }`,
+      `add rule ${t} services fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @hostports`,
       `add rule ${t} services fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @nodeports`,
       `add chain ${t} prerouting { type nat hook prerouting priority -100; policy accept; }`,
       `add rule ${t} prerouting jump services`,
@@ -136,6 +149,7 @@ export class ServiceRules {
       all.noEpElems.push(...o.noEpElems);
     }
     out.push(...this.addLines(all, true));
+    out.push(...this.hostPortLines([], this.hostPorts));
     const pairs = [...countRefs(new Map(), services, 1).keys()].map((ip) => `${ip} . ${ip}`);
     for (let i = 0; i < pairs.length; i += 500) out.push(`add element ${t} hairpin { ${pairs.slice(i, i + 500).join(', ')} }`);
     return out.join('\n') + '\n';
@@ -234,6 +248,12 @@ export class ServiceRules {
   /** Checks services against each other and the configured ranges (see `validateServices`). */
   validate(services: ServiceRule[]): void {
     validateServices(services, this.opts);
+    for (const s of services) {
+      for (const p of s.ports) {
+        const h = this.hostPorts.find((h) => p.nodePort === h.hostPort && p.protocol === h.protocol);
+        if (h) throw invalid(`nodePort ${p.nodePort}/${p.protocol} of ${s.key} is already used as a hostPort by pod ${h.pod}`);
+      }
+    }
   }
 
   /** Replaces the whole table with rules for `services` in one transaction (start-up, agent restart). */
@@ -243,6 +263,44 @@ export class ServiceRules {
     this.applied.clear();
     for (const s of services) this.applied.set(s.key, s);
     this.hairpinRefs = countRefs(new Map(), services, 1);
+  }
+
+  /** The nft lines replacing the hostPort rules `before` with `after`. */
+  private hostPortLines(before: HostPortRule[], after: HostPortRule[]): string[] {
+    const t = `ip ${this.table}`;
+    const chain = (h: HostPortRule) => `hp-${proto(h.protocol)}-${h.hostPort}`;
+    const key = (h: HostPortRule) => `${proto(h.protocol)} . ${h.hostPort}`;
+    const out: string[] = [];
+    if (before.length) out.push(`delete element ${t} hostports { ${before.map(key).join(', ')} }`);
+    for (const h of before) out.push(`delete chain ${t} ${chain(h)}`);
+    for (const h of after) {
+      out.push(
+        `add chain ${t} ${chain(h)}`,
+        `add rule ${t} ${chain(h)} ip saddr ${h.podIP} meta mark set meta mark | ${this.mark}`,
+        `add rule ${t} ${chain(h)} meta l4proto ${proto(h.protocol)} dnat to ${h.podIP}:${h.containerPort}`,
+      );
+    }
+    if (after.length) out.push(`add element ${t} hostports { ${after.map((h) => `${key(h)} : goto ${chain(h)}`).join(', ')} }`);
+    return out;
+  }
+
+  /**
+   * Replaces every hostPort rule of the node in one transaction. A port taken twice, or also a NodePort,
+   * fails with Invalid naming both users.
+   */
+  async setHostPorts(list: HostPortRule[]): Promise<void> {
+    const seen = new Map<string, string>();
+    for (const s of this.applied.values()) for (const p of s.ports) if (p.nodePort) seen.set(`${p.protocol}/${p.nodePort}`, `NodePort of ${s.key}`);
+    for (const h of list) {
+      parseIp(h.podIP);
+      if (!Number.isInteger(h.hostPort) || h.hostPort < 1 || h.hostPort > 65535) throw invalid(`hostPort ${h.hostPort} of pod ${h.pod} is not a port number`);
+      const other = seen.get(`${h.protocol}/${h.hostPort}`);
+      if (other) throw invalid(`hostPort ${h.hostPort}/${h.protocol} of pod ${h.pod} is already used by ${other}`);
+      seen.set(`${h.protocol}/${h.hostPort}`, `pod ${h.pod}`);
+    }
+    const lines = this.hostPortLines(this.hostPorts, list);
+    await this.apply(lines.length ? lines.join('\n') + '\n' : '');
+    this.hostPorts = [...list];
   }
 
   /** Replaces one service's rules (added, changed) in one transaction. */
@@ -270,6 +328,7 @@ export class ServiceRules {
     await this.apply(`add table ip ${this.table}\ndelete table ip ${this.table}\n`);
     this.applied.clear();
     this.hairpinRefs.clear();
+    this.hostPorts = [];
   }
 
   private apply(script: string): Promise<void> {

@@ -94,6 +94,13 @@ describe('service rules in a node namespace (pods on a bridge)', async () => {
     assert.match(fx.request(client.netnsPath, CLUSTER_IP, 80), /^s\d /);
   });
 
+  it('forwards a hostPort on the node addresses to its pod', async () => {
+    await rules.setHostPorts([{ pod: 'default/s2', protocol: 'TCP', hostPort: 8081, podIP: pods[1]!.ip, containerPort: 8080 }]);
+    assert.equal(fx.request(client.netnsPath, '10.42.1.1', 8081), `s2 ${client.ip}`);
+    await rules.setHostPorts([]);
+    assert.equal(fx.request(client.netnsPath, '10.42.1.1', 8081, 1), '');
+  });
+
   it('keeps established connections through a full re-sync by a restarted agent', async () => {
     await fx.echoServer(pods[0]!.netnsPath, 7000, 'long', true);
     const svc: ServiceRule = {
