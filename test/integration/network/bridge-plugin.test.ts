@@ -5,6 +5,7 @@ import { after, describe, it } from 'node:test';
 import { RealHost } from '../../../src/host/real-host.js';
 import { BridgePlugin } from '../../../src/network/bridge-plugin.js';
 import { NodeRoutes } from '../../../src/network/node-routes.js';
+import { ServiceRules } from '../../../src/network/service-rules.js';
 import { NetnsFixture } from './netns-fixture.js';
 
 const host = new RealHost();
@@ -67,6 +68,26 @@ describe('bridge plugin (two nodes, each in its own namespace)', async () => {
     // Routes not ours are left alone.
     assert.match(fx.exec(n1, 'ip', ['route']), /192\.168\.77\.0\/24/);
     await r2.reconcile([]);
+  });
+
+  it('balances a ClusterIP on one node to a pod on the other; a NodePort from outside is masqueraded', async () => {
+    const a = await fx.sandbox();
+    const c = await fx.sandbox();
+    const ipA = (await p1.setUp({ ...meta('y1'), ...a })).ips[0]!;
+    const ipC = (await p2.setUp({ ...meta('y2'), ...c })).ips[0]!;
+    await r1.reconcile([{ cidr: '10.42.2.0/24', via: '192.168.77.2' }]);
+    await r2.reconcile([{ cidr: '10.42.1.0/24', via: '192.168.77.1' }]);
+    await fx.echoServer(c.netnsPath, 8080, 'c');
+    const rules = new ServiceRules({ host, netns: fx.path(n1) });
+    await rules.sync([{ key: 'default/c', clusterIP: '10.43.0.30', ports: [{ protocol: 'TCP', port: 80, nodePort: 30080, endpoints: [{ ip: ipC, port: 8080, ready: true }] }] }]);
+    assert.equal(fx.request(a.netnsPath, '10.43.0.30', 80), `c ${ipA}`, 'pod address kept across nodes');
+    // From node 2's own namespace (outside node 1) to node 1's NodePort: the reply must return through node 1.
+    assert.equal(fx.exec(n2, 'busybox', ['nc', '-w', '2', '192.168.77.1', '30080'], '').trim(), 'c 192.168.77.1');
+    await rules.clear();
+    await r1.reconcile([]);
+    await r2.reconcile([]);
+    await p1.tearDown(meta('y1'));
+    await p2.tearDown(meta('y2'));
   });
 
   it('reclaims addresses and veths of pods gone while the agent was down', async () => {
