@@ -1,7 +1,7 @@
 import type { Host } from '../host/host.js';
 import { internal } from '../lib/errors.js';
 import { netnsRunner, type NetnsRunner } from './netns-runner.js';
-import { portId, validateServices, type ServiceRule } from './service-rules.js';
+import { portId, validateHostPorts, validateServices, type HostPortRule, type ServiceRule } from './service-rules.js';
 
 export interface IptablesServiceRulesOptions {
   host: Host;
@@ -17,6 +17,7 @@ export interface IptablesServiceRulesOptions {
 
 const SERVICES = 'NUBIS-SERVICES';
 const NODEPORTS = 'NUBIS-NODEPORTS';
+const HOSTPORTS = 'NUBIS-HOSTPORTS';
 const POST = 'NUBIS-POSTROUTING';
 const REJECT = 'NUBIS-REJECT';
 
@@ -35,6 +36,7 @@ export class IptablesServiceRules {
   private readonly applied = new Map<string, ServiceRule>();
   private chains = new Set<string>();
   private hooked = false;
+  private hostPorts: HostPortRule[] = [];
 
   constructor(private readonly opts: IptablesServiceRulesOptions) {
     this.run = netnsRunner(opts.host, opts.netns);
@@ -44,9 +46,14 @@ export class IptablesServiceRules {
   /** The iptables-restore input for `services`, deleting the chains in `stale`. */
   render(services: ServiceRule[], stale: Iterable<string> = []): { script: string; chains: Set<string> } {
     const nat: string[] = [];
-    const chains = new Set([SERVICES, NODEPORTS, POST]);
+    const chains = new Set([SERVICES, HOSTPORTS, NODEPORTS, POST]);
     const rules: string[] = [`-A ${POST} -m mark --mark ${this.mark}/${this.mark} -j MASQUERADE`];
     const rejects: string[] = [];
+    for (const h of this.hostPorts) {
+      const l4 = h.protocol.toLowerCase();
+      const match = `-p ${l4} -m ${l4} --dport ${h.hostPort}`;
+      rules.push(`-A ${HOSTPORTS} -s ${h.podIP}/32 ${match} -j MARK --or-mark ${this.mark}`, `-A ${HOSTPORTS} ${match} -j DNAT --to-destination ${h.podIP}:${h.containerPort}`);
+    }
     for (const s of services) {
       if (!s.clusterIP || s.clusterIP === 'None') continue;
       const affinity = s.sessionAffinity === 'ClientIP';
@@ -83,7 +90,10 @@ export class IptablesServiceRules {
         });
       }
     }
-    rules.push(`-A ${SERVICES} -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j ${NODEPORTS}`);
+    rules.push(
+      `-A ${SERVICES} -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j ${HOSTPORTS}`,
+      `-A ${SERVICES} -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j ${NODEPORTS}`,
+    );
     const gone = [...stale].filter((c) => !chains.has(c));
     nat.push('*nat', ...[...chains, ...gone].map((c) => `:${c} - [0:0]`), ...rules, ...gone.map((c) => `-X ${c}`), 'COMMIT');
     const filter = ['*filter', `:${REJECT} - [0:0]`, ...rejects, 'COMMIT'];
@@ -91,7 +101,7 @@ export class IptablesServiceRules {
   }
 
   async sync(services: ServiceRule[]): Promise<void> {
-    validateServices(services, this.opts);
+    validateServices(services, this.opts, this.hostPorts);
     await this.hook();
     // A restarted agent does not know its earlier chains: find them in the table.
     const stale = this.chains.size ? this.chains : await this.existingChains();
@@ -100,6 +110,19 @@ export class IptablesServiceRules {
     this.chains = chains;
     this.applied.clear();
     for (const s of services) this.applied.set(s.key, s);
+  }
+
+  /** Replaces every hostPort rule of the node (see `ServiceRules.setHostPorts`). */
+  async setHostPorts(list: HostPortRule[]): Promise<void> {
+    validateHostPorts(list, this.applied.values());
+    const before = this.hostPorts;
+    this.hostPorts = [...list];
+    try {
+      await this.sync([...this.applied.values()]);
+    } catch (err) {
+      this.hostPorts = before;
+      throw err;
+    }
   }
 
   async update(service: ServiceRule): Promise<void> {
@@ -123,6 +146,7 @@ export class IptablesServiceRules {
     await this.restore([...nat, '*filter', `:${REJECT} - [0:0]`, `-X ${REJECT}`, 'COMMIT'].join('\n') + '\n');
     this.chains.clear();
     this.applied.clear();
+    this.hostPorts = [];
     this.hooked = false;
   }
 
@@ -139,7 +163,7 @@ export class IptablesServiceRules {
   /** Jumps from the built-in chains to ours, added once (our chains must exist first). */
   private async hook(): Promise<void> {
     if (this.hooked) return;
-    await this.restore(['*nat', `:${SERVICES} - [0:0]`, `:${NODEPORTS} - [0:0]`, `:${POST} - [0:0]`, 'COMMIT', '*filter', `:${REJECT} - [0:0]`, 'COMMIT'].join('\n') + '\n');
+    await this.restore(['*nat', `:${SERVICES} - [0:0]`, `:${HOSTPORTS} - [0:0]`, `:${NODEPORTS} - [0:0]`, `:${POST} - [0:0]`, 'COMMIT', '*filter', `:${REJECT} - [0:0]`, 'COMMIT'].join('\n') + '\n');
     const ipt = this.opts.iptables ?? 'iptables';
     for (const [table, chain, target] of this.hooks()) {
       const has = await this.run(ipt, ['-w', '-t', table, '-C', chain, '-j', target], { allowFailure: true });

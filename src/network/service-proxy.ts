@@ -2,7 +2,7 @@ import { isNubisError } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
 import { IptablesServiceRules } from './iptables-service-rules.js';
 import { netnsRunner } from './netns-runner.js';
-import { ServiceRules, type ServiceRule, type ServiceRulesOptions } from './service-rules.js';
+import { ServiceRules, type HostPortRule, type ServiceRule, type ServiceRulesOptions } from './service-rules.js';
 
 const log = logger('network');
 
@@ -14,6 +14,8 @@ export interface ServiceProxy {
   /** Adds or changes one service. */
   update(service: ServiceRule): Promise<void>;
   remove(key: string): Promise<void>;
+  /** Replaces every hostPort of the node's pods. */
+  setHostPorts(list: HostPortRule[]): Promise<void>;
   /** Removes every rule and chain of ours. */
   clear(): Promise<void>;
 }

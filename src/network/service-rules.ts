@@ -247,13 +247,7 @@ export class ServiceRules {
 
   /** Checks services against each other and the configured ranges (see `validateServices`). */
   validate(services: ServiceRule[]): void {
-    validateServices(services, this.opts);
-    for (const s of services) {
-      for (const p of s.ports) {
-        const h = this.hostPorts.find((h) => p.nodePort === h.hostPort && p.protocol === h.protocol);
-        if (h) throw invalid(`nodePort ${p.nodePort}/${p.protocol} of ${s.key} is already used as a hostPort by pod ${h.pod}`);
-      }
-    }
+    validateServices(services, this.opts, this.hostPorts);
   }
 
   /** Replaces the whole table with rules for `services` in one transaction (start-up, agent restart). */
@@ -289,15 +283,7 @@ export class ServiceRules {
    * fails with Invalid naming both users.
    */
   async setHostPorts(list: HostPortRule[]): Promise<void> {
-    const seen = new Map<string, string>();
-    for (const s of this.applied.values()) for (const p of s.ports) if (p.nodePort) seen.set(`${p.protocol}/${p.nodePort}`, `NodePort of ${s.key}`);
-    for (const h of list) {
-      parseIp(h.podIP);
-      if (!Number.isInteger(h.hostPort) || h.hostPort < 1 || h.hostPort > 65535) throw invalid(`hostPort ${h.hostPort} of pod ${h.pod} is not a port number`);
-      const other = seen.get(`${h.protocol}/${h.hostPort}`);
-      if (other) throw invalid(`hostPort ${h.hostPort}/${h.protocol} of pod ${h.pod} is already used by ${other}`);
-      seen.set(`${h.protocol}/${h.hostPort}`, `pod ${h.pod}`);
-    }
+    validateHostPorts(list, this.applied.values());
     const lines = this.hostPortLines(this.hostPorts, list);
     await this.apply(lines.length ? lines.join('\n') + '\n' : '');
     this.hostPorts = [...list];
@@ -356,7 +342,11 @@ function countRefs(refs: Map<string, number>, services: ServiceRule[], delta: nu
  * Checks services against each other and the configured ranges: a ClusterIP outside the service CIDR, a
  * ClusterIP:port or NodePort used twice, a NodePort outside its range each fail with a clear Invalid.
  */
-export function validateServices(services: ServiceRule[], opts: { serviceCidr?: string; nodePortRange?: [number, number] }): void {
+export function validateServices(
+  services: ServiceRule[],
+  opts: { serviceCidr?: string; nodePortRange?: [number, number] },
+  hostPorts: HostPortRule[] = [],
+): void {
   const cidr = opts.serviceCidr ? parseCidr(opts.serviceCidr) : undefined;
   const [lo, hi] = opts.nodePortRange ?? [30000, 32767];
   const seen = new Map<string, string>();
@@ -378,7 +368,22 @@ export function validateServices(services: ServiceRule[], opts: { serviceCidr?: 
       if (p.nodePort !== undefined) {
         if (p.nodePort < lo || p.nodePort > hi) throw invalid(`nodePort ${p.nodePort} of ${s.key} is outside the range ${lo}-${hi}`);
         claim(`nodePort ${p.nodePort}/${p.protocol}`, s.key);
+        const h = hostPorts.find((h) => p.nodePort === h.hostPort && p.protocol === h.protocol);
+        if (h) throw invalid(`nodePort ${p.nodePort}/${p.protocol} of ${s.key} is already used as a hostPort by pod ${h.pod}`);
       }
     }
+  }
+}
+
+/** Checks hostPorts: a port number, not taken twice, not also a NodePort of `services`. */
+export function validateHostPorts(list: HostPortRule[], services: Iterable<ServiceRule>): void {
+  const seen = new Map<string, string>();
+  for (const s of services) for (const p of s.ports) if (p.nodePort) seen.set(`${p.protocol}/${p.nodePort}`, `NodePort of ${s.key}`);
+  for (const h of list) {
+    parseIp(h.podIP);
+    if (!Number.isInteger(h.hostPort) || h.hostPort < 1 || h.hostPort > 65535) throw invalid(`hostPort ${h.hostPort} of pod ${h.pod} is not a port number`);
+    const other = seen.get(`${h.protocol}/${h.hostPort}`);
+    if (other) throw invalid(`hostPort ${h.hostPort}/${h.protocol} of pod ${h.pod} is already used by ${other}`);
+    seen.set(`${h.protocol}/${h.hostPort}`, `pod ${h.pod}`);
   }
 }

@@ -59,6 +59,14 @@ describe('iptables fallback service rules (legacy backend, node namespace)', asy
     assert.equal(fx.request(client, '10.43.0.10', 80, 1), '');
   });
 
+  it('forwards hostPorts', async () => {
+    await rules.setHostPorts([{ pod: 'default/b', protocol: 'TCP', hostPort: 8081, podIP: servers[1]!.ip, containerPort: 8080 }]);
+    assert.match(fx.request(client, '10.42.5.1', 8081), /^b /);
+    await assert.rejects(rules.setHostPorts([{ pod: 'default/b', protocol: 'TCP', hostPort: 30080, podIP: servers[1]!.ip, containerPort: 8080 }]), /already used by NodePort of default\/web/);
+    await rules.setHostPorts([]);
+    assert.equal(fx.request(client, '10.42.5.1', 8081, 1), '');
+  });
+
   it('a restarted agent removes chains it no longer wants; clear removes everything', async () => {
     await rules.update(svc([true, true, true]));
     const restarted = new IptablesServiceRules(opts);
