@@ -49,6 +49,13 @@ describe('NodeIpam', async () => {
     assert.equal(new Set(got).size, 24);
   });
 
+  it('gives one owner one address even when asked twice at once', async () => {
+    const ipam = fresh();
+    const [a, b] = await Promise.all([ipam.allocate('same'), ipam.allocate('same')]);
+    assert.equal(a, b);
+    assert.equal((await ipam.list()).size, 1);
+  });
+
   it('reclaims addresses of owners no longer alive', async () => {
     const ipam = fresh();
     await ipam.allocate('live');

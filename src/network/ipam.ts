@@ -12,6 +12,8 @@ import { contains, formatCidr, formatIp, lastIp, parseCidr, parseIp, type Cidr }
  */
 export class NodeIpam {
   readonly range: Cidr;
+  /** Allocations in flight in this process, so concurrent calls for one owner get one address. */
+  private readonly pending = new Map<string, Promise<string>>();
 
   constructor(
     readonly dir: string,
@@ -60,7 +62,15 @@ export class NodeIpam {
    * Gives `owner` an address; an owner that already holds one gets the same one back. Fails with Invalid
    * ("no free address in 10.42.3.0/24") when the range is exhausted.
    */
-  async allocate(owner: string): Promise<string> {
+  allocate(owner: string): Promise<string> {
+    const inFlight = this.pending.get(owner);
+    if (inFlight) return inFlight;
+    const p = this.allocateOnce(owner).finally(() => this.pending.delete(owner));
+    this.pending.set(owner, p);
+    return p;
+  }
+
+  private async allocateOnce(owner: string): Promise<string> {
     if (!owner || /[\n/]/.test(owner)) throw invalid(`invalid address owner "${owner}"`);
     const held = await this.addressOf(owner);
     if (held) return held;
