@@ -8,7 +8,8 @@ import type { RuntimeDriver } from '../runtime/driver.js';
 import type { PodManager } from './pod-manager.js';
 import { parseMeminfo } from './node-status.js';
 
-interface Sample {
+/** Cumulative CPU time (ns) at a wall-clock time (ms). */
+export interface Sample {
   ns: number;
   at: number;
 }
@@ -45,6 +46,15 @@ export interface Summary {
   pods: PodStats[];
 }
 
+/**
+ * CPU usage in nanocores (1e9 = one full core) between two samples of cumulative CPU time in ns taken at
+ * wall-clock times in ms; 0 without a usable earlier sample (first sample, clock step, counter reset).
+ */
+export function nanoCores(prev: Sample | undefined, cur: Sample): number {
+  if (!prev || cur.at <= prev.at || cur.ns < prev.ns) return 0;
+  return Math.round(((cur.ns - prev.ns) / (cur.at - prev.at)) * 1e3); // ns per ms -> ns per s
+}
+
 /** Jiffies of /proc/stat's cpu line as nanoseconds of busy time. */
 export function busyNs(procStat: string): number {
   const f = (procStat.split('\n').find((l) => l.startsWith('cpu ')) ?? '').trim().split(/\s+/).slice(1).map(Number);
@@ -65,8 +75,7 @@ export class StatsCollector {
   #rate(key: string, ns: number, at: number): number {
     const prev = this.#samples.get(key);
     this.#samples.set(key, { ns, at });
-    if (!prev || at <= prev.at || ns < prev.ns) return 0;
-    return Math.round(((ns - prev.ns) / (at - prev.at)) * 1e6);
+    return nanoCores(prev, { ns, at });
   }
 
   async #collect(): Promise<Summary> {
