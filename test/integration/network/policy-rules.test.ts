@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { RealHost } from '../../../src/host/real-host.js';
 import { BridgePlugin } from '../../../src/network/bridge-plugin.js';
 import { PolicyRules, type PolicyModel, type PolicyPod } from '../../../src/network/policy-rules.js';
+import { ServiceRules } from '../../../src/network/service-rules.js';
 import { NetnsFixture } from './netns-fixture.js';
 
 const host = new RealHost();
@@ -62,6 +63,12 @@ describe('network policy in a node namespace (pods on a bridge)', async () => {
     assert.equal(req('client', 'server', 9090), '', 'port not selected');
     // The server may still start connections (only its ingress is isolated).
     assert.match(req('server', 'other', 8080), /^other /);
+    // Through a ClusterIP the policy sees the real pod addresses (DNAT happens before filtering).
+    const services = new ServiceRules({ host, netns: fx.path(node) });
+    await services.sync([{ key: 'default/server', clusterIP: '10.43.0.40', ports: [{ protocol: 'TCP', port: 80, endpoints: [{ ip: pods.get('server')!.ip, port: 8080, ready: true }] }] }]);
+    assert.match(fx.request(pods.get('client')!.netnsPath, '10.43.0.40', 80, 1), /^server /);
+    assert.equal(fx.request(pods.get('other')!.netnsPath, '10.43.0.40', 80, 1), '');
+    await services.clear();
   });
 
   it('limits egress to an ipBlock minus its exceptions', async () => {
