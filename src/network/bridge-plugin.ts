@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Host } from '../host/host.js';
 import { isNubisError, messageOf, NubisError } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
-import { formatCidr, gatewayIp } from './cidr.js';
+import { gatewayIp } from './cidr.js';
 import { NodeIpam } from './ipam.js';
 import { ipBatch, netnsRunner, type NetnsRunner } from './netns-runner.js';
 
@@ -153,9 +153,5 @@ export class BridgePlugin {
   async removeBridge(): Promise<void> {
     this.bridgeReady = undefined;
     await this.node('ip', ['link', 'del', 'dev', this.bridge], { allowFailure: true });
-  }
-
-  describe(): string {
-    return `bridge ${this.bridge} ${formatCidr(this.ipam.range)} gw ${this.gateway}`;
   }
 }
