@@ -87,11 +87,19 @@ export function renderPolicies(model: PolicyModel, table = 'nubis-policy'): stri
     `add rule ${t} forward ip saddr vmap @egress-pods`,
     `add rule ${t} forward ip daddr vmap @ingress-pods`,
   ];
-  const peerPods = (policy: NetworkPolicyRule, peer: PolicyPeer): PolicyPod[] =>
-    model.pods.filter((p) => {
-      const inNs = peer.namespaceSelector ? matches(peer.namespaceSelector, nsLabels.get(p.namespace) ?? {}) : p.namespace === policy.namespace;
-      return inNs && (!peer.podSelector || matches(peer.podSelector, p.labels));
-    });
+  // A peer's pods are the same for every pod its policy selects: computed once per peer.
+  const peerCache = new Map<PolicyPeer, PolicyPod[]>();
+  const peerPods = (policy: NetworkPolicyRule, peer: PolicyPeer): PolicyPod[] => {
+    let pods = peerCache.get(peer);
+    if (!pods) {
+      pods = model.pods.filter((p) => {
+        const inNs = peer.namespaceSelector ? matches(peer.namespaceSelector, nsLabels.get(p.namespace) ?? {}) : p.namespace === policy.namespace;
+        return inNs && (!peer.podSelector || matches(peer.podSelector, p.labels));
+      });
+      peerCache.set(peer, pods);
+    }
+    return pods;
+  };
   const elems: Record<'in' | 'eg', string[]> = { in: [], eg: [] };
   for (const pod of model.pods) {
     parseIp(pod.ip);
