@@ -70,6 +70,13 @@ describe('ClusterDns', () => {
     assert.equal(ask('web.default.svc.cluster.local.default.svc.cluster.local').rcode, 'NXDOMAIN');
   });
 
+  it('answers reverse lookups of ClusterIPs and named headless endpoints only', () => {
+    assert.deepEqual(data(ask('20.0.43.10.in-addr.arpa', 'PTR')), ['web.default.svc.cluster.local']);
+    assert.deepEqual(data(ask('5.1.42.10.in-addr.arpa.', 'PTR')), ['pg-0.pg.db.svc.cluster.local']);
+    assert.equal(ask('6.2.42.10.in-addr.arpa', 'PTR').rcode, 'REFUSED');
+    assert.equal(ask('8.8.8.8.in-addr.arpa', 'PTR').rcode, 'REFUSED');
+  });
+
   it('refuses names outside the cluster domain instead of recursing', () => {
     const r = ask('example.com');
     assert.equal(r.rcode, 'REFUSED');

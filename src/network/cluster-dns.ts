@@ -23,8 +23,9 @@ const RCODE = { NOERROR: 0, NXDOMAIN: 3, REFUSED: 5, FORMERR: 1, NOTIMP: 4 } as 
  * The cluster DNS model and its answers, without sockets: `<svc>.<ns>.svc.<domain>` A records (the
  * ClusterIP, or the ready pods of a headless service), `<hostname>.<svc>.<ns>.svc.<domain>` for named
  * endpoints, SRV records `_<port>._<proto>.<svc>.<ns>.svc.<domain>` for named ports, and
- * `a-b-c-d.<ns>.pod.<domain>`. Unknown names in the cluster domain get NXDOMAIN; names outside it get
- * REFUSED: it never recurses.
+ * `a-b-c-d.<ns>.pod.<domain>`, and PTR records for ClusterIPs and named headless endpoints. Unknown
+ * names in the cluster domain get NXDOMAIN; names outside it (and other reverse lookups) get REFUSED: it
+ * never recurses.
  */
 export class ClusterDns {
   readonly domain: string;
@@ -65,6 +66,14 @@ export class ClusterDns {
     if (!q || (query.questions?.length ?? 0) !== 1) return reply(RCODE.FORMERR, [], [], false);
     if ((query.flags ?? 0) & (0xf << 11)) return reply(RCODE.NOTIMP, [], [], false); // only standard queries
     const name = q.name.toLowerCase().replace(/\.$/, '');
+    const ptr = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\.in-addr\.arpa$/.exec(name);
+    if (ptr) {
+      // Reverse lookups of addresses the cluster knows; any other address is not ours to answer.
+      const target = this.reverse(`${ptr[4]}.${ptr[3]}.${ptr[2]}.${ptr[1]}`);
+      if (!target) return reply(RCODE.REFUSED, [], [], false);
+      const answers: Answer[] = q.type === 'PTR' ? [{ type: 'PTR', name: q.name, ttl: this.ttl, class: 'IN', data: target }] : [];
+      return reply(RCODE.NOERROR, answers);
+    }
     if (name !== this.domain && !name.endsWith(`.${this.domain}`)) return reply(RCODE.REFUSED, [], [], false);
     const found = this.lookup(name, q);
     if (!found) return reply(RCODE.NXDOMAIN);
@@ -126,6 +135,17 @@ export class ClusterDns {
       }
     }
     return { answers, additionals };
+  }
+
+  /** The name of a ClusterIP, or of a headless service's endpoint that has a hostname. */
+  private reverse(ip: string): string | undefined {
+    for (const s of this.services.values()) {
+      const base = `${s.name}.${s.namespace}.svc.${this.domain}`;
+      if (s.clusterIP === ip) return base;
+      const ep = (s.endpoints ?? []).find((e) => e.ip === ip && e.hostname);
+      if (ep && (!s.clusterIP || s.clusterIP === 'None')) return `${ep.hostname}.${base}`;
+    }
+    return undefined;
   }
 
   private hasNamespace(ns: string): boolean {
