@@ -12,6 +12,7 @@ import type { Container, Pod, PodStatus } from '../api/core/v1/pod-types.js';
 import type { RestClient } from '../client/rest-client.js';
 import { removeCgroupTree } from '../host/cgroups.js';
 import { isNubisError } from '../lib/errors.js';
+import { trace } from '../runtime/oci/trace.js';
 import { logger } from '../lib/log.js';
 import type { RuntimeDriver, WorkloadInfo } from '../runtime/driver.js';
 import type { Backoff } from './backoff.js';
@@ -205,12 +206,13 @@ export class PodWorker {
 
   /**
    * A workload's info once its state has settled: right after a fast exit the runtime may briefly report
-   * "exited" with code -1 (no exit file yet); that is read again for up to 2 s.
+   * "exited" with code -1 (conmon has not written the exit file yet, which takes milliseconds); that is
+   * read again, soon at first (5 ms, doubling up to 100 ms), for up to 2 s.
    */
   async #info(id: string): Promise<WorkloadInfo> {
     let info = await this.deps.driver.get(id);
-    for (let i = 0; i < 20 && info.state.status === 'exited' && info.state.exitCode === -1; i++) {
-      await new Promise((r) => setTimeout(r, 100));
+    for (let waited = 0, step = 5; waited < 2000 && info.state.status === 'exited' && info.state.exitCode === -1; waited += step, step = Math.min(100, step * 2)) {
+      await new Promise((r) => setTimeout(r, step));
       info = await this.deps.driver.get(id);
     }
     return info;
@@ -277,10 +279,15 @@ export class PodWorker {
       await this.#report();
       return;
     }
+    trace(`pod ${this.id.name}: sync`);
     if (!(await this.#ensureVolumes(pod))) return;
+    trace(`pod ${this.id.name}: volumes`);
     if (!(await this.#ensureSandbox(pod))) return;
+    trace(`pod ${this.id.name}: sandbox`);
     if (await this.#syncInit(pod)) await this.#syncApps(pod);
+    trace(`pod ${this.id.name}: apps`);
     const status = await this.#report();
+    trace(`pod ${this.id.name}: reported ${status?.phase}`);
     if (terminal(status?.phase)) await this.#stopAll();
   }
 
