@@ -15,8 +15,8 @@ export class NetnsFixture {
   readonly tmpDirs: string[] = [];
 
   constructor() {
-    for (const tool of ['ip', 'nsenter', 'unshare', 'nft']) {
-      if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is required (apt-get install iproute2 util-linux nftables)`);
+    for (const tool of ['ip', 'nsenter', 'unshare', 'nft', 'busybox', 'getent', 'iptables-legacy-restore']) {
+      if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is required (apt-get install iproute2 util-linux nftables busybox-static libc-bin iptables)`);
     }
   }
 
