@@ -25,6 +25,7 @@ import type { ObjectSource } from './env.js';
 import { ImagePuller } from './image-puller.js';
 import { LoopbackOnly, type NetworkPlugin } from './network-plugin.js';
 import { NodeReporter } from './node-status.js';
+import { ExitWatcher } from './exit-watcher.js';
 import { PodManager } from './pod-manager.js';
 import { probeRunner } from './probes.js';
 import { CONFIG_MAPS, SECRETS } from './resources.js';
@@ -117,6 +118,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       inUse: () => imageDigestsInUse(opts.dataDir),
     });
   const driver = opts.driver ?? new OciDriver({ dataDir: opts.dataDir, host: opts.host, images, runtime: opts.runtime });
+  // conmon's exit files, watched: an exit is handled within milliseconds instead of at the next poll.
+  const exits = driver instanceof OciDriver ? new ExitWatcher((id) => driver.store.paths(id).exitDir) : undefined;
   const objects = apiObjects(opts.client);
   const volumes = new PodVolumes(path.join(opts.dataDir, 'agent', 'pods'), opts.host, objects);
   let reporter: NodeReporter | undefined;
@@ -137,6 +140,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       allocatable: () => reporter!.allocatable(),
       probeMsPerSecond: t.probeMsPerSecond ?? 1000,
       volumeRefreshMs: t.volumeRefreshMs ?? 60_000,
+      exits,
     },
     t.exitPollMs ?? 1000,
   );

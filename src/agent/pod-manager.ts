@@ -3,7 +3,8 @@
  * PodWorker per pod uid, and recovery. At start the workloads the runtime already has are grouped by
  * their pod labels and handed to the workers of their pods, which adopt them without restarting anything;
  * once the informer has synced, workloads and volume dirs of pods that no longer exist are removed.
- * A ticker polls for exited containers (cheap per container: the driver's hasExited).
+ * Exits are reported by the exit watch (deps.exits) as they happen; a ticker also polls for exited
+ * containers, as the fallback (cheap per container: the driver's hasExited).
  */
 import type { Pod } from '../api/core/v1/pod-types.js';
 import { Informer } from '../client/informer.js';
@@ -87,6 +88,7 @@ export class PodManager {
     await informing;
     clearInterval(this.#ticker);
     for (const w of this.#workers.values()) w.stop();
+    this.deps.exits?.close();
   }
 
   #onPod(pod: Pod): void {

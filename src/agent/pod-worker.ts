@@ -13,6 +13,7 @@ import type { RestClient } from '../client/rest-client.js';
 import { removeCgroupTree } from '../host/cgroups.js';
 import { isNubisError } from '../lib/errors.js';
 import { trace } from '../runtime/oci/trace.js';
+import type { ExitNotifier } from './exit-watcher.js';
 import { logger } from '../lib/log.js';
 import type { RuntimeDriver, WorkloadInfo } from '../runtime/driver.js';
 import type { Backoff } from './backoff.js';
@@ -46,6 +47,8 @@ export interface WorkerDeps {
   probeMsPerSecond: number;
   /** How often configMap and secret volumes are refreshed. */
   volumeRefreshMs: number;
+  /** Reports container exits as they happen (else only the pod manager's poll finds them). */
+  exits?: ExitNotifier;
 }
 
 /** The pod a worker is for, known even when the object is gone. */
@@ -101,6 +104,7 @@ export class PodWorker {
   #lastPatched: string | undefined;
   #stoppedAll = false;
   #busy = false;
+  #pollAgain = false;
   #dirty = false;
   #finished = false;
   #timer: NodeJS.Timeout | undefined;
@@ -142,6 +146,7 @@ export class PodWorker {
     for (const info of infos) {
       const labels = info.spec.labels ?? {};
       const run = runOf(info);
+      this.#watchExit(run);
       if (labels[LABELS.role] === 'sandbox') {
         if (run.restartCount >= this.#sandboxAttempt) {
           this.#sandbox = run;
@@ -193,6 +198,7 @@ export class PodWorker {
 
   /** Looks for runs that exited since the last look (cheap: no runtime call unless one did). */
   async poll(): Promise<void> {
+    if (this.#busy) this.#pollAgain = true; // looked at once the sync in progress ends
     if (this.#finished || this.#busy) return;
     const check = [...[...this.#runs.values()].map((l) => l.at(-1)), this.#sandbox].filter((r): r is ContainerRun => live(r));
     let changed = false;
@@ -264,6 +270,15 @@ export class PodWorker {
     } finally {
       this.#busy = false;
     }
+    if (this.#pollAgain) {
+      this.#pollAgain = false;
+      void this.poll().catch((err: unknown) => log.debug(`poll ${this.id.name}: ${(err as Error).message}`));
+    }
+  }
+
+  /** A live run's exit triggers a poll at once (the exit watch), not at the next tick. */
+  #watchExit(run: ContainerRun): void {
+    if (live(run)) this.deps.exits?.watch(run.id, () => void this.poll().catch((err: unknown) => log.debug(`poll ${this.id.name}: ${(err as Error).message}`)));
   }
 
   #downward(): DownwardContext {
@@ -344,6 +359,7 @@ export class PodWorker {
         throw err;
       }
       const run = runOf(await this.#info(info.id));
+      this.#watchExit(run);
       this.#sandbox = run;
       if (!run.state.pid) throw new Error('the sandbox has no process');
       await this.#networkUp(run.state.pid);
@@ -474,6 +490,7 @@ export class PodWorker {
     }
     this.deps.pullBackoff.forget(pullKey);
     const run = runOf(await this.#info(info.id));
+    this.#watchExit(run);
     const list = this.#runs.get(c.name) ?? [];
     list.push(run);
     // Keep the new run and the one before it (logs --previous, lastState); older runs go.
@@ -621,6 +638,7 @@ export class PodWorker {
     await this.deps.network.tearDown(this.#sandboxRef()).catch((err: unknown) => log.warn(`network tear-down of ${this.id.name}: ${(err as Error).message}`));
     const ids = [...[...this.#runs.values()].flat().map((r) => r.id), ...(this.#sandbox ? [this.#sandbox.id] : [])];
     for (const id of ids) {
+      this.deps.exits?.unwatch(id);
       await driver.remove(id, { force: true }).catch((err: unknown) => {
         if (!isNubisError(err, 'NotFound')) throw err;
       });
