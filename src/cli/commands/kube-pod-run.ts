@@ -11,6 +11,7 @@ import type { KubeObject } from '../../api/meta.js';
 import type { ResourceInfo, RestClient } from '../../client/rest-client.js';
 import { invalid, isNubisError, notFound } from '../../lib/errors.js';
 import type { CliContext } from '../context.js';
+import { trace } from '../../runtime/oci/trace.js';
 import { execInPod } from './kube-exec-stream.js';
 import { withSession, type KubeCliContext, type KubeFlags, type KubeSession } from './kube-session.js';
 
@@ -243,7 +244,9 @@ export async function runRun(ctx: CliContext, image: string, command: string[], 
       metadata: { name, namespace: s.namespace, labels: labelsOf(o.labels, name) },
       spec: { containers: [container], restartPolicy, terminationGracePeriodSeconds: attach ? 1 : 30 },
     } as unknown as Pod;
+    trace('run: session');
     const created = await s.client.create<Pod>(PODS, pod);
+    trace('run: created');
     if (!attach) {
       ctx.stdout.write(`pod/${name} created\n`);
       return;
@@ -251,7 +254,9 @@ export async function runRun(ctx: CliContext, image: string, command: string[], 
     const watch = new PodWatch(s.client, s.namespace, name);
     try {
       await watch.start(created);
+      trace('run: watching');
       const started = await watch.until('start', startedOrFailed, timeoutMs);
+      trace('run: started');
       if (started instanceof Error) throw invalid(`pod ${name} cannot start: ${started.message}`);
       if (interactive) {
         await watch.until('run', (p) => (p && mainStatus(p)?.state?.running ? true : startedOrFailed(p) instanceof Error ? false : undefined), timeoutMs);
@@ -259,6 +264,7 @@ export async function runRun(ctx: CliContext, image: string, command: string[], 
       } else {
         const logs = await s.client.logStream(s.namespace, name, { follow: true });
         for await (const chunk of logs) ctx.stdout.write(chunk as Buffer);
+        trace('run: log ended');
         const code = await watch.until(
           'finish',
           (p) => {
@@ -269,12 +275,15 @@ export async function runRun(ctx: CliContext, image: string, command: string[], 
           timeoutMs,
         );
         ctx.exitCode = code;
+        trace('run: finished');
       }
       if (o.rm) {
         await s.client.delete(PODS, name, { namespace: s.namespace, gracePeriodSeconds: 0 }).catch((err: unknown) => {
           if (!isNubisError(err, 'NotFound')) throw err;
         });
+        trace('run: delete sent');
         await watch.until('be removed', (p) => (p ? undefined : true), 60_000);
+        trace('run: removed');
       }
     } catch (err) {
       if (o.rm) await s.client.delete(PODS, name, { namespace: s.namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
