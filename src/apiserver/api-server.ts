@@ -17,6 +17,7 @@ import { sendJson, sendStatus } from './http-io.js';
 import { ObjectOps, refOf, storeError } from './object-ops.js';
 import { OpenApiDocuments } from './openapi.js';
 import { ensureServerPki, servingNames } from './pki.js';
+import { NodeProxy, matchNodeProxy } from './node-proxy.js';
 import { PodProxy, rejectUpgrade } from './pod-proxy.js';
 import { requestInfo, type ResourceRequest } from './request-info.js';
 import { DEFAULT_WATCH_SETTINGS, type HandlerDeps, type WatchSettings } from './api-request.js';
@@ -163,6 +164,8 @@ export class ApiServer {
         req.resume();
         return sendStatus(res, failure('Unauthorized', 'Unauthorized'));
       }
+      const proxied = matchNodeProxy(path);
+      if (proxied) return await new NodeProxy(this.pods).serve(req, res, proxied, url.searchParams.size ? `?${url.searchParams}` : '');
       const info = requestInfo(req.method ?? 'GET', path, url.searchParams);
       if (info.kind === 'nonresource') {
         req.resume();

@@ -56,11 +56,16 @@ export class PodProxy implements PodRoutes {
   async agentFor(pod: KubeObject): Promise<string> {
     const nodeName = (pod.spec as PodSpec | undefined)?.nodeName;
     if (!nodeName) throw badRequest(`pod ${pod.metadata.name} does not have a host assigned`);
+    return this.agentOfNode(nodeName, ` of pod ${pod.metadata.name}`);
+  }
+
+  /** host:port of the agent serving a node (`what` completes the 503 message); 503 when there is none. */
+  async agentOfNode(nodeName: string, what = ''): Promise<string> {
     let node: KubeObject;
     try {
       node = await this.store.get({ resource: 'nodes' }, { name: nodeName });
     } catch (err) {
-      if (isNubisError(err, 'NotFound')) throw new ApiError('ServiceUnavailable', `node "${nodeName}" of pod ${pod.metadata.name} is not registered: no agent to reach`);
+      if (isNubisError(err, 'NotFound')) throw new ApiError('ServiceUnavailable', `node "${nodeName}"${what} is not registered: no agent to reach`);
       throw err;
     }
     const status = (node.status ?? {}) as NodeStatus;

@@ -1,8 +1,7 @@
 /**
  * `nubis node ls|cordon|uncordon|drain` (kubectl's cordon/drain conventions and messages) and
- * `nubis top nodes|pods` from the agents' /stats/summary.
+ * `nubis top nodes|pods` from the agents' /stats/summary, read through the API server's node proxy.
  */
-import http from 'node:http';
 import type { Node } from '../../api/core/v1/node.js';
 import type { Pod } from '../../api/core/v1/pod-types.js';
 import type { ResourceInfo, RestClient } from '../../client/rest-client.js';
@@ -105,37 +104,13 @@ interface Summary {
   pods: Array<{ podRef: { name: string; namespace: string }; cpu?: { usageNanoCores?: number }; memory?: { workingSetBytes?: number }; containers?: Array<{ name: string; cpu?: { usageNanoCores?: number }; memory?: { workingSetBytes?: number } }> }>;
 }
 
-/**
- * A node's stats summary: through the API server's node proxy (/api/v1/nodes/N/proxy/stats/summary);
- * while the server does not serve that path, from the agent's endpoint named in the Node status (plain
- * HTTP, reachable from the same machine or network).
- */
+/** A node's stats summary, through the API server's node proxy (/api/v1/nodes/N/proxy/stats/summary). */
 async function summaryOf(client: RestClient, node: Node): Promise<Summary> {
   try {
     return await client.requestJson<Summary>({ path: `/api/v1/nodes/${encodeURIComponent(node.metadata.name)}/proxy/stats/summary`, timeoutMs: 10_000 });
   } catch (err) {
-    // 404, or 400 "unknown path" from a server without the node proxy.
-    if (!isNubisError(err, 'NotFound') && !isNubisError(err, 'Invalid')) throw err;
+    throw unavailable(`stats of node ${node.metadata.name}: ${messageOf(err)}`, err);
   }
-  const addr = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
-  const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port;
-  if (!addr || !port) throw unavailable(`node ${node.metadata.name} names no agent endpoint`);
-  return new Promise<Summary>((resolve, reject) => {
-    const req = http.get({ host: addr, port, path: '/stats/summary', timeout: 10_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        try {
-          if ((res.statusCode ?? 0) >= 400) throw new Error(`HTTP ${res.statusCode}`);
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Summary);
-        } catch (err) {
-          reject(unavailable(`stats of node ${node.metadata.name}: ${messageOf(err)}`, err));
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', (err) => reject(unavailable(`stats of node ${node.metadata.name}: ${err.message}`, err)));
-  });
 }
 
 const cores = (nano?: number) => `${Math.round((nano ?? 0) / 1e6)}m`;
