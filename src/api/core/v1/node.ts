@@ -58,10 +58,13 @@ function validateNode(o: KubeObject): FieldError[] {
   return errors;
 }
 
-/** The STATUS column: Ready / NotReady / Unknown, plus SchedulingDisabled when cordoned. */
+/**
+ * The STATUS column as kubectl prints it: Ready when the Ready condition is True, NotReady when it is
+ * False or Unknown, Unknown without a Ready condition; ",SchedulingDisabled" when cordoned.
+ */
 export function nodeStatusCell(node: Node): string {
   const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
-  const parts = [ready ? (ready.status === 'True' ? 'Ready' : ready.status === 'False' ? 'NotReady' : 'Unknown') : 'Unknown'];
+  const parts = [ready ? (ready.status === 'True' ? 'Ready' : 'NotReady') : 'Unknown'];
   if (node.spec?.unschedulable) parts.push('SchedulingDisabled');
   return parts.join(',');
 }
