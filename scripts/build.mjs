@@ -29,7 +29,7 @@ const common = {
   sourcemap: 'linked',
   // Native addons load their .node files relative to their own package; etcd3 (through grpc) reads
   // .proto files at run time; ws's optional speed-ups may be absent. All stay in node_modules.
-  external: ['better-sqlite3', 'node-unix-socket', 'etcd3', 'bufferutil', 'utf-8-validate'],
+  external: ['better-sqlite3', 'etcd3', 'bufferutil', 'utf-8-validate'],
   logLevel: 'warning',
 };
 

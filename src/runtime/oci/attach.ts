@@ -1,17 +1,17 @@
 /**
  * Attaching to a container's stdio through conmon's attach socket: a SOCK_SEQPACKET unix socket at
- * <bundle>/attach (Node's net module cannot speak seqpacket, so node-unix-socket is used, loaded only here).
+ * <bundle>/attach (Node's net module cannot speak seqpacket: see seqpacket-relay.ts).
  * Every packet conmon sends starts with one byte naming the stream (2 stdout, 3 stderr) followed by the
  * data; what we send is raw stdin. Closing our write side closes the container's stdin (conmon -i).
  * Terminal size goes through the ctl fifo in the bundle: "1 <rows> <columns>\n".
- * The socket path is reached through /proc/self/fd/<dirfd>/attach, so long data dirs do not hit the
- * 108-byte limit of unix socket paths.
+ * The socket path is given relative to the bundle dir, so long data dirs do not hit the 108-byte limit
+ * of unix socket paths.
  */
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { internal } from '../../lib/errors.js';
 import type { AttachEnd, AttachSession, AttachStreams } from '../driver.js';
 import type { ContainerPaths } from './container-store.js';
+import { SeqpacketSocket } from './seqpacket-relay.js';
 
 const STDOUT = 2;
 const STDERR = 3;
@@ -19,27 +19,6 @@ const STDERR = 3;
 const MAX_PACKET = 8192;
 /** ctrl-p ctrl-q, as Docker. */
 export const DEFAULT_DETACH_KEYS = Uint8Array.from([0x10, 0x11]);
-const O_PATH = 0o10000000;
-
-interface SeqpacketSocketLike {
-  on(event: 'connect', cb: () => void): void;
-  on(event: 'data', cb: (buf: Buffer) => void): void;
-  on(event: 'end' | 'close', cb: () => void): void;
-  on(event: 'error', cb: (err: Error) => void): void;
-  connect(path: string, cb?: () => void): void;
-  write(buf: Buffer, offset?: number, length?: number, cb?: () => void): void;
-  end(cb?: () => void): void;
-  destroy(): void;
-}
-
-function loadSeqpacket(): new () => SeqpacketSocketLike {
-  try {
-    const require = createRequire(import.meta.url);
-    return (require('node-unix-socket') as { SeqpacketSocket: new () => SeqpacketSocketLike }).SeqpacketSocket;
-  } catch (err) {
-    throw internal('cannot load node-unix-socket (needed to attach): run npm install', err);
-  }
-}
 
 /**
  * Splits stdin into what goes to the container and a detach request: bytes that start the detach sequence
@@ -70,9 +49,7 @@ export class DetachFilter {
 
 /** Connects to the attach socket of a container and relays stdio until its output ends or we detach. */
 export function attachConmon(paths: ContainerPaths, streams: AttachStreams): Promise<AttachSession> {
-  const Socket = loadSeqpacket();
-  const sock = new Socket();
-  const dirFd = openSync(paths.bundle, O_PATH);
+  const sock = new SeqpacketSocket();
   return new Promise((resolveConnected, rejectConnected) => {
     let connected = false;
     let settle: (end: AttachEnd) => void = () => {};
@@ -82,7 +59,7 @@ export function attachConmon(paths: ContainerPaths, streams: AttachStreams): Pro
       const { forward, detach } = filter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
       for (let off = 0; off < forward.length; off += MAX_PACKET) {
         const part = forward.subarray(off, off + MAX_PACKET);
-        sock.write(part, 0, part.length);
+        sock.write(part);
       }
       if (detach) finish('detached');
     };
@@ -103,14 +80,12 @@ export function attachConmon(paths: ContainerPaths, streams: AttachStreams): Pro
       target?.write(buf.subarray(1));
     });
     sock.on('end', () => finish('ended'));
-    sock.on('close', () => finish('ended'));
     sock.on('error', (err: Error) => {
       if (!connected) rejectConnected(internal(`cannot attach to the container: ${err.message}`, err));
       finish('ended');
     });
-    sock.connect(`/proc/self/fd/${dirFd}/attach`, () => {
+    sock.connect('attach', paths.bundle, () => {
       connected = true;
-      closeSync(dirFd);
       streams.stdin?.on('data', onStdin);
       streams.stdin?.on('end', onStdinEnd);
       streams.stdin?.resume();
