@@ -46,6 +46,15 @@ export interface ApiServerOptions {
 export const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
 
+/** The one object anyone may read without credentials, as kubeadm's discovery needs (the CA to pin). */
+const CLUSTER_INFO_PATH = '/api/v1/namespaces/kube-public/configmaps/cluster-info';
+const ANONYMOUS: UserInfo = { name: 'system:anonymous', groups: ['system:unauthenticated'] };
+
+/** A plain GET of exactly kube-public/cluster-info (no watch, no other verb or object). */
+export function isClusterInfoRead(method: string | undefined, path: string, query: URLSearchParams): boolean {
+  return method === 'GET' && path === CLUSTER_INFO_PATH && !['true', '1'].includes(query.get('watch') ?? '');
+}
+
 export class ApiServer {
   private readonly registry: ResourceRegistry;
   private readonly caches: WatchCaches;
@@ -159,7 +168,7 @@ export class ApiServer {
         res.end('ok');
         return;
       }
-      const user = this.authenticate(req);
+      const user = this.authenticate(req) ?? (!req.headers.authorization && isClusterInfoRead(req.method, path, url.searchParams) ? ANONYMOUS : undefined);
       if (!user) {
         req.resume();
         return sendStatus(res, failure('Unauthorized', 'Unauthorized'));

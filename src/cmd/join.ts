@@ -8,9 +8,8 @@
  *
  * The CA pin is kubeadm's discovery-token-ca-cert-hash: `sha256:<hex>` of the CA certificate's
  * SubjectPublicKeyInfo. An agent given the pin fetches the CA from the kube-public/cluster-info
- * ConfigMap (which the server publishes), checks the pin and then talks to the server only through
- * verified TLS. Caveat: the API server has no anonymous access yet, so that first fetch carries the join
- * token over a connection not yet verified; `--ca-file` avoids even that.
+ * ConfigMap (which the server publishes and lets anyone read) WITHOUT credentials, checks the pin, and
+ * only then sends the join token, over TLS verified against that CA.
  */
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -114,13 +113,14 @@ export function checkJoinToken(token: string): void {
 export async function discoverCa(server: string, token: string, pin: string): Promise<string> {
   const wanted = pin.toLowerCase();
   if (!/^sha256:[0-9a-f]{64}$/.test(wanted)) throw invalid(`--ca-cert-hash takes sha256:<64 hex digits>, not "${pin}"`);
-  const probe = new RestClient({ server, token, insecureSkipTLSVerify: true }, { userAgent: 'nubis-agent-join' });
+  // No token on this connection: its TLS is not verified yet, so it may not be the server the pin names.
+  const probe = new RestClient({ server, insecureSkipTLSVerify: true }, { userAgent: 'nubis-agent-join' });
   let ca: string | undefined;
   try {
     const cm = await probe.get<ConfigMap>(CONFIG_MAPS, 'cluster-info', { namespace: 'kube-public' });
     ca = cm.data?.['ca.crt'];
   } catch (err) {
-    if (isNubisError(err, 'Unauthorized')) throw new NubisError('Unauthorized', `the server at ${server} refused the join token`, { cause: err });
+    if (isNubisError(err, 'Unauthorized')) throw new NubisError('Unauthorized', `the server at ${server} does not let kube-public/cluster-info be read anonymously: use --ca-file`, { cause: err });
     throw err;
   } finally {
     probe.close();
@@ -128,10 +128,13 @@ export async function discoverCa(server: string, token: string, pin: string): Pr
   if (!ca) throw invalid(`the server at ${server} publishes no CA in kube-public/cluster-info`);
   const got = caCertHash(ca);
   if (got !== wanted) throw new NubisError('Unauthorized', `the CA of ${server} does not match --ca-cert-hash: it is ${got}`);
-  // The same server must prove it holds a certificate of that CA.
-  const verified = new RestClient({ server, token, ca });
+  // The same server must prove it holds a certificate of that CA, and accept the token.
+  const verified = new RestClient({ server, token, ca }, { userAgent: 'nubis-agent-join' });
   try {
     await verified.get(CONFIG_MAPS, 'cluster-info', { namespace: 'kube-public' });
+  } catch (err) {
+    if (isNubisError(err, 'Unauthorized')) throw new NubisError('Unauthorized', `the server at ${server} refused the join token`, { cause: err });
+    throw err;
   } finally {
     verified.close();
   }
