@@ -12,6 +12,7 @@
  *  - `--exit-command`: run by conmon after the exit file is written (used for `--rm` of detached
  *    containers); conmon waits for it before exiting.
  */
+import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Host } from '../../host/host.js';
@@ -79,6 +80,8 @@ export function conmonPath(): string {
  */
 export async function startConmon(host: Host, o: ConmonStart): Promise<{ pid: number }> {
   const child = host.spawn(conmonPath(), conmonArgs(o), {
+    // conmon also writes an "oom" file into its working directory: keep it inside the container's dir
+    cwd: path.dirname(o.paths.bundle),
     detached: true,
     stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
     env: { ...process.env, _OCI_SYNCPIPE: '3' },
