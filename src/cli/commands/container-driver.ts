@@ -23,7 +23,10 @@ export async function containerDriver(ctx: CliContext, runtime?: string): Promis
     host: ctx.host,
     images,
     runtime: runtime ?? process.env.NUBIS_RUNTIME,
-    // How conmon calls us back to remove a detached --rm container once it exits.
-    selfCommand: process.argv[1] ? [process.execPath, ...process.execArgv, process.argv[1]] : undefined,
+    // How conmon calls us back to remove a detached --rm container once it exits. conmon runs in the
+    // container's dir, so the call goes back to our cwd first (node options such as --import resolve there).
+    selfCommand: process.argv[1]
+      ? ['/bin/sh', '-c', 'cd "$1" && shift && exec "$@"', 'sh', process.cwd(), process.execPath, ...process.execArgv, process.argv[1]]
+      : undefined,
   });
 }
