@@ -307,7 +307,12 @@ export class PodWorker {
   }
 
   async #ensureVolumes(pod: Pod): Promise<boolean> {
-    if (this.#volumes && Date.now() - this.#volumesAt < this.deps.volumeRefreshMs) return true;
+    const age = Date.now() - this.#volumesAt;
+    if (this.#volumes && age < this.deps.volumeRefreshMs) {
+      // still fresh (a timer may fire a millisecond early): keep the next refresh scheduled
+      this.#schedule(this.deps.volumeRefreshMs - age);
+      return true;
+    }
     try {
       this.#volumes = await this.deps.volumes.setUp(pod, this.#downward());
       this.#volumesAt = Date.now();
