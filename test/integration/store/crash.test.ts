@@ -40,6 +40,8 @@ async function assertAllPresent(store: ObjectStore, acked: Map<string, string>):
 interface Writers {
   acked: Map<string, string>;
   errors: number;
+  /** The latest distinct failures, for a message when a wait gives up. */
+  lastErrors: string[];
   /** Resolves when `n` more writes have been acknowledged than now. */
   more(n: number): Promise<void>;
   stop(): Promise<void>;
@@ -54,6 +56,7 @@ function startWriters(store: ObjectStore, concurrency: number, max = 20_000): Wr
   const w: Writers = {
     acked,
     errors: 0,
+    lastErrors: [],
     more: (n) => new Promise((resolve) => waiters.push({ at: acked.size + n, resolve })),
     stop: async () => {
       stopped = true;
@@ -69,6 +72,9 @@ function startWriters(store: ObjectStore, concurrency: number, max = 20_000): Wr
           acked.set(name, obj.metadata.resourceVersion!);
           for (let i = waiters.length - 1; i >= 0; i--) if (acked.size >= waiters[i]!.at) waiters.splice(i, 1)[0]!.resolve();
         } catch (err) {
+          const message = (err as Error)?.message ?? String(err);
+          if (!w.lastErrors.includes(message)) w.lastErrors.push(message);
+          if (w.lastErrors.length > 5) w.lastErrors.shift();
           if (!isNubisError(err)) throw err;
           w.errors++;
           await new Promise((r) => setTimeout(r, 20)); // the store is down: do not spin
@@ -150,41 +156,47 @@ describe('crash safety', () => {
     const cluster = await EtcdCluster.start(3);
     const store = new EtcdStore({ endpoints: cluster.endpoints, requestTimeoutMs: 3000 });
     const ac = new AbortController();
+    let writers: Writers | undefined;
     try {
       const start = await store.currentRevision();
       const events = await store.watch(PODS, { resourceVersion: start, namespace: 'crash', signal: ac.signal });
-      const writers = startWriters(store, 4);
-      await within(writers.more(300), 60_000, '300 writes before the kill');
+      const w = (writers = startWriters(store, 4));
+      await within(w.more(300), 60_000, '300 writes before the kill');
       const leader = await leaderIndex(cluster);
       await cluster.kill(leader);
-      await within(writers.more(300), 60_000, '300 writes with one member down');
+      await within(w.more(300), 60_000, '300 writes with one member down').catch(async (err: Error) => {
+        // Say what the writers and the surviving members saw: this has failed once in CI and not since.
+        err.message += `; ${w.acked.size} acknowledged, ${w.errors} errors, latest: ${w.lastErrors.join(' | ')}\n${await cluster.diagnose()}`;
+        throw err;
+      });
       let reads = 0;
-      for (const name of [...writers.acked.keys()].slice(0, 50)) {
+      for (const name of [...w.acked.keys()].slice(0, 50)) {
         await store.get(PODS, { namespace: 'crash', name });
         reads++;
       }
       assert.equal(reads, 50, 'reads go on with one member down');
-      await writers.stop();
-      await assertAllPresent(store, writers.acked);
+      await w.stop();
+      await assertAllPresent(store, w.acked);
       // The watch, whose stream may have been on the dead member, resumed without gap or duplicate.
       const seen = new Map<string, number>();
       const revs: number[] = [];
-      for (const e of await takeEvents(events, writers.acked.size, 60_000)) {
+      for (const e of await takeEvents(events, w.acked.size, 60_000)) {
         seen.set(e.object.metadata.name, (seen.get(e.object.metadata.name) ?? 0) + 1);
         revs.push(Number(e.object.metadata.resourceVersion));
       }
-      assert.ok([...writers.acked.keys()].every((name) => seen.get(name) === 1), 'the watch saw every acknowledged write once');
+      assert.ok([...w.acked.keys()].every((name) => seen.get(name) === 1), 'the watch saw every acknowledged write once');
       assert.deepEqual(revs, [...revs].sort((a, b) => a - b));
       // The dead member comes back and catches up.
       await cluster.restart(leader);
       const alone = new EtcdStore({ endpoints: [cluster.endpoint(leader)], requestTimeoutMs: 3000 });
       try {
-        await assertAllPresent(alone, writers.acked);
+        await assertAllPresent(alone, w.acked);
       } finally {
         await alone.close();
       }
     } finally {
       ac.abort();
+      await writers?.stop().catch(() => undefined);
       await store.close();
       await cluster.stop();
     }

@@ -124,6 +124,26 @@ export class EtcdCluster {
     }
   }
 
+  /** Each running member's /health and status as its peers see them, and its latest log lines. */
+  async diagnose(): Promise<string> {
+    const lines: string[] = [];
+    for (const m of this.members) {
+      if (!m.proc) {
+        lines.push(`${m.name}: killed`);
+        continue;
+      }
+      let health: string;
+      try {
+        const res = await fetch(`http://127.0.0.1:${m.clientPort}/health`, { signal: AbortSignal.timeout(2000) });
+        health = await res.text();
+      } catch (err) {
+        health = `no answer (${(err as Error).message})`;
+      }
+      lines.push(`${m.name}: health ${health}; log: ${m.log.join('').slice(-1500)}`);
+    }
+    return lines.join('\n');
+  }
+
   /** SIGKILLs one member (no chance to flush anything) and waits for it to be gone. */
   async kill(i: number): Promise<void> {
     const m = this.members[i]!;
