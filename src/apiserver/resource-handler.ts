@@ -61,6 +61,9 @@ export async function handleResource(r: ApiRequest, deps: HandlerDeps): Promise<
       return;
     }
     case 'deletecollection':
+      // As in Kubernetes, a namespaced kind is deleted collection-wise only inside one namespace:
+      // DELETE /api/v1/configmaps would otherwise empty every namespace at once.
+      if (t.namespaced && !ns) throw notAllowed(r);
       return deleteCollection(r, deps, ns);
     default:
       throw notAllowed(r);

@@ -361,3 +361,11 @@ test('pods on a node delete gracefully (deletionTimestamp and grace period) unti
   await s.request('DELETE', `${PODS}/done`);
   assert.equal((await s.request('GET', `${PODS}/done`)).status, 404);
 });
+
+test('a collection delete of a namespaced kind needs a namespace (405 across all namespaces)', async () => {
+  await s.request('POST', '/api/v1/namespaces/default/configmaps', { body: JSON.stringify({ metadata: { name: 'survivor' } }) });
+  const all = await s.request('DELETE', '/api/v1/configmaps');
+  assert.equal(all.status, 405);
+  assert.equal(all.json().reason, 'MethodNotAllowed');
+  assert.equal((await s.request('GET', '/api/v1/namespaces/default/configmaps/survivor')).status, 200);
+});
