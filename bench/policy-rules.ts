@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { RealHost } from '../src/host/real-host.js';
-import { formatIp, parseIp } from '../src/network/cidr.js';
+import { formatIp, parseIp } from '../src/lib/cidr.js';
 import { PolicyRules, renderPolicies, type PolicyModel } from '../src/network/policy-rules.js';
 
 const arg = (name: string, def: number) => {

@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { RealHost } from '../src/host/real-host.js';
-import { formatIp, parseIp } from '../src/network/cidr.js';
+import { formatIp, parseIp } from '../src/lib/cidr.js';
 import { IptablesServiceRules } from '../src/network/iptables-service-rules.js';
 import { ServiceRules, type ServiceRule } from '../src/network/service-rules.js';
 

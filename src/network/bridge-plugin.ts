@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Host } from '../host/host.js';
 import { isNubisError, messageOf, NubisError } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
-import { gatewayIp } from './cidr.js';
+import { gatewayIp } from '../lib/cidr.js';
 import { NodeIpam } from './ipam.js';
 import { ipBatch, netnsRunner, type NetnsRunner } from './netns-runner.js';
 

@@ -1,6 +1,6 @@
 import type { Host } from '../host/host.js';
 import { invalid } from '../lib/errors.js';
-import { formatCidr, parseCidr, parseIp } from './cidr.js';
+import { formatCidr, parseCidr, parseIp } from '../lib/cidr.js';
 import { netnsRunner, type NetnsRunner } from './netns-runner.js';
 
 /** A route to another node's pod range through that node's address. */

@@ -1,6 +1,6 @@
 import type { Host } from '../host/host.js';
 import { invalid } from '../lib/errors.js';
-import { formatCidr, parseCidr, parseIp } from './cidr.js';
+import { formatCidr, parseCidr, parseIp } from '../lib/cidr.js';
 import { netnsRunner, nftApply, type NetnsRunner } from './netns-runner.js';
 
 export interface LabelSelector {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Host } from '../host/host.js';
 import { invalid } from '../lib/errors.js';
-import { contains, parseCidr, parseIp } from './cidr.js';
+import { contains, parseCidr, parseIp } from '../lib/cidr.js';
 import { netnsRunner, nftApply, type NetnsRunner } from './netns-runner.js';
 
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';

@@ -1,4 +1,4 @@
-import { invalid } from '../lib/errors.js';
+import { invalid } from './errors.js';
 
 /** An IPv4 network: its first address as a 32-bit unsigned number and its prefix length. */
 export interface Cidr {
