@@ -22,6 +22,7 @@ import { PodProxy, rejectUpgrade } from './pod-proxy.js';
 import { requestInfo, type ResourceRequest } from './request-info.js';
 import { DEFAULT_WATCH_SETTINGS, type HandlerDeps, type WatchSettings } from './api-request.js';
 import { handleResource } from './resource-handler.js';
+import { ServiceAllocations } from './service-allocations.js';
 import { ApiError, failure, statusOf } from './status.js';
 import { adminKubeconfigFile, ensureAdminAccess, TokenAuthenticator, tokensFile, type UserInfo } from './tokens.js';
 import { WatchCaches } from './watch-cache.js';
@@ -41,6 +42,10 @@ export interface ApiServerOptions {
   watch?: Partial<WatchSettings>;
   /** How often the garbage collector sweeps without a trigger. */
   gcIntervalMs?: number;
+  /** Where ClusterIPs come from (default 10.43.0.0/16). */
+  serviceCidr?: string;
+  /** NodePorts (default 30000-32767). */
+  nodePortRange?: [number, number];
 }
 
 export const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
@@ -60,6 +65,9 @@ export class ApiServer {
   private readonly caches: WatchCaches;
   private readonly ops: ObjectOps;
   private readonly gc: GarbageCollector;
+  readonly services: ServiceAllocations;
+  private repairTimer: NodeJS.Timeout | undefined;
+  private repairInterval: NodeJS.Timeout | undefined;
   private readonly openapi: OpenApiDocuments;
   private readonly pods: PodProxy;
   private readonly auth: TokenAuthenticator;
@@ -73,7 +81,12 @@ export class ApiServer {
     const watch = { ...DEFAULT_WATCH_SETTINGS, ...options.watch };
     this.caches = new WatchCaches(options.store, watch.cacheIdleStopMs);
     this.gc = new GarbageCollector(options.store, this.registry, options.gcIntervalMs ?? 30_000);
-    this.ops = new ObjectOps(options.store, this.registry, () => this.gc.trigger());
+    this.services = new ServiceAllocations(options.store, { serviceCidr: options.serviceCidr, nodePortRange: options.nodePortRange });
+    const deleted = () => {
+      this.gc.trigger();
+      this.repairTimer ??= setTimeout(() => void this.repairAllocations(), 500).unref();
+    };
+    this.ops = new ObjectOps(options.store, this.registry, deleted, this.services);
     this.gc.ops = this.ops;
     this.openapi = new OpenApiDocuments(this.registry);
     this.pods = new PodProxy(options.store);
@@ -105,6 +118,7 @@ export class ApiServer {
     const o = this.options;
     const pki = await ensureServerPki(o.dataDir, servingNames(o.advertiseAddress ? [o.advertiseAddress] : []));
     await this.ensureNamespaces();
+    await this.ensureDnsService();
     const server = https.createServer({ key: pki.key, cert: pki.cert, requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 });
     server.on('request', (req, res) => void this.serve(req, res));
     server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket as Duplex, head));
@@ -129,7 +143,33 @@ export class ApiServer {
     this.authReloader = setInterval(() => void this.auth.reload().catch((err) => log.warn(`token file: ${(err as Error).message}`)), 2000);
     this.authReloader.unref();
     this.gc.start();
+    this.repairInterval = setInterval(() => void this.repairAllocations(), 60_000).unref();
     log.info(`serving on ${this.url}`);
+  }
+
+  /**
+   * kube-system/kube-dns: the cluster DNS Service on the tenth address of the service range. It selects
+   * no pods: every node's agent answers on it itself (node-local DNS).
+   */
+  private async ensureDnsService(): Promise<void> {
+    const t = this.registry.byResource('', 'services');
+    if (!t) return;
+    try {
+      await this.options.store.get(refOf(t), { namespace: 'kube-system', name: 'kube-dns' });
+      return;
+    } catch (err) {
+      if (!isNubisError(err, 'NotFound')) throw err;
+    }
+    const ports = [
+      { name: 'dns', port: 53, protocol: 'UDP' },
+      { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+    ];
+    const body = { metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/name': 'CoreDNS' } }, spec: { clusterIP: this.services.dnsServiceIp(), ports } };
+    try {
+      await this.ops.create(t, 'kube-system', body);
+    } catch (e) {
+      if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) log.warn(`cannot create the cluster DNS Service: ${(e as Error).message}`);
+    }
   }
 
   private async ensureNamespaces(): Promise<void> {
@@ -243,8 +283,16 @@ export class ApiServer {
   }
 
   /** Stops listening, ends watches and the garbage collector (the store stays open: the caller owns it). */
+  /** Releases ClusterIPs and NodePorts of deleted Services. */
+  private async repairAllocations(): Promise<void> {
+    this.repairTimer = undefined;
+    await this.services.repair().catch((err: unknown) => log.warn(`service allocation repair: ${(err as Error).message}`));
+  }
+
   async close(): Promise<void> {
     if (this.authReloader) clearInterval(this.authReloader);
+    clearInterval(this.repairInterval);
+    clearTimeout(this.repairTimer);
     this.gc.stop();
     this.caches.close();
     const server = this.server;

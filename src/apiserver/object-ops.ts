@@ -4,6 +4,7 @@
  * field validation, status-subresource rules, finalizers and deletion propagation.
  */
 import { randomUUID } from 'node:crypto';
+import type { Service } from '../api/core/v1/service.js';
 import type { KubeObject } from '../api/meta.js';
 import type { FieldError, ResourceRegistry, ResourceType } from '../api/registry.js';
 import { recordUpdate } from '../api/apply.js';
@@ -11,6 +12,7 @@ import { unknownFields } from '../api/schema.js';
 import { deepEqual, describeFieldErrors } from '../api/validation.js';
 import { isNubisError } from '../lib/errors.js';
 import type { ObjectStore, Preconditions, ResourceRef } from '../store/object-store.js';
+import { AllocationRejected, type ServiceAllocations, type Undo } from './service-allocations.js';
 import { ApiError, badRequest } from './status.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
@@ -142,7 +144,28 @@ export class ObjectOps {
     readonly registry: ResourceRegistry,
     /** Called after something was deleted or began deleting (the garbage collector listens). */
     private readonly onDeletion: () => void = () => {},
+    /** ClusterIPs and NodePorts of Services (none: Services are stored as sent). */
+    private readonly services?: ServiceAllocations,
   ) {}
+
+  /** After an object left the store: the garbage collector is told, a Service's addresses and ports are freed. */
+  private async deleted(t: ResourceType, gone: KubeObject): Promise<void> {
+    this.onDeletion();
+    if (this.services && t.group === '' && t.resource === 'services') {
+      await this.services.releaseFor(gone as Service).catch(() => undefined); // repair retries later
+    }
+  }
+
+  /** Claims a Service's addresses and ports before it is written; the result undoes them if the write fails. */
+  private async allocate(t: ResourceType, obj: KubeObject, old: KubeObject | undefined, dryRun: boolean): Promise<Undo> {
+    if (!this.services || t.group !== '' || t.resource !== 'services') return async () => {};
+    try {
+      return old ? await this.services.admitUpdate(old as Service, obj as Service, dryRun) : await this.services.admitCreate(obj as Service, dryRun);
+    } catch (err) {
+      if (err instanceof AllocationRejected) throw invalidStatus(t, obj.metadata.name, err.errors);
+      throw err;
+    }
+  }
 
   /** Checks apiVersion/kind of a body and fills them in when absent. */
   checkKind(t: ResourceType, body: Record<string, unknown>): KubeObject {
@@ -225,6 +248,7 @@ export class ObjectOps {
     if (!opts.tracked && opts.fieldManager !== undefined) recordUpdate(undefined, obj, t.schema, { fieldManager: opts.fieldManager, apiVersion: apiVersion(t) });
     this.validate(t, obj);
     await this.checkNamespace(t, namespace);
+    const undo = await this.allocate(t, obj, undefined, !!opts.dryRun);
     if (opts.dryRun) return { ...obj, metadata: { ...meta, creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } };
     for (let attempt = 0; ; attempt++) {
       try {
@@ -234,6 +258,7 @@ export class ObjectOps {
           meta.name = `${meta.generateName}${randomSuffix()}`;
           continue;
         }
+        await undo().catch(() => undefined); // the repair loop releases what this could not
         throw storeError(t, meta.name, err);
       }
     }
@@ -275,11 +300,18 @@ export class ObjectOps {
     t.defaults(next);
     dropEmptyMetadata(next.metadata);
     if (!opts.tracked) trackManagedFields(t, old, next, opts);
-    this.validate(t, next, old);
-    const rv = next.metadata.resourceVersion;
-    if ((!rv || rv === old.metadata.resourceVersion) && sameContent(old, next)) return old;
-    if (opts.dryRun) return next;
-    const saved = await this.store.update(refOf(t), next).catch((err) => Promise.reject(storeError(t, name, err)));
+    const undo = opts.subresource === 'status' ? async () => {} : await this.allocate(t, next, old, !!opts.dryRun);
+    let saved: KubeObject;
+    try {
+      this.validate(t, next, old);
+      const rv = next.metadata.resourceVersion;
+      if ((!rv || rv === old.metadata.resourceVersion) && sameContent(old, next)) return old;
+      if (opts.dryRun) return next;
+      saved = await this.store.update(refOf(t), next).catch((err) => Promise.reject(storeError(t, name, err)));
+    } catch (err) {
+      await undo().catch(() => undefined);
+      throw err;
+    }
     return this.finishIfReleased(t, saved);
   }
 
@@ -317,7 +349,7 @@ export class ObjectOps {
     if (this.gracefulPending(t, obj)) return obj;
     try {
       const gone = await this.store.delete(refOf(t), { namespace: obj.metadata.namespace, name: obj.metadata.name }, { uid: obj.metadata.uid });
-      this.onDeletion();
+      await this.deleted(t, gone);
       return gone;
     } catch (err) {
       if (isNubisError(err, 'NotFound')) return obj;
@@ -363,7 +395,7 @@ export class ObjectOps {
         if (opts.dryRun) return current;
         try {
           const gone = await this.store.delete(ref, key, { uid: current.metadata.uid, resourceVersion: current.metadata.resourceVersion });
-          this.onDeletion();
+          await this.deleted(t, gone);
           return gone;
         } catch (err) {
           if (isNubisError(err, 'Conflict') && attempt < 5 && !pre?.resourceVersion) continue;
