@@ -14,13 +14,14 @@ import { EndpointsController } from './endpoints/endpoints-controller.js';
 import { EventRecorder, type Recorder } from './event-recorder.js';
 import { InformerSet } from './informer-set.js';
 import { JobController, type JobControllerOptions } from './job/job-controller.js';
+import { NodeIpamController, type NodeIpamOptions } from './node-ipam/node-ipam-controller.js';
 import { NodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle/node-lifecycle-controller.js';
 import { ReplicaSetController, type ReplicaSetControllerOptions } from './replicaset/replica-set-controller.js';
 
 const log = logger('controllers');
 
 /** Every controller by name, in start order. */
-export const CONTROLLER_NAMES = ['replicaset', 'deployment', 'daemonset', 'job', 'endpoints', 'endpointslice', 'nodelifecycle'] as const;
+export const CONTROLLER_NAMES = ['replicaset', 'deployment', 'daemonset', 'job', 'endpoints', 'endpointslice', 'nodelifecycle', 'nodeipam'] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
 export interface ControllersOptions {
@@ -31,6 +32,7 @@ export interface ControllersOptions {
   daemonSet?: DaemonSetControllerOptions;
   job?: JobControllerOptions;
   nodeLifecycle?: NodeLifecycleOptions;
+  nodeIpam?: NodeIpamOptions;
   /** Events go here instead of the API (tests). */
   recorder?: Recorder;
 }
@@ -58,6 +60,8 @@ function build(name: ControllerName, deps: ControllerDeps, opts: ControllersOpti
       return new EndpointSliceController(deps);
     case 'nodelifecycle':
       return new NodeLifecycleController(deps, opts.nodeLifecycle);
+    case 'nodeipam':
+      return new NodeIpamController(deps, opts.nodeIpam);
   }
 }
 
