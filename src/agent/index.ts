@@ -24,6 +24,7 @@ import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import type { ObjectSource } from './env.js';
 import { ImagePuller } from './image-puller.js';
 import { LoopbackOnly, type NetworkPlugin } from './network-plugin.js';
+import { NodeNetwork } from './node-network.js';
 import { NodeReporter } from './node-status.js';
 import { ExitWatcher } from './exit-watcher.js';
 import { PodManager } from './pod-manager.js';
@@ -73,7 +74,11 @@ export interface AgentOptions {
   images?: Images;
   /** OCI runtime for the default driver: runc (default) or crun. */
   runtime?: string;
-  network?: NetworkPlugin;
+  /**
+   * Pod networking: a plugin, 'bridge' (cluster networking: pod range from the Node, services, DNS,
+   * routes; see node-network.ts) or, by default, loopback only.
+   */
+  network?: NetworkPlugin | 'bridge';
   insecureRegistries?: string[];
   /** Extra Node labels. */
   labels?: Record<string, string>;
@@ -121,6 +126,11 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   // conmon's exit files, watched: an exit is handled within milliseconds instead of at the next poll.
   const exits = driver instanceof OciDriver ? new ExitWatcher((id) => driver.store.paths(id).exitDir) : undefined;
   const objects = apiObjects(opts.client);
+  const nodeNetwork =
+    opts.network === 'bridge'
+      ? new NodeNetwork({ client: opts.client, host: opts.host, nodeName: opts.nodeName, nodeAddress: address, ipamDir: path.join(opts.dataDir, 'agent', 'ipam'), signal: opts.signal })
+      : undefined;
+  const network = nodeNetwork ?? (opts.network === 'bridge' ? undefined : opts.network) ?? LoopbackOnly;
   const volumes = new PodVolumes(path.join(opts.dataDir, 'agent', 'pods'), opts.host, objects);
   let reporter: NodeReporter | undefined;
   const pods = new PodManager(
@@ -132,7 +142,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       puller: new ImagePuller(images, { insecureRegistries: opts.insecureRegistries }),
       volumes,
       objects,
-      network: opts.network ?? LoopbackOnly,
+      network,
+      resolvConf: nodeNetwork ? (namespace) => nodeNetwork.resolvConf(namespace) : undefined,
       probeRunner: probeRunner(driver, opts.host),
       backoff: new Backoff(t.backoff ?? DEFAULT_BACKOFF),
       pullBackoff: new Backoff(t.pullBackoff ?? DEFAULT_BACKOFF),
@@ -165,6 +176,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     await server.close();
     throw err;
   }
+  await nodeNetwork?.start();
   log.info(`agent for node ${opts.nodeName} serving on ${opts.listen ?? address}:${server.port}`);
   const done = (async () => {
     try {

@@ -8,6 +8,8 @@
  * grace period, SIGKILL; then every workload, volume, cgroup and directory of the pod is removed and the
  * pod object is deleted for good (gracePeriodSeconds=0), as the kubelet finalizes deletion.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Container, Pod, PodStatus } from '../api/core/v1/pod-types.js';
 import type { RestClient } from '../client/rest-client.js';
 import { removeCgroupTree } from '../host/cgroups.js';
@@ -21,6 +23,7 @@ import { containerSpec, LABELS, podCgroupParent, sandboxSpec } from './container
 import { resolveEnv, type DownwardContext, type ObjectSource } from './env.js';
 import { ImagePullError, type ImagePuller } from './image-puller.js';
 import type { NetworkPlugin } from './network-plugin.js';
+import { podResolvConf } from './pod-dns.js';
 import { computePodStatus, type ContainerRun, type ContainerView } from './pod-status.js';
 import { ProbeWorker, type ProbeKind, type ProbeRunner } from './probes.js';
 import { PODS } from './resources.js';
@@ -49,6 +52,8 @@ export interface WorkerDeps {
   volumeRefreshMs: number;
   /** Reports container exits as they happen (else only the pod manager's poll finds them). */
   exits?: ExitNotifier;
+  /** The cluster DNS resolv.conf of a pod in `namespace` (dnsPolicy ClusterFirst), when there is one. */
+  resolvConf?: (namespace: string) => string | undefined;
 }
 
 /** The pod a worker is for, known even when the object is gone. */
@@ -340,7 +345,13 @@ export class PodWorker {
   async #ensureSandbox(pod: Pod): Promise<boolean> {
     const sb = this.#sandbox;
     if (sb && sb.state.status === 'running') {
-      if (this.#podIP === undefined && sb.state.pid) await this.#networkUp(sb.state.pid);
+      if (this.#podIP === undefined && sb.state.pid) {
+        try {
+          await this.#networkUp(sb.state.pid);
+        } catch (err) {
+          return this.#waitAll('ContainerCreating', `failed to set up the pod network: ${(err as Error).message}`, 5000);
+        }
+      }
       return true;
     }
     const { driver } = this.deps;
@@ -372,6 +383,19 @@ export class PodWorker {
     } catch (err) {
       return this.#waitAll('ContainerCreating', `failed to create pod sandbox: ${(err as Error).message}`, 5000);
     }
+  }
+
+  /**
+   * The pod's resolv.conf file on the host, written once per pod: the cluster DNS for dnsPolicy
+   * ClusterFirst (the default), the given servers for None; Default keeps the image's own.
+   */
+  async #resolvConf(pod: Pod): Promise<string | undefined> {
+    const text = podResolvConf(pod, this.deps.resolvConf?.(pod.metadata.namespace ?? 'default'));
+    if (text === undefined) return undefined;
+    const file = path.join(this.deps.volumes.podDir(this.id.uid), 'resolv.conf');
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, text, { mode: 0o644 });
+    return file;
   }
 
   async #networkUp(pid: number): Promise<void> {
@@ -478,6 +502,8 @@ export class PodWorker {
     try {
       const env = await resolveEnv(pod, c, this.deps.objects, this.#downward());
       spec = containerSpec({ pod, container: c, role, restartCount, env, volumes: this.#volumes ?? new Map(), sandboxPid: this.#sandbox!.state.pid! });
+      const resolv = await this.#resolvConf(pod);
+      if (resolv) spec.mounts = [...(spec.mounts ?? []), { source: resolv, destination: '/etc/resolv.conf', readOnly: true }];
     } catch (err) {
       return retry('CreateContainerConfigError', (err as Error).message);
     }

@@ -52,6 +52,7 @@ export interface AgentFlags {
   insecureRegistry: string[];
   leaseInterval: string;
   statusInterval: string;
+  podNetwork: string;
 }
 
 /** Writes agent.kubeconfig from the join flags (when given) and connects with it. */
@@ -81,6 +82,7 @@ export function agentTiming(f: Pick<AgentFlags, 'leaseInterval' | 'statusInterva
 export async function startNodeAgent(client: RestClient, dataDir: string, f: AgentFlags, nodeName: string, signal: AbortSignal): Promise<Agent> {
   const port = Number(f.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalid(`invalid --agent-port "${f.port}"`);
+  if (f.podNetwork !== 'bridge' && f.podNetwork !== 'none') throw invalid(`invalid --pod-network "${f.podNetwork}": bridge or none`);
   return startAgent({
     client,
     nodeName,
@@ -92,6 +94,7 @@ export async function startNodeAgent(client: RestClient, dataDir: string, f: Age
     runtime: f.runtime,
     insecureRegistries: f.insecureRegistry,
     timing: agentTiming(f),
+    network: f.podNetwork === 'bridge' ? 'bridge' : undefined,
     signal,
   });
 }
@@ -106,7 +109,8 @@ export function withAgentFlags<T extends ReturnType<typeof daemonProgram>>(cmd: 
     .option('--runtime <name>', 'OCI runtime: runc or crun', 'runc')
     .option('--insecure-registry <host:port>', 'a registry reached over plain HTTP (repeatable)', (v: string, p: string[]) => [...p, v], [] as string[])
     .option('--lease-interval <duration>', 'how often the node lease is renewed', '5s')
-    .option('--status-interval <duration>', 'how often node status is computed', '10s');
+    .option('--status-interval <duration>', 'how often node status is computed', '10s')
+    .option('--pod-network <mode>', 'bridge: pod IPs, Services, DNS and routes between nodes; none: pods get loopback only', 'bridge');
   return cmd;
 }
 

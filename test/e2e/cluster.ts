@@ -30,6 +30,8 @@ export const FAST_SERVER_FLAGS = [
   '--leader-elect-lease-duration', '4s', '--leader-elect-renew-deadline', '3s', '--leader-elect-retry-period', '1s',
 ];
 const FAST_AGENT_FLAGS = ['--lease-interval', '1s', '--status-interval', '1s'];
+/** Agents sharing this machine's network namespace cannot each own the node bridge: loopback-only pods. */
+const SHARED_NETNS_FLAGS = ['--pod-network', 'none'];
 
 /** Fails clearly when the CLI has not been built (e2e tests run what users run). */
 export function requireBuild(): void {
@@ -153,7 +155,7 @@ export class E2eCluster {
     const name = `e2e-node-${i}`;
     const dataDir = path.join(this.base, `agent-${i}`);
     const join = existsSync(path.join(dataDir, 'agent.kubeconfig')) ? [] : ['--server', s.url, '--token', s.token, '--ca-cert-hash', s.caHash];
-    const proc = new NubisProcess(name, ['--data-dir', dataDir, 'agent', ...join, '--node-name', name, '--port', '0', ...FAST_AGENT_FLAGS]);
+    const proc = new NubisProcess(name, ['--data-dir', dataDir, 'agent', ...join, '--node-name', name, '--port', '0', ...FAST_AGENT_FLAGS, ...SHARED_NETNS_FLAGS]);
     await proc.waitFor(/joined/);
     const info = { name, dataDir, proc };
     this.agents[i] = info;

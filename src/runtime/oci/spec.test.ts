@@ -251,6 +251,14 @@ test('mounts: binds, tmpfs, etc files, read-only root', async () => {
     { destination: '/etc/hostname', type: 'bind', source: '/c/hostname', options: ['rbind', 'rprivate', 'ro'] },
     { destination: '/etc/resolv.conf', type: 'bind', source: '/c/resolv.conf', options: ['rbind', 'rprivate', 'ro'] },
   ]);
+  // A mount of the caller's at /etc/resolv.conf replaces the runtime's copy instead of lying under it.
+  const podResolv = path.join(dir, 'pod-resolv.conf');
+  await fs.writeFile(podResolv, 'nameserver 10.43.0.10\n');
+  const own = await buildSpec(input({ mounts: [{ source: podResolv, destination: '/etc/resolv.conf', readOnly: true }], etcFiles: { hosts: '/c/hosts', resolvConf: '/c/resolv.conf' } }));
+  assert.deepEqual(
+    own.mounts.filter((m) => m.destination === '/etc/resolv.conf').map((m) => m.source),
+    [podResolv],
+  );
   assert.match(etcHostsContent('web'), /^127\.0\.0\.1\tlocalhost$/m);
   assert.match(etcHostsContent('web', '10.0.0.5'), /^10\.0\.0\.5\tweb$/m);
 });

@@ -218,7 +218,8 @@ async function userMounts(opts: ContainerOptions): Promise<OciMount[]> {
     [etc.resolvConf, '/etc/resolv.conf'],
   ];
   for (const [source, destination] of files) {
-    if (source === undefined) continue;
+    // A mount the caller asked for at the same place wins (a pod's resolv.conf, `-v x:/etc/hosts`).
+    if (source === undefined || out.some((m) => m.destination === destination)) continue;
     if (!path.isAbsolute(source)) throw invalid(`etc file path must be absolute: "${source}"`);
     out.push({ destination, type: 'bind', source, options: ['rbind', 'rprivate', opts.readOnlyRootfs ? 'ro' : 'rw'] });
   }

@@ -1,0 +1,304 @@
+/**
+ * The node's share of cluster networking, as the agent's NetworkPlugin: once the control plane has given
+ * this node a pod range (Node.spec.podCIDR), pods get addresses on the node bridge; routes lead to the
+ * other nodes' ranges; every Service becomes kernel rules (nftables, else iptables); the pods' hostPorts
+ * are published; and a DNS server answers for the cluster on the bridge's address, behind the kube-dns
+ * Service IP (node-local DNS: every node answers its own pods).
+ *
+ * Everything is level-triggered from informers: a change marks what is dirty and one loop applies it, a
+ * full resync runs at start and every few minutes, so a restarted agent converges without touching
+ * established connections.
+ */
+import type { EndpointSlice } from '../api/discovery/v1/endpoint-slice.js';
+import type { Node } from '../api/core/v1/node.js';
+import type { Pod } from '../api/core/v1/pod-types.js';
+import type { Service } from '../api/core/v1/service.js';
+import { Informer } from '../client/informer.js';
+import type { RestClient, ResourceInfo } from '../client/rest-client.js';
+import type { Host } from '../host/host.js';
+import { gatewayIp, parseCidr } from '../lib/cidr.js';
+import { messageOf, unavailable } from '../lib/errors.js';
+import { logger } from '../lib/log.js';
+import { BridgePlugin } from '../network/bridge-plugin.js';
+import { ClusterDns, resolvConf } from '../network/cluster-dns.js';
+import { DnsServer } from '../network/dns-server.js';
+import { NodeRoutes, type NodeRoute } from '../network/node-routes.js';
+import { createServiceProxy, type ServiceProxy } from '../network/service-proxy.js';
+import { dnsServiceFrom, serviceRuleFrom } from '../network/service-model.js';
+import type { HostPortRule, ServiceRule } from '../network/service-rules.js';
+import type { NetworkPlugin, PodSandbox } from './network-plugin.js';
+import { NODES, PODS } from './resources.js';
+
+const log = logger('agent/network');
+
+const SERVICES: ResourceInfo = { group: '', version: 'v1', resource: 'services', kind: 'Service', namespaced: true };
+const SLICES: ResourceInfo = { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', kind: 'EndpointSlice', namespaced: true };
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+const DNS_SERVICE = 'kube-system/kube-dns';
+const RESYNC_MS = 5 * 60_000;
+
+export interface NodeNetworkOptions {
+  client: RestClient;
+  host: Host;
+  nodeName: string;
+  /** The node's address: routes from other nodes lead here. */
+  nodeAddress: string;
+  /** Where pod address allocations persist. */
+  ipamDir: string;
+  /** Cluster domain (default cluster.local). */
+  clusterDomain?: string;
+  /** How long a pod waits for the node's pod range before its sandbox fails (default 60 s). */
+  podRangeWaitMs?: number;
+  signal: AbortSignal;
+}
+
+/** DNS settings the pod worker writes into pods' resolv.conf. */
+export interface PodDns {
+  nameserver: string;
+  domain: string;
+}
+
+export class NodeNetwork implements NetworkPlugin {
+  readonly name = 'bridge';
+  private readonly services: Informer<Service>;
+  private readonly slices: Informer<EndpointSlice>;
+  private readonly nodes: Informer<Node>;
+  private readonly pods: Informer<Pod>;
+  private readonly dns: ClusterDns;
+  private bridge: BridgePlugin | undefined;
+  private proxy: ServiceProxy | undefined;
+  private dnsServer: DnsServer | undefined;
+  private readonly routes: NodeRoutes;
+  private readonly ready: Promise<BridgePlugin>;
+  private markReady!: (b: BridgePlugin) => void;
+  private readonly dirty = new Set<string>();
+  private full = true;
+  private routesDirty = true;
+  private hostPortsDirty = true;
+  private wake: (() => void) | undefined;
+  private readonly applied = new Map<string, string>();
+
+  constructor(private readonly o: NodeNetworkOptions) {
+    this.services = new Informer<Service>(o.client, SERVICES);
+    this.slices = new Informer<EndpointSlice>(o.client, SLICES);
+    this.nodes = new Informer<Node>(o.client, NODES);
+    this.pods = new Informer<Pod>(o.client, PODS, { fieldSelector: `spec.nodeName=${o.nodeName}` });
+    this.dns = new ClusterDns({ domain: o.clusterDomain });
+    this.routes = new NodeRoutes(o.host);
+    this.ready = new Promise((resolve) => (this.markReady = resolve));
+    const svcKey = (s: { metadata: { namespace?: string; name: string } }) => `${s.metadata.namespace}/${s.metadata.name}`;
+    const sliceKey = (s: EndpointSlice) => `${s.metadata.namespace}/${s.metadata.labels?.[SERVICE_NAME_LABEL] ?? ''}`;
+    const on = <T>(key: (o: T) => string) => ({ add: (x: T) => this.touch(key(x)), update: (_: T, x: T) => this.touch(key(x)), delete: (x: T) => this.touch(key(x)) });
+    this.services.addHandlers(on<Service>(svcKey));
+    this.slices.addHandlers(on<EndpointSlice>(sliceKey));
+    const nodeChanged = () => {
+      this.routesDirty = true;
+      this.kick();
+    };
+    this.nodes.addHandlers({ add: nodeChanged, update: nodeChanged, delete: nodeChanged });
+    const podChanged = () => {
+      this.hostPortsDirty = true;
+      this.kick();
+    };
+    this.pods.addHandlers({ add: podChanged, update: podChanged, delete: podChanged });
+  }
+
+  /** Starts the informers and the apply loop; resolves at once (pods wait for the pod range themselves). */
+  start(): Promise<void> {
+    const { signal } = this.o;
+    const informers = [this.services, this.slices, this.nodes, this.pods].map((i) => i.run(signal));
+    const loop = this.loop(signal);
+    void Promise.all([...informers, loop]).catch((err: unknown) => log.error(`node network stopped: ${messageOf(err)}`));
+    return Promise.resolve();
+  }
+
+  private touch(key: string): void {
+    this.dirty.add(key);
+    this.kick();
+  }
+
+  private kick(): void {
+    this.wake?.();
+  }
+
+  /** The pod range of this node, once the control plane has set it. */
+  private podRange(): string | undefined {
+    return this.nodes.cache.get(this.o.nodeName)?.spec?.podCIDR;
+  }
+
+  private async loop(signal: AbortSignal): Promise<void> {
+    await Promise.all([this.services, this.slices, this.nodes, this.pods].map((i) => i.waitForSync(signal))).catch(() => undefined);
+    let lastFull = Date.now();
+    while (!signal.aborted) {
+      try {
+        if (!this.bridge) await this.initBridge();
+        if (this.bridge) {
+          if (Date.now() - lastFull > RESYNC_MS) this.full = true;
+          if (this.full) lastFull = Date.now();
+          await this.applyServices();
+          if (this.routesDirty) await this.applyRoutes();
+          if (this.hostPortsDirty) await this.applyHostPorts();
+        }
+      } catch (err) {
+        log.warn(`network sync failed (retrying): ${messageOf(err)}`);
+        this.full = true;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      if (this.dirty.size || this.routesDirty || this.hostPortsDirty || this.full) continue;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, RESYNC_MS);
+        const done = () => {
+          clearTimeout(t);
+          signal.removeEventListener('abort', done);
+          this.wake = undefined;
+          resolve();
+        };
+        this.wake = done;
+        signal.addEventListener('abort', done, { once: true });
+      });
+      // A burst of changes is applied together.
+      if (!signal.aborted) await new Promise((r) => setTimeout(r, 20));
+    }
+    await this.dnsServer?.close().catch(() => undefined);
+  }
+
+  private async initBridge(): Promise<void> {
+    const range = this.podRange();
+    if (!range) return;
+    const bridge = new BridgePlugin({ host: this.o.host, podRange: range, ipamDir: this.o.ipamDir });
+    await bridge.ensureBridge();
+    // Addresses and veths of pods no longer bound here (deleted while the agent was down) are freed.
+    const released = await bridge.reclaim(this.pods.cache.list().map((p) => p.metadata.uid ?? ''));
+    if (released.length) log.info(`released the addresses of ${released.length} pods that are gone`);
+    this.proxy = await createServiceProxy({ host: this.o.host });
+    const gateway = gatewayIp(parseCidr(range));
+    this.dnsServer = new DnsServer(this.dns, { host: gateway, port: 53 });
+    await this.dnsServer.start();
+    this.bridge = bridge;
+    this.full = true;
+    log.info(`pod range ${range} on bridge ${bridge.bridge}; services through ${this.proxy.backend}; DNS on ${gateway}:53`);
+    this.markReady(bridge);
+  }
+
+  /** The rule model of one service, or undefined when it has none (gone, ExternalName, headless). */
+  private ruleOf(key: string): ServiceRule | undefined {
+    const svc = this.services.cache.get(key);
+    if (!svc || svc.spec?.type === 'ExternalName' || !svc.spec?.clusterIP || svc.spec.clusterIP === 'None') return undefined;
+    if (key === DNS_SERVICE && this.bridge) {
+      // Node-local DNS: the Service's ports lead to this node's DNS server on the bridge address.
+      const gateway = gatewayIp(this.bridge.ipam.range);
+      return serviceRuleFrom(svc, [{ endpoints: [{ addresses: [gateway] }], ports: (svc.spec.ports ?? []).map((p) => ({ name: p.name, protocol: p.protocol, port: 53 })) }]);
+    }
+    return serviceRuleFrom(svc, this.slicesOf(key));
+  }
+
+  private slicesOf(key: string): EndpointSlice[] {
+    const [namespace, name] = key.split('/');
+    return this.slices.cache.list().filter((s) => s.metadata.namespace === namespace && s.metadata.labels?.[SERVICE_NAME_LABEL] === name);
+  }
+
+  private async applyServices(): Promise<void> {
+    const proxy = this.proxy!;
+    if (this.full) {
+      this.full = false;
+      this.dirty.clear();
+      const rules: ServiceRule[] = [];
+      this.applied.clear();
+      const dnsModel = [];
+      for (const svc of this.services.cache.list()) {
+        const key = `${svc.metadata.namespace}/${svc.metadata.name}`;
+        dnsModel.push(dnsServiceFrom(svc, this.slicesOf(key)));
+        const rule = this.ruleOf(key);
+        if (!rule) continue;
+        rules.push(rule);
+        this.applied.set(key, JSON.stringify(rule));
+      }
+      this.dns.reset(dnsModel);
+      await proxy.sync(rules);
+      return;
+    }
+    const keys = [...this.dirty];
+    this.dirty.clear();
+    for (const key of keys) {
+      const [namespace, name] = key.split('/') as [string, string];
+      const svc = this.services.cache.get(key);
+      if (svc) this.dns.upsert(dnsServiceFrom(svc, this.slicesOf(key)));
+      else this.dns.remove(namespace, name);
+      const rule = this.ruleOf(key);
+      const text = rule ? JSON.stringify(rule) : undefined;
+      if (text === this.applied.get(key)) continue;
+      try {
+        if (rule) await proxy.update(rule);
+        else await proxy.remove(key);
+      } catch (err) {
+        // A service the rules refuse (a NodePort taken by a hostPort...) must not hold back the others.
+        log.warn(`service ${key}: ${messageOf(err)}`);
+        continue;
+      }
+      if (text) this.applied.set(key, text);
+      else this.applied.delete(key);
+    }
+  }
+
+  private async applyRoutes(): Promise<void> {
+    this.routesDirty = false;
+    const want: NodeRoute[] = [];
+    for (const n of this.nodes.cache.list()) {
+      if (n.metadata.name === this.o.nodeName || !n.spec?.podCIDR) continue;
+      const via = n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+      // A node that says it is on loopback cannot be routed to (a single machine's `nubis up`).
+      if (!via || via.startsWith('127.') || via === this.o.nodeAddress) continue;
+      want.push({ cidr: n.spec.podCIDR, via });
+    }
+    await this.routes.reconcile(want);
+  }
+
+  private async applyHostPorts(): Promise<void> {
+    this.hostPortsDirty = false;
+    const list: HostPortRule[] = [];
+    for (const p of this.pods.cache.list()) {
+      const ip = p.status?.podIP;
+      if (!ip || p.metadata.deletionTimestamp || p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') continue;
+      for (const c of p.spec.containers) {
+        for (const port of c.ports ?? []) {
+          if (!port.hostPort) continue;
+          const protocol = port.protocol === 'UDP' || port.protocol === 'SCTP' ? port.protocol : 'TCP';
+          list.push({ pod: `${p.metadata.namespace}/${p.metadata.name}`, protocol, hostPort: port.hostPort, podIP: ip, containerPort: port.containerPort });
+        }
+      }
+    }
+    try {
+      await this.proxy!.setHostPorts(list);
+    } catch (err) {
+      log.warn(`hostPorts: ${messageOf(err)}`);
+    }
+  }
+
+  /** What pods' resolv.conf points at (the kube-dns Service IP), once known. */
+  podDns(): PodDns | undefined {
+    const ip = this.services.cache.get(DNS_SERVICE)?.spec?.clusterIP;
+    return ip && ip !== 'None' ? { nameserver: ip, domain: this.dns.domain } : undefined;
+  }
+
+  /** A pod's resolv.conf under ClusterFirst. */
+  resolvConf(namespace: string): string | undefined {
+    const d = this.podDns();
+    return d ? resolvConf(namespace, d.nameserver, d.domain) : undefined;
+  }
+
+  async setUp(sandbox: PodSandbox): Promise<{ ips: string[] }> {
+    const wait = this.o.podRangeWaitMs ?? 60_000;
+    let timer: NodeJS.Timeout | undefined;
+    const bridge = await Promise.race([
+      this.ready,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(unavailable(`node ${this.o.nodeName} has no pod range yet (Node.spec.podCIDR is unset: is the control plane's node IPAM running?)`)), wait);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    return bridge.setUp(sandbox);
+  }
+
+  async tearDown(sandbox: { podUid: string; namespace: string; name: string }): Promise<void> {
+    await this.bridge?.tearDown(sandbox);
+  }
+}
