@@ -17,9 +17,10 @@ if [ "$node_major" -lt "$need_node_major" ]; then
 fi
 
 # Runtime: runc + conmon run containers; busybox-static makes the built-in image; attr gives setfattr
-# (overlay opaque dirs, layer xattrs); iproute2 and util-linux for namespaces and mounts; python3, make
-# and g++ build better-sqlite3 from source (npm's prebuilt-binary download is not reachable everywhere).
-packages=(runc conmon busybox-static attr iproute2 util-linux ca-certificates python3 make g++)
+# (overlay opaque dirs, layer xattrs); iproute2 and util-linux for namespaces, mounts and pod networks;
+# nftables for Service rules (iptables is the fallback); curl for the main job; python3, make and g++
+# build better-sqlite3 from source (npm's prebuilt-binary download is not reachable everywhere).
+packages=(runc conmon busybox-static attr iproute2 util-linux nftables curl ca-certificates python3 make g++)
 if [ "${1:-}" = "--test" ]; then
   # The suite and benchmarks: a real registry on loopback, skopeo to push to it, podman as the peer,
   # apache2-utils for htpasswd, tmux to drive interactive sessions, openssl for token-auth certificates.

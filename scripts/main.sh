@@ -32,8 +32,12 @@ run nubis apply -f examples/hello-web.yaml
 run nubis rollout status deployment/hello-web --timeout 120s
 run nubis get nodes,deployments,pods,services -o wide
 pod=$(nubis get pods -l app=hello-web -o name | head -n 1)
-# Pod networking comes in a later issue: ask the app from inside one of its pods.
-run nubis exec "$pod" -- wget -qO- http://127.0.0.1:8080/
+# Every pod has its own IP; the Service has a ClusterIP and a DNS name that the cluster DNS answers,
+# and NodePort 30080 on the node's addresses (here the node bridge's, nubis0).
+run nubis exec "$pod" -- nslookup hello-web.default.svc.cluster.local
+run nubis exec "$pod" -- wget -qO- http://hello-web/
+bridge_ip=$(ip -4 -o addr show dev nubis0 | awk '{print $4}' | cut -d/ -f1)
+run curl -s "http://$bridge_ip:30080/"
 run nubis logs "$pod" --tail 3
 echo
 echo "Nubis is running in the background (log: $NUBIS_DATA_DIR/up.log, kubeconfig: $NUBIS_DATA_DIR/admin.kubeconfig)."
