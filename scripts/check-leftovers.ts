@@ -1,7 +1,9 @@
 /**
  * The suite's last step: proves the tests left nothing of Nubis on the machine — no mount, conmon
- * process, runc container or cgroup whose path names nubis. Exits non-zero with the list otherwise.
+ * process, runc container or cgroup whose path names nubis, no network namespace or test interface of
+ * the network tests. Exits non-zero with the list otherwise.
  */
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { nubisCgroups } from '../test/helpers/leaks.js';
 
@@ -20,10 +22,19 @@ for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
   }
 }
 for (const c of nubisCgroups()) problems.push(`cgroup: ${c}`);
+// Network tests make namespaces nubis-test-* and nubis-e2e-*, and test bridges and veths nbt*/nbv*/tv*.
+for (const line of execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n')) {
+  const name = line.split(' ')[0];
+  if (name && /^nubis-(test|e2e)-/.test(name)) problems.push(`network namespace: ${name}`);
+}
+for (const line of execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).split('\n')) {
+  const name = /^\d+:\s+([^:@\s]+)/.exec(line)?.[1];
+  if (name && /^(nbt|nbv)/.test(name)) problems.push(`interface: ${name}`);
+}
 
 if (problems.length > 0) {
   console.error(`leftovers after the suite (${problems.length}):\n  ${problems.join('\n  ')}`);
   process.exitCode = 1;
 } else {
-  console.log('leftover check: no mounts, processes or cgroups of Nubis remain');
+  console.log('leftover check: no mounts, processes, cgroups, network namespaces or test interfaces of Nubis remain');
 }

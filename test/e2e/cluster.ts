@@ -47,8 +47,10 @@ export class NubisProcess {
   readonly exited: Promise<number | null>;
   readonly proc: ChildProcess;
 
-  constructor(readonly name: string, args: string[]) {
-    this.proc = spawn(process.execPath, [NUBIS, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECONFIG: '' } });
+  /** `netns`: run inside that network namespace (only the network: mounts and cgroups stay the host's). */
+  constructor(readonly name: string, args: string[], netns?: string) {
+    const [cmd, argv] = netns ? ['nsenter', [`--net=/run/netns/${netns}`, process.execPath, NUBIS, ...args]] : [process.execPath, [NUBIS, ...args]];
+    this.proc = spawn(cmd, argv as string[], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECONFIG: '' } });
     this.proc.stdout!.on('data', (c: Buffer) => (this.out += c.toString()));
     this.proc.stderr!.on('data', (c: Buffer) => (this.out += c.toString()));
     this.exited = new Promise((resolve) => this.proc.on('exit', (code) => resolve(code)));
@@ -95,6 +97,70 @@ export interface ClusterOptions {
   etcd?: string[];
   servers?: number;
   agents?: number;
+  /**
+   * Each agent in a network namespace of its own, joined to the server by a bridge the test makes
+   * (10.250.<n>.0/24: server .1, agent i .11+i), with cluster networking (pod IPs, Services, DNS,
+   * routes between the nodes). Without it, agents share this machine's namespace with loopback-only pods.
+   */
+  netns?: boolean;
+}
+
+/** The test network of a netns cluster: a bridge in this namespace, one namespace per node. */
+export class TestNetwork {
+  readonly bridge: string;
+  readonly subnet: string;
+  readonly namespaces: string[] = [];
+
+  constructor(readonly tag: string, n: number) {
+    this.bridge = `nbt${tag}`.slice(0, 15);
+    this.subnet = `10.250.${n}`;
+  }
+
+  get serverIp(): string {
+    return `${this.subnet}.1`;
+  }
+
+  nodeIp(i: number): string {
+    return `${this.subnet}.${11 + i}`;
+  }
+
+  netns(i: number): string {
+    return `nubis-e2e-${this.tag}-${i}`;
+  }
+
+  async up(): Promise<void> {
+    await sh(`ip link add ${this.bridge} type bridge && ip addr add ${this.serverIp}/24 dev ${this.bridge} && ip link set ${this.bridge} up`);
+  }
+
+  /** A namespace for node `i` with eth0 on the bridge. */
+  async addNode(i: number): Promise<string> {
+    const ns = this.netns(i);
+    const host = `nbv${this.tag}${i}`.slice(0, 15);
+    await sh(`ip netns add ${ns}`);
+    this.namespaces.push(ns);
+    await sh(
+      `ip link add ${host} type veth peer name eth0 netns ${ns} && ip link set ${host} master ${this.bridge} up && ` +
+        `ip -n ${ns} link set lo up && ip -n ${ns} addr add ${this.nodeIp(i)}/24 dev eth0 && ip -n ${ns} link set eth0 up`,
+    );
+    return ns;
+  }
+
+  /** Runs a command inside node `i`'s namespace. */
+  exec(i: number, command: string): Promise<string> {
+    return sh(`ip netns exec ${this.netns(i)} ${command}`);
+  }
+
+  /** Deleting the namespaces removes everything in them (bridges, veths, rules); then the test bridge. */
+  async down(): Promise<void> {
+    for (const ns of this.namespaces) await sh(`ip netns delete ${ns}`).catch(() => undefined);
+    await sh(`ip link del ${this.bridge}`).catch(() => undefined);
+  }
+}
+
+function sh(command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('sh', ['-c', command], { timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${command}: ${stderr || err.message}`)) : resolve(stdout)));
+  });
 }
 
 export class E2eCluster {
@@ -104,13 +170,17 @@ export class E2eCluster {
   readonly base = mkdtempSync(path.join(os.tmpdir(), 'nubis-e2e-'));
   readonly before: HostSnapshot = snapshotHost();
   readonly prefix = `/nubis-e2e-${process.pid}-${Date.now()}/`;
+  readonly net: TestNetwork | undefined;
 
-  private constructor(private readonly opts: ClusterOptions) {}
+  private constructor(private readonly opts: ClusterOptions) {
+    if (opts.netns) this.net = new TestNetwork(String(process.pid % 100000), 1 + (process.pid % 200));
+  }
 
   static async start(opts: ClusterOptions = {}): Promise<E2eCluster> {
     requireBuild();
     const c = new E2eCluster(opts);
     try {
+      await c.net?.up();
       for (let i = 0; i < (opts.servers ?? 1); i++) await c.startServer(i);
       c.client = (await connect({ flag: c.kubeconfig })).client;
       // Agents join the last server: the tests that kill a leader kill the first.
@@ -142,7 +212,8 @@ export class E2eCluster {
       }
     }
     const store = this.opts.etcd ? ['--etcd', this.opts.etcd.join(','), '--etcd-prefix', this.prefix] : [];
-    const proc = new NubisProcess(`server-${i}`, ['--data-dir', dataDir, 'server', '--listen', '127.0.0.1', '--port', '0', ...store, ...FAST_SERVER_FLAGS]);
+    const listen = this.net ? ['--listen', this.net.serverIp, '--advertise-address', this.net.serverIp] : ['--listen', '127.0.0.1'];
+    const proc = new NubisProcess(`server-${i}`, ['--data-dir', dataDir, 'server', ...listen, '--port', '0', ...store, ...FAST_SERVER_FLAGS]);
     const m = await proc.waitFor(/--server (\S+) --token (\S+) --ca-cert-hash (\S+)/);
     const info = { dataDir, proc, url: m[1]!, token: m[2]!, caHash: m[3]! };
     this.servers[i] = info;
@@ -155,7 +226,13 @@ export class E2eCluster {
     const name = `e2e-node-${i}`;
     const dataDir = path.join(this.base, `agent-${i}`);
     const join = existsSync(path.join(dataDir, 'agent.kubeconfig')) ? [] : ['--server', s.url, '--token', s.token, '--ca-cert-hash', s.caHash];
-    const proc = new NubisProcess(name, ['--data-dir', dataDir, 'agent', ...join, '--node-name', name, '--port', '0', ...FAST_AGENT_FLAGS, ...SHARED_NETNS_FLAGS]);
+    let proc: NubisProcess;
+    if (this.net) {
+      const ns = this.net.namespaces.includes(this.net.netns(i)) ? this.net.netns(i) : await this.net.addNode(i);
+      proc = new NubisProcess(name, ['--data-dir', dataDir, 'agent', ...join, '--node-name', name, '--address', this.net.nodeIp(i), '--port', '0', ...FAST_AGENT_FLAGS], ns);
+    } else {
+      proc = new NubisProcess(name, ['--data-dir', dataDir, 'agent', ...join, '--node-name', name, '--port', '0', ...FAST_AGENT_FLAGS, ...SHARED_NETNS_FLAGS]);
+    }
     await proc.waitFor(/joined/);
     const info = { name, dataDir, proc };
     this.agents[i] = info;
@@ -200,6 +277,7 @@ export class E2eCluster {
       this.client?.close();
       for (const a of this.agents) await a?.proc.stop();
       for (const s of this.servers) await s?.proc.stop();
+      await this.net?.down();
       for (const a of this.agents) if (a) problems.push(...leftovers(a.dataDir, this.before).filter((l) => !l.startsWith('cgroup left:') || /^cgroup left: [^/]+\/nubis(\/|$)/.test(l)));
       rmSync(this.base, { recursive: true, force: true });
     }

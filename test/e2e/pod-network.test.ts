@@ -1,0 +1,130 @@
+/**
+ * Cluster networking end to end: a server and two agents, each agent in a network namespace of its own
+ * joined by a bridge this test makes (no traffic leaves it). Pods get addresses from their node's range
+ * and reach pods on the other node by IP; a Service balances over both nodes' pods by ClusterIP and by
+ * DNS name; its NodePort answers on every node; deleting the Service and the pods leaves no rule,
+ * interface or address behind.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Node } from '../../src/api/core/v1/node.js';
+import type { Pod } from '../../src/api/core/v1/pod-types.js';
+import type { Service } from '../../src/api/core/v1/service.js';
+import type { ResourceInfo } from '../../src/client/rest-client.js';
+import { E2eCluster, eventually, NODES, PODS } from './cluster.js';
+
+const SERVICES: ResourceInfo = { group: '', version: 'v1', resource: 'services', kind: 'Service', namespaced: true };
+
+/** Each pod serves its own name on :8080. */
+const WEB = {
+  apiVersion: 'apps/v1',
+  kind: 'DaemonSet',
+  metadata: { name: 'web' },
+  spec: {
+    selector: { matchLabels: { app: 'web' } },
+    template: {
+      metadata: { labels: { app: 'web' } },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        containers: [
+          {
+            name: 'httpd',
+            image: 'busybox',
+            command: ['sh', '-c', 'mkdir -p /www && echo "$HOSTNAME" > /www/index.html && exec httpd -f -p 8080 -h /www'],
+            ports: [{ name: 'http', containerPort: 8080 }],
+            readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
+          },
+        ],
+      },
+    },
+  },
+};
+
+const SERVICE = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { type: 'NodePort', selector: { app: 'web' }, ports: [{ port: 80, targetPort: 'http', nodePort: 30081 }] } };
+
+const client = (node: string) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'client' },
+  spec: { nodeName: node, terminationGracePeriodSeconds: 0, containers: [{ name: 'sh', image: 'busybox', command: ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 1; done'] }] },
+});
+
+describe('cluster networking across two nodes in their own network namespaces', () => {
+  let c: E2eCluster;
+  before(async () => {
+    c = await E2eCluster.start({ agents: 2, netns: true });
+  });
+  after(async () => {
+    await c?.close();
+  });
+
+  it('gives each node a pod range and each pod an address from it', async () => {
+    const nodes = await eventually('two nodes with pod ranges', async () => {
+      const list = (await c.client.list<Node>(NODES)).items;
+      return list.length === 2 && list.every((n) => n.spec?.podCIDR) ? list : undefined;
+    }, 30_000);
+    const ranges = nodes.map((n) => n.spec!.podCIDR!);
+    assert.equal(new Set(ranges).size, 2, `distinct ranges: ${ranges.join(', ')}`);
+    for (const r of ranges) assert.match(r, /^10\.42\.\d+\.0\/24$/);
+  });
+
+  it('pods reach pods on the other node by IP, and the Service by ClusterIP, DNS name and NodePort', async () => {
+    await c.nubis(['apply', '-f', '-'], { input: JSON.stringify(WEB) });
+    await c.nubis(['apply', '-f', '-'], { input: JSON.stringify(SERVICE) });
+    await c.nubis(['apply', '-f', '-'], { input: JSON.stringify(client(c.agents[0]!.name)) });
+    const web = await eventually('a Ready web pod on each node', async () => {
+      const pods = await c.readyPods('app=web');
+      return pods.length === 2 && new Set(pods.map((p) => p.spec.nodeName)).size === 2 ? pods : undefined;
+    }, 90_000).catch((e: Error) => assert.fail(`${e.message}\n${c.logs()}`));
+    await eventually('the client pod Running', async () => (await c.client.get<Pod>(PODS, 'client', { namespace: 'default' })).status?.phase === 'Running', 60_000);
+    const nodes = (await c.client.list<Node>(NODES)).items;
+    for (const p of web) {
+      const range = nodes.find((n) => n.metadata.name === p.spec.nodeName)!.spec!.podCIDR!;
+      assert.ok(p.status?.podIP?.startsWith(range.replace(/0\/24$/, '')), `${p.metadata.name} has ${p.status?.podIP}, inside ${range}`);
+    }
+    const remote = web.find((p) => p.spec.nodeName === c.agents[1]!.name)!;
+    const exec = async (cmd: string) => (await c.nubis(['exec', 'client', '--', 'sh', '-c', cmd])).stdout.trim();
+
+    // Pod to pod across nodes, no NAT in between: the remote pod answers with its own name.
+    assert.equal(await exec(`wget -qO- http://${remote.status!.podIP}:8080/`), remote.metadata.name);
+
+    // The Service: its ClusterIP and its DNS name lead to pods on both nodes.
+    const svc = await c.client.get<Service>(SERVICES, 'web', { namespace: 'default' });
+    assert.match(svc.spec!.clusterIP!, /^10\.43\.\d+\.\d+$/);
+    const names = new Set<string>();
+    await eventually('answers from the pods of both nodes through the Service', async () => {
+      names.add(await exec('wget -qO- http://web/'));
+      names.add(await exec(`wget -qO- http://${svc.spec!.clusterIP}/`));
+      return names.size === 2;
+    }, 60_000).catch((e: Error) => assert.fail(`${e.message}: only ${[...names].join(', ')}`));
+    assert.deepEqual([...names].sort(), web.map((p) => p.metadata.name).sort());
+    const lookup = await exec('nslookup web.default.svc.cluster.local');
+    assert.ok(lookup.includes(svc.spec!.clusterIP!), lookup);
+
+    // NodePort on every node, from outside the cluster (this namespace, over the test bridge).
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`http://${c.net!.nodeIp(i)}:30081/`, { signal: AbortSignal.timeout(5000) });
+      const body = (await res.text()).trim();
+      assert.ok(web.some((p) => p.metadata.name === body), `NodePort on node ${i} answered "${body}"`);
+    }
+  });
+
+  it('removing the Service and the pods leaves no rule, interface or address behind', async () => {
+    const svc = await c.client.get<Service>(SERVICES, 'web', { namespace: 'default' });
+    await c.nubis(['delete', 'service', 'web']);
+    await c.nubis(['delete', 'daemonset', 'web']);
+    await c.nubis(['delete', 'pod', 'client', '--grace-period', '0']);
+    await eventually('every pod gone', async () => (await c.pods()).length === 0, 60_000);
+    for (let i = 0; i < 2; i++) {
+      let seen = '';
+      await eventually(`node ${i} without the Service's rules and the pods' veths`, async () => {
+        const rules = await c.net!.exec(i, 'nft list table ip nubis');
+        const links = await c.net!.exec(i, 'ip -o link show type veth');
+        seen = `${rules}\n${links}`;
+        return !rules.includes(`${svc.spec!.clusterIP!} . `) && !rules.includes('30081') && !/\bnv[0-9a-f]{13}\b/.test(links);
+      }, 30_000).catch((e: Error) => assert.fail(`${e.message}:\n${seen}`));
+      const ipam = await c.net!.exec(i, `sh -c 'ls ${c.agents[i]!.dataDir}/agent/ipam 2>/dev/null || true'`);
+      assert.ok(!/^10\.42\./m.test(ipam), `node ${i} released every pod address: ${ipam}`);
+    }
+  });
+});
