@@ -26,12 +26,16 @@ import { NodeRoutes, type NodeRoute } from '../network/node-routes.js';
 import { createServiceProxy, type ServiceProxy } from '../network/service-proxy.js';
 import { dnsServiceFrom, serviceRuleFrom } from '../network/service-model.js';
 import type { HostPortRule, ServiceRule } from '../network/service-rules.js';
+import { PolicyRules, renderPolicies, type NetworkPolicyRule, type PolicyModel, type PolicyPod } from '../network/policy-rules.js';
+import type { NetworkPolicy } from '../api/networking/v1/network-policy.js';
+import type { KubeObject } from '../api/meta.js';
 import type { NetworkPlugin, PodSandbox } from './network-plugin.js';
-import { NODES, PODS } from './resources.js';
+import { NAMESPACES, NODES, PODS } from './resources.js';
 
 const log = logger('agent/network');
 
 const SERVICES: ResourceInfo = { group: '', version: 'v1', resource: 'services', kind: 'Service', namespaced: true };
+const POLICIES: ResourceInfo = { group: 'networking.k8s.io', version: 'v1', resource: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true };
 const SLICES: ResourceInfo = { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', kind: 'EndpointSlice', namespaced: true };
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 const DNS_SERVICE = 'kube-system/kube-dns';
@@ -63,7 +67,13 @@ export class NodeNetwork implements NetworkPlugin {
   private readonly services: Informer<Service>;
   private readonly slices: Informer<EndpointSlice>;
   private readonly nodes: Informer<Node>;
+  /** Every pod of the cluster: policies select peers anywhere; hostPorts are this node's pods'. */
   private readonly pods: Informer<Pod>;
+  private readonly policies: Informer<NetworkPolicy>;
+  private readonly namespaces: Informer<KubeObject>;
+  private policyRules: PolicyRules | undefined;
+  private policyDirty = true;
+  private appliedPolicy = '';
   private readonly dns: ClusterDns;
   private bridge: BridgePlugin | undefined;
   private proxy: ServiceProxy | undefined;
@@ -82,7 +92,9 @@ export class NodeNetwork implements NetworkPlugin {
     this.services = new Informer<Service>(o.client, SERVICES);
     this.slices = new Informer<EndpointSlice>(o.client, SLICES);
     this.nodes = new Informer<Node>(o.client, NODES);
-    this.pods = new Informer<Pod>(o.client, PODS, { fieldSelector: `spec.nodeName=${o.nodeName}` });
+    this.pods = new Informer<Pod>(o.client, PODS);
+    this.policies = new Informer<NetworkPolicy>(o.client, POLICIES);
+    this.namespaces = new Informer<KubeObject>(o.client, NAMESPACES);
     this.dns = new ClusterDns({ domain: o.clusterDomain });
     this.routes = new NodeRoutes(o.host);
     this.ready = new Promise((resolve) => (this.markReady = resolve));
@@ -96,20 +108,31 @@ export class NodeNetwork implements NetworkPlugin {
       this.kick();
     };
     this.nodes.addHandlers({ add: nodeChanged, update: nodeChanged, delete: nodeChanged });
-    const podChanged = () => {
-      this.hostPortsDirty = true;
+    const podChanged = (p: Pod) => {
+      if (p.spec.nodeName === o.nodeName) this.hostPortsDirty = true;
+      this.policyDirty = true;
       this.kick();
     };
-    this.pods.addHandlers({ add: podChanged, update: podChanged, delete: podChanged });
+    this.pods.addHandlers({ add: podChanged, update: (_, p) => podChanged(p), delete: podChanged });
+    const policyChanged = () => {
+      this.policyDirty = true;
+      this.kick();
+    };
+    this.policies.addHandlers({ add: policyChanged, update: policyChanged, delete: policyChanged });
+    this.namespaces.addHandlers({ add: policyChanged, update: policyChanged, delete: policyChanged });
   }
 
   /** Starts the informers and the apply loop; resolves at once (pods wait for the pod range themselves). */
   start(): Promise<void> {
     const { signal } = this.o;
-    const informers = [this.services, this.slices, this.nodes, this.pods].map((i) => i.run(signal));
+    const informers = this.informers().map((i) => i.run(signal));
     const loop = this.loop(signal);
     void Promise.all([...informers, loop]).catch((err: unknown) => log.error(`node network stopped: ${messageOf(err)}`));
     return Promise.resolve();
+  }
+
+  private informers(): Informer<never>[] {
+    return [this.services, this.slices, this.nodes, this.pods, this.policies, this.namespaces] as unknown as Informer<never>[];
   }
 
   private touch(key: string): void {
@@ -127,7 +150,7 @@ export class NodeNetwork implements NetworkPlugin {
   }
 
   private async loop(signal: AbortSignal): Promise<void> {
-    await Promise.all([this.services, this.slices, this.nodes, this.pods].map((i) => i.waitForSync(signal))).catch(() => undefined);
+    await Promise.all(this.informers().map((i) => i.waitForSync(signal))).catch(() => undefined);
     let lastFull = Date.now();
     while (!signal.aborted) {
       try {
@@ -138,13 +161,14 @@ export class NodeNetwork implements NetworkPlugin {
           await this.applyServices();
           if (this.routesDirty) await this.applyRoutes();
           if (this.hostPortsDirty) await this.applyHostPorts();
+          if (this.policyDirty || this.full) await this.applyPolicies();
         }
       } catch (err) {
         log.warn(`network sync failed (retrying): ${messageOf(err)}`);
         this.full = true;
         await new Promise((r) => setTimeout(r, 1000));
       }
-      if (this.dirty.size || this.routesDirty || this.hostPortsDirty || this.full) continue;
+      if (this.dirty.size || this.routesDirty || this.hostPortsDirty || this.policyDirty || this.full) continue;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, RESYNC_MS);
         const done = () => {
@@ -171,6 +195,7 @@ export class NodeNetwork implements NetworkPlugin {
     const released = await bridge.reclaim(this.pods.cache.list().map((p) => p.metadata.uid ?? ''));
     if (released.length) log.info(`released the addresses of ${released.length} pods that are gone`);
     this.proxy = await createServiceProxy({ host: this.o.host });
+    this.policyRules = new PolicyRules({ host: this.o.host });
     const gateway = gatewayIp(parseCidr(range));
     this.dnsServer = new DnsServer(this.dns, { host: gateway, port: 53 });
     await this.dnsServer.start();
@@ -258,6 +283,7 @@ export class NodeNetwork implements NetworkPlugin {
     const list: HostPortRule[] = [];
     for (const p of this.pods.cache.list()) {
       const ip = p.status?.podIP;
+      if (p.spec.nodeName !== this.o.nodeName) continue;
       if (!ip || p.metadata.deletionTimestamp || p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') continue;
       for (const c of p.spec.containers) {
         for (const port of c.ports ?? []) {
@@ -272,6 +298,28 @@ export class NodeNetwork implements NetworkPlugin {
     } catch (err) {
       log.warn(`hostPorts: ${messageOf(err)}`);
     }
+  }
+
+  /** NetworkPolicies as one nftables table, rewritten whenever what it compiles to changes. */
+  private async applyPolicies(): Promise<void> {
+    this.policyDirty = false;
+    const model: PolicyModel = { pods: [], namespaces: [], policies: [] };
+    for (const p of this.pods.cache.list()) {
+      const ip = p.status?.podIP;
+      if (!ip || p.spec.hostNetwork || p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') continue;
+      const namedPorts: NonNullable<PolicyPod['namedPorts']> = {};
+      for (const c of p.spec.containers) for (const port of c.ports ?? []) if (port.name) namedPorts[port.name] = { port: port.containerPort, protocol: port.protocol === 'UDP' || port.protocol === 'SCTP' ? port.protocol : 'TCP' };
+      model.pods.push({ namespace: p.metadata.namespace ?? 'default', name: p.metadata.name, ip, labels: p.metadata.labels ?? {}, namedPorts });
+    }
+    for (const n of this.namespaces.cache.list()) model.namespaces.push({ name: n.metadata.name, labels: n.metadata.labels ?? {} });
+    for (const np of this.policies.cache.list()) {
+      if (!np.spec) continue;
+      model.policies.push({ namespace: np.metadata.namespace ?? 'default', name: np.metadata.name, spec: np.spec as NetworkPolicyRule['spec'] });
+    }
+    const script = renderPolicies(model, this.policyRules!.table);
+    if (script === this.appliedPolicy) return;
+    await this.policyRules!.syncScript(script);
+    this.appliedPolicy = script;
   }
 
   /** What pods' resolv.conf points at (the kube-dns Service IP), once known. */

@@ -5,6 +5,7 @@ import { batchV1 } from './batch/v1/index.js';
 import { coordinationV1 } from './coordination/v1/index.js';
 import { coreV1 } from './core/v1/index.js';
 import { discoveryV1 } from './discovery/v1/index.js';
+import { networkingV1 } from './networking/v1/index.js';
 
 export type { FieldError, ResourceType, TableColumn } from './resource-type.js';
 export { apiVersionOf } from './resource-type.js';
@@ -72,5 +73,5 @@ export class ResourceRegistry {
 
 /** The built-in kinds, listed explicitly (no registration by import side effect). */
 export function builtinResources(): ResourceRegistry {
-  return new ResourceRegistry([...coreV1(), ...appsV1(), ...batchV1(), ...coordinationV1(), ...discoveryV1()]);
+  return new ResourceRegistry([...coreV1(), ...appsV1(), ...batchV1(), ...coordinationV1(), ...discoveryV1(), ...networkingV1()]);
 }

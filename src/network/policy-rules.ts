@@ -180,6 +180,11 @@ export class PolicyRules {
     await this.apply(renderPolicies(model, this.table));
   }
 
+  /** Applies what `renderPolicies(model, this.table)` made (callers that compare scripts render once). */
+  async syncScript(script: string): Promise<void> {
+    await this.apply(script);
+  }
+
   async clear(): Promise<void> {
     await this.apply(`add table ip ${this.table}\ndelete table ip ${this.table}\n`);
   }

@@ -3,7 +3,7 @@
  * joined by a bridge this test makes (no traffic leaves it). Pods get addresses from their node's range
  * and reach pods on the other node by IP; a Service balances over both nodes' pods by ClusterIP and by
  * DNS name; its NodePort answers on every node; deleting the Service and the pods leaves no rule,
- * interface or address behind.
+ * interface or address behind. A NetworkPolicy allows and denies as written, across nodes.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -107,6 +107,27 @@ describe('cluster networking across two nodes in their own network namespaces', 
       const body = (await res.text()).trim();
       assert.ok(web.some((p) => p.metadata.name === body), `NodePort on node ${i} answered "${body}"`);
     }
+  });
+
+  it('a NetworkPolicy denies what it does not allow, on the other node too, and allows what it names', async () => {
+    const web = await c.readyPods('app=web');
+    const remote = web.find((p) => p.spec.nodeName === c.agents[1]!.name)!;
+    const get = async (url: string) => (await c.nubis(['exec', 'client', '--', 'sh', '-c', `timeout 3 wget -qO- ${url} || echo refused`])).stdout.trim();
+    const policy = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'web-friends' },
+      spec: { podSelector: { matchLabels: { app: 'web' } }, ingress: [{ from: [{ podSelector: { matchLabels: { role: 'friend' } } }], ports: [{ port: 'http' }] }] },
+    };
+    await c.nubis(['apply', '-f', '-'], { input: JSON.stringify(policy) });
+    assert.match((await c.nubis(['get', 'netpol'])).stdout, /web-friends\s+app=web/);
+    await eventually('the policy to deny the client', async () => (await get(`http://${remote.status!.podIP}:8080/`)) === 'refused', 30_000);
+    assert.equal(await get('http://web/'), 'refused', 'through the Service too');
+    await c.nubis(['label', 'pod', 'client', 'role=friend']);
+    await eventually('the policy to allow a friend', async () => (await get(`http://${remote.status!.podIP}:8080/`)) === remote.metadata.name, 30_000);
+    await c.nubis(['delete', 'networkpolicy', 'web-friends']);
+    await c.nubis(['label', 'pod', 'client', 'role-']);
+    await eventually('no policy: everyone allowed again', async () => (await get(`http://${remote.status!.podIP}:8080/`)) === remote.metadata.name, 30_000);
   });
 
   it('removing the Service and the pods leaves no rule, interface or address behind', async () => {
