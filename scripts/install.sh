@@ -25,8 +25,9 @@ if [ "${1:-}" = "--test" ]; then
   # The suite and benchmarks: a real registry on loopback, skopeo to push to it, podman as the peer,
   # apache2-utils for htpasswd, tmux to drive interactive sessions, openssl for token-auth certificates.
   # etcd-server for the etcd store backend.
-  # nftables and iptables for the network tests (service rules, policy), run in namespaces the tests create.
-  packages+=(docker-registry skopeo podman apache2-utils tmux openssl etcd-server nftables iptables)
+  # nftables and iptables for the network tests (service rules, policy), run in namespaces the tests create;
+  # wrk for bench/clusterip.ts.
+  packages+=(docker-registry skopeo podman apache2-utils tmux openssl etcd-server nftables iptables wrk)
 fi
 
 missing=()
