@@ -10,7 +10,7 @@ import { startControllers } from '../controllers/index.js';
 import { LeaderElector } from '../controllers/leader-election.js';
 import { logger } from '../lib/log.js';
 import { startScheduler } from '../scheduler/client-adapter.js';
-import type { ControlPlaneTiming } from './process-flags.js';
+import type { ClusterNetwork, ControlPlaneTiming } from './process-flags.js';
 
 const log = logger('control-plane');
 
@@ -25,7 +25,13 @@ export interface ControlPlane {
 }
 
 /** Campaigns for the control-plane Lease until `signal` aborts; while leading, runs scheduler and controllers. */
-export function runControlPlane(client: RestClient, timing: ControlPlaneTiming, signal: AbortSignal, identity = `${os.hostname()}_${randomBytes(4).toString('hex')}`): ControlPlane {
+export function runControlPlane(
+  client: RestClient,
+  timing: ControlPlaneTiming,
+  signal: AbortSignal,
+  network?: ClusterNetwork,
+  identity = `${os.hostname()}_${randomBytes(4).toString('hex')}`,
+): ControlPlane {
   const elector = new LeaderElector(client, {
     name: CONTROL_PLANE_LEASE,
     identity,
@@ -43,6 +49,7 @@ export function runControlPlane(client: RestClient, timing: ControlPlaneTiming, 
           nodeMonitorPeriodMs: timing.nodeMonitorPeriodMs,
           podEvictionTimeoutSeconds: timing.podEvictionTimeoutMs / 1000,
         },
+        nodeIpam: { clusterCidr: network?.clusterCidr },
       },
       leading,
     );

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { Command } from 'commander';
-import { commandArgv, controlPlaneTiming, DEFAULT_CONTROL_PLANE_TIMING, evictionBoundMs, parseDuration, withControlPlaneFlags } from './process-flags.js';
+import { clusterNetwork, commandArgv, controlPlaneTiming, DEFAULT_CONTROL_PLANE_TIMING, evictionBoundMs, parseDuration, withControlPlaneFlags } from './process-flags.js';
+import { isNubisError } from '../lib/errors.js';
 
 describe('process flags', () => {
   it('by default, pods of a node that stopped renewing its lease are recreated within 30 s', () => {
@@ -28,4 +29,14 @@ describe('process flags', () => {
     assert.equal(commandArgv(['ctr', 'run', 'busybox', 'agent'], cmds), undefined);
     assert.equal(commandArgv(['get', 'pods'], cmds), undefined);
   });
+});
+
+test('the address plan: defaults, and clear errors for overlapping or malformed ranges', () => {
+  assert.deepEqual(clusterNetwork({}), { clusterCidr: '10.42.0.0/16', serviceCidr: '10.43.0.0/16', nodePortRange: [30000, 32767] });
+  assert.deepEqual(clusterNetwork({ clusterCidr: '172.20.0.0/14', serviceCidr: '172.24.0.0/20', serviceNodePortRange: '31000-31999' }).nodePortRange, [31000, 31999]);
+  const refused = (o: Record<string, string>, re: RegExp) => assert.throws(() => clusterNetwork(o), (err: unknown) => isNubisError(err, 'Invalid') && re.test((err as Error).message));
+  refused({ clusterCidr: '10.42.0.0/16', serviceCidr: '10.42.128.0/20' }, /--cluster-cidr 10\.42\.0\.0\/16 overlaps --service-cidr 10\.42\.128\.0\/20/);
+  refused({ clusterCidr: '10.42.0.0/28' }, /too small: nodes get a \/24 each/);
+  refused({ serviceCidr: 'ten' }, /ten/);
+  refused({ serviceNodePortRange: '32767-30000' }, /invalid --service-node-port-range "32767-30000"/);
 });

@@ -4,6 +4,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { Command, Option } from 'commander';
+import { assertNoOverlap, formatCidr, parseCidr } from '../lib/cidr.js';
 import { invalid } from '../lib/errors.js';
 
 /** The commands that run as processes of their own (loaded from a bundle apart from the CLI's). */
@@ -81,7 +82,31 @@ export function withControlPlaneFlags(cmd: Command): Command {
     .addOption(new Option('--pod-eviction-timeout <duration>', 'how long pods stay on a NotReady node before they are recreated elsewhere').default(s(d.podEvictionTimeoutMs)))
     .addOption(new Option('--leader-elect-lease-duration <duration>', 'leader election: how long a leader\'s lease lasts').default(s(d.leaseDurationMs)))
     .addOption(new Option('--leader-elect-renew-deadline <duration>', 'leader election: a leader that could not renew this long steps down').default(s(d.renewDeadlineMs)))
-    .addOption(new Option('--leader-elect-retry-period <duration>', 'leader election: how often candidates try').default(s(d.retryPeriodMs)));
+    .addOption(new Option('--leader-elect-retry-period <duration>', 'leader election: how often candidates try').default(s(d.retryPeriodMs)))
+    .addOption(new Option('--cluster-cidr <cidr>', 'pod addresses: each node gets a /24 of it').default(DEFAULT_CLUSTER_NETWORK.clusterCidr))
+    .addOption(new Option('--service-cidr <cidr>', 'Service ClusterIPs (its tenth address is the cluster DNS)').default(DEFAULT_CLUSTER_NETWORK.serviceCidr))
+    .addOption(new Option('--service-node-port-range <from-to>', 'NodePorts').default(DEFAULT_CLUSTER_NETWORK.nodePortRange.join('-')));
+}
+
+/** The cluster's address plan (k3s's defaults). */
+export interface ClusterNetwork {
+  clusterCidr: string;
+  serviceCidr: string;
+  nodePortRange: [number, number];
+}
+
+export const DEFAULT_CLUSTER_NETWORK: ClusterNetwork = { clusterCidr: '10.42.0.0/16', serviceCidr: '10.43.0.0/16', nodePortRange: [30000, 32767] };
+
+/** Reads the address-plan flags: the two ranges must be IPv4 CIDRs that do not overlap. */
+export function clusterNetwork(o: Record<string, string>): ClusterNetwork {
+  const clusterCidr = formatCidr(parseCidr(o.clusterCidr ?? DEFAULT_CLUSTER_NETWORK.clusterCidr));
+  const serviceCidr = formatCidr(parseCidr(o.serviceCidr ?? DEFAULT_CLUSTER_NETWORK.serviceCidr));
+  assertNoOverlap({ '--cluster-cidr': clusterCidr, '--service-cidr': serviceCidr });
+  if (parseCidr(clusterCidr).prefix > 24) throw invalid(`--cluster-cidr ${clusterCidr} is too small: nodes get a /24 each`);
+  const m = /^(\d+)-(\d+)$/.exec(o.serviceNodePortRange ?? DEFAULT_CLUSTER_NETWORK.nodePortRange.join('-'));
+  const range: [number, number] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+  if (!m || range[0] < 1 || range[1] > 65535 || range[0] > range[1]) throw invalid(`invalid --service-node-port-range "${o.serviceNodePortRange}": FROM-TO, e.g. 30000-32767`);
+  return { clusterCidr, serviceCidr, nodePortRange: range };
 }
 
 /** Reads the control-plane timing flags added by withControlPlaneFlags. */

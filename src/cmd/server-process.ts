@@ -11,7 +11,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import { openObjectStore, type StoreConfig } from '../store/open-store.js';
 import { runControlPlane, type ControlPlane } from './control-plane.js';
 import { caCertHash, ensureJoinToken, publishClusterInfo, serverCaFile } from './join.js';
-import type { ControlPlaneTiming } from './process-flags.js';
+import type { ClusterNetwork, ControlPlaneTiming } from './process-flags.js';
 
 export interface ServerProcessOptions {
   dataDir: string;
@@ -22,6 +22,8 @@ export interface ServerProcessOptions {
   timing: ControlPlaneTiming;
   /** Run the scheduler and controllers when elected (default true). */
   controlPlane?: boolean;
+  /** The address plan (default k3s's: pods 10.42.0.0/16, Services 10.43.0.0/16). */
+  network?: ClusterNetwork;
 }
 
 export interface ServerProcess {
@@ -46,14 +48,14 @@ export async function startServerProcess(o: ServerProcessOptions, signal: AbortS
   let api: ApiServer | undefined;
   let client: RestClient | undefined;
   try {
-    api = await ApiServer.start({ dataDir: o.dataDir, store, listen: o.listen, port: o.port, advertiseAddress: o.advertiseAddress });
+    api = await ApiServer.start({ dataDir: o.dataDir, store, listen: o.listen, port: o.port, advertiseAddress: o.advertiseAddress, serviceCidr: o.network?.serviceCidr, nodePortRange: o.network?.nodePortRange });
     client = (await connect({ flag: api.kubeconfig }, undefined, { userAgent: 'nubis-server' })).client;
     const ca = await readFile(serverCaFile(o.dataDir), 'utf8');
     await publishClusterInfo(client, ca, api.url);
     const stop = new AbortController();
     const onAbort = () => stop.abort();
     signal.addEventListener('abort', onAbort, { once: true });
-    const controlPlane = o.controlPlane === false ? undefined : runControlPlane(client, o.timing, stop.signal);
+    const controlPlane = o.controlPlane === false ? undefined : runControlPlane(client, o.timing, stop.signal, o.network);
     const host = o.advertiseAddress ?? (o.listen === '0.0.0.0' || o.listen === '::' ? '127.0.0.1' : o.listen);
     const joinUrl = `https://${host.includes(':') ? `[${host}]` : host}:${api.port}`;
     const [a, c] = [api, client];

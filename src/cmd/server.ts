@@ -9,7 +9,7 @@ import { resolveDataDir } from '../lib/data-dir.js';
 import { isNubisError, messageOf } from '../lib/errors.js';
 import { setLogLevel, type Level } from '../lib/log.js';
 import { createJoinToken } from './join.js';
-import { aborted, controlPlaneTiming, daemonProgram, parseDuration, stopSignal, withControlPlaneFlags } from './process-flags.js';
+import { aborted, clusterNetwork, controlPlaneTiming, daemonProgram, parseDuration, stopSignal, withControlPlaneFlags } from './process-flags.js';
 import { startServerProcess } from './server-process.js';
 
 interface ServerFlags {
@@ -60,6 +60,7 @@ export async function runServerCommand(argv: string[]): Promise<number> {
   const signal = stopSignal();
   try {
     const timing = controlPlaneTiming(program.opts());
+    const network = clusterNetwork(program.opts());
     const server = await startServerProcess(
       {
         dataDir,
@@ -69,6 +70,7 @@ export async function runServerCommand(argv: string[]): Promise<number> {
         advertiseAddress: flags.advertiseAddress,
         timing,
         controlPlane: flags.controllers,
+        network,
       },
       signal,
     );

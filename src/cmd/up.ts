@@ -18,7 +18,7 @@ import { invalid, timeout } from '../lib/errors.js';
 import { writeFileAtomic } from '../lib/files.js';
 import { setLogLevel } from '../lib/log.js';
 import { startNodeAgent, withAgentFlags, type AgentFlags } from './agent.js';
-import { aborted, controlPlaneTiming, daemonProgram, stopSignal, withControlPlaneFlags } from './process-flags.js';
+import { aborted, clusterNetwork, controlPlaneTiming, daemonProgram, stopSignal, withControlPlaneFlags } from './process-flags.js';
 import { failed } from './server.js';
 import { startServerProcess } from './server-process.js';
 
@@ -82,7 +82,8 @@ export async function runUpCommand(argv: string[]): Promise<number> {
     if (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65535) throw invalid(`invalid --api-port "${f.apiPort}"`);
     const nodeName = f.nodeName ?? os.hostname().toLowerCase();
     const timing = controlPlaneTiming(program.opts());
-    const server = await startServerProcess({ dataDir, store: { backend: 'sqlite', dataDir }, listen: f.apiListen, port: apiPort, timing }, signal);
+    const network = clusterNetwork(program.opts());
+    const server = await startServerProcess({ dataDir, store: { backend: 'sqlite', dataDir }, listen: f.apiListen, port: apiPort, timing, network }, signal);
     try {
       const agent = await startNodeAgent(server.client, dataDir, { ...f, port: f.agentPort }, nodeName, signal);
       await writeFileAtomic(upPidFile(dataDir), `${process.pid}\n`);

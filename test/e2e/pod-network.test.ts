@@ -2,7 +2,7 @@
  * Cluster networking end to end: a server and two agents, each agent in a network namespace of its own
  * joined by a bridge this test makes (no traffic leaves it). Pods get addresses from their node's range
  * and reach pods on the other node by IP; a Service balances over both nodes' pods by ClusterIP and by
- * DNS name; its NodePort answers on every node; deleting the Service and the pods leaves no rule,
+ * DNS name, over ready pods only; its NodePort answers on every node; deleting the Service and the pods leaves no rule,
  * interface or address behind. A NetworkPolicy allows and denies as written, across nodes.
  */
 import assert from 'node:assert/strict';
@@ -30,9 +30,10 @@ const WEB = {
           {
             name: 'httpd',
             image: 'busybox',
-            command: ['sh', '-c', 'mkdir -p /www && echo "$HOSTNAME" > /www/index.html && exec httpd -f -p 8080 -h /www'],
+            command: ['sh', '-c', 'mkdir -p /www && echo "$HOSTNAME" > /www/index.html && touch /tmp/ready && exec httpd -f -p 8080 -h /www'],
             ports: [{ name: 'http', containerPort: 8080 }],
-            readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
+            // Ready while /tmp/ready exists: the test takes a pod out of rotation by removing it.
+            readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 1, failureThreshold: 1 },
           },
         ],
       },
@@ -107,6 +108,24 @@ describe('cluster networking across two nodes in their own network namespaces', 
       const body = (await res.text()).trim();
       assert.ok(web.some((p) => p.metadata.name === body), `NodePort on node ${i} answered "${body}"`);
     }
+  });
+
+  it('a pod that fails its readiness probe leaves the Service\'s rotation, and comes back', async () => {
+    const web = await c.readyPods('app=web');
+    const [stays, leaves] = [web.find((p) => p.spec.nodeName === c.agents[0]!.name)!, web.find((p) => p.spec.nodeName === c.agents[1]!.name)!];
+    await c.nubis(['exec', leaves.metadata.name, '--', 'rm', '/tmp/ready']);
+    await eventually(`${leaves.metadata.name} NotReady`, async () => (await c.readyPods('app=web')).length === 1, 30_000);
+    // Once its EndpointSlice says so (moments after the Pod), ten answers in a row come from the other pod.
+    await eventually('only the ready pod answering', async () => {
+      for (let i = 0; i < 10; i++) if ((await c.nubis(['exec', 'client', '--', 'wget', '-qO-', 'http://web/'])).stdout.trim() !== stays.metadata.name) return false;
+      return true;
+    }, 15_000);
+    await c.nubis(['exec', leaves.metadata.name, '--', 'touch', '/tmp/ready']);
+    const names = new Set<string>();
+    await eventually('both pods answering again', async () => {
+      names.add((await c.nubis(['exec', 'client', '--', 'wget', '-qO-', 'http://web/'])).stdout.trim());
+      return names.size === 2;
+    }, 30_000);
   });
 
   it('a NetworkPolicy denies what it does not allow, on the other node too, and allows what it names', async () => {

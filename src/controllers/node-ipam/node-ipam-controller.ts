@@ -6,8 +6,8 @@
  */
 import type { Node } from '../../api/core/v1/node.js';
 import type { Informer } from '../../client/informer.js';
-import { contains, formatCidr, parseCidr, type Cidr } from '../../lib/cidr.js';
-import { invalid } from '../../lib/errors.js';
+import { allocateSubnet, formatCidr, parseCidr, type Cidr } from '../../lib/cidr.js';
+import { invalid, isNubisError } from '../../lib/errors.js';
 import { logger } from '../../lib/log.js';
 import { type Controller, type ControllerDeps, runController } from '../controller.js';
 import { NODES } from '../resources.js';
@@ -29,8 +29,8 @@ export class NodeIpamController implements Controller {
   private readonly nodes: Informer<Node>;
   private readonly cluster: Cidr;
   private readonly mask: number;
-  /** Ranges this controller gave out that the cache may not show yet (node name -> base address). */
-  private readonly given = new Map<string, number>();
+  /** Ranges this controller gave out that the cache may not show yet (node name -> range). */
+  private readonly given = new Map<string, string>();
 
   constructor(
     private readonly deps: ControllerDeps,
@@ -49,17 +49,18 @@ export class NodeIpamController implements Controller {
     return runController(this.deps, this.queue, signal, 1, (key) => this.sync(key), log);
   }
 
-  /** Ranges in use by nodes in the cache, as their base addresses. */
-  private used(): Set<number> {
-    const out = new Set<number>();
-    for (const [name, base] of this.given) {
+  /** Ranges on nodes in the cache, and those given out that the cache may not show yet. */
+  private used(): string[] {
+    const out: string[] = [];
+    for (const [name, cidr] of this.given) {
       if (this.nodes.cache.get(name)?.spec?.podCIDR || !this.nodes.cache.get(name)) this.given.delete(name);
-      else out.add(base);
+      else out.push(cidr);
     }
     for (const n of this.nodes.cache.list()) {
       for (const c of n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : [])) {
         try {
-          out.add(parseCidr(c).base);
+          parseCidr(c);
+          out.push(c);
         } catch {
           // not IPv4 or malformed: not ours to manage
         }
@@ -71,24 +72,16 @@ export class NodeIpamController implements Controller {
   async sync(name: string): Promise<ReconcileResult> {
     const node = this.nodes.cache.get(name);
     if (!node || node.spec?.podCIDR || node.metadata.deletionTimestamp) return;
-    const used = this.used();
-    const step = 2 ** (32 - this.mask);
-    const count = 2 ** (this.mask - this.cluster.prefix);
-    let free: Cidr | undefined;
-    for (let i = 0; i < count; i++) {
-      const base = this.cluster.base + i * step;
-      if (!used.has(base)) {
-        free = { base, prefix: this.mask };
-        break;
-      }
-    }
-    if (!free || !contains(this.cluster, free.base)) {
-      this.deps.recorder.event(node, 'Warning', 'CIDRNotAvailable', `Node ${name} status is now: CIDRNotAvailable (no /${this.mask} is left in the cluster CIDR ${formatCidr(this.cluster)})`);
+    let cidr: string;
+    try {
+      cidr = allocateSubnet(formatCidr(this.cluster), this.mask, this.used());
+    } catch (err) {
+      if (!isNubisError(err, 'Invalid')) throw err;
+      this.deps.recorder.event(node, 'Warning', 'CIDRNotAvailable', `Node ${name} status is now: CIDRNotAvailable (${err.message})`);
       return { requeueAfterMs: 30_000 };
     }
-    const cidr = formatCidr(free);
     // A merge patch on the main resource: the update fails nothing else the agent writes (status).
-    this.given.set(name, free.base);
+    this.given.set(name, cidr);
     try {
       await this.deps.client.patch(NODES, name, { spec: { podCIDR: cidr, podCIDRs: [cidr] } }, 'merge');
     } catch (err) {
