@@ -318,8 +318,13 @@ export class NodeNetwork implements NetworkPlugin {
     }
     const script = renderPolicies(model, this.policyRules!.table);
     if (script === this.appliedPolicy) return;
-    await this.policyRules!.syncScript(script);
-    this.appliedPolicy = script;
+    try {
+      await this.policyRules!.syncScript(script);
+      this.appliedPolicy = script;
+    } catch (err) {
+      // Without nftables (the iptables fallback host) policies cannot be enforced: said, not retried in a loop.
+      log.warn(`network policies not applied: ${messageOf(err)}`);
+    }
   }
 
   /** What pods' resolv.conf points at (the kube-dns Service IP), once known. */

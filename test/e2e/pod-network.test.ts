@@ -128,6 +128,21 @@ describe('cluster networking across two nodes in their own network namespaces', 
     }, 30_000);
   });
 
+  it('a restarted agent keeps its pods\' addresses and rules, and serves again', async () => {
+    const before = await c.readyPods('app=web');
+    await c.agents[1]!.proc.stop();
+    await c.startAgent(1);
+    const after = await eventually('both web pods Ready again', async () => {
+      const pods = await c.readyPods('app=web');
+      return pods.length === 2 ? pods : undefined;
+    }, 60_000);
+    assert.deepEqual(after.map((p) => `${p.metadata.name}=${p.status?.podIP}`).sort(), before.map((p) => `${p.metadata.name}=${p.status?.podIP}`).sort(), 'same pods, same addresses');
+    const remote = after.find((p) => p.spec.nodeName === c.agents[1]!.name)!;
+    assert.equal((await c.nubis(['exec', 'client', '--', 'wget', '-qO-', `http://${remote.status!.podIP}:8080/`])).stdout.trim(), remote.metadata.name);
+    const ipam = await c.net!.exec(1, `sh -c 'ls ${c.agents[1]!.dataDir}/agent/ipam'`);
+    assert.equal(ipam.split('\n').filter((l) => /^10\.42\./.test(l)).length, 1, `one address held on node 1: ${ipam}`);
+  });
+
   it('a NetworkPolicy denies what it does not allow, on the other node too, and allows what it names', async () => {
     const web = await c.readyPods('app=web');
     const remote = web.find((p) => p.spec.nodeName === c.agents[1]!.name)!;
