@@ -79,6 +79,8 @@ export interface AgentOptions {
    * routes; see node-network.ts) or, by default, loopback only.
    */
   network?: NetworkPlugin | 'bridge';
+  /** With 'bridge': masquerade pod traffic leaving the cluster (off by default). */
+  masqueradeOutside?: { clusterCidr: string; serviceCidr: string };
   insecureRegistries?: string[];
   /** Extra Node labels. */
   labels?: Record<string, string>;
@@ -128,7 +130,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const objects = apiObjects(opts.client);
   const nodeNetwork =
     opts.network === 'bridge'
-      ? new NodeNetwork({ client: opts.client, host: opts.host, nodeName: opts.nodeName, nodeAddress: address, ipamDir: path.join(opts.dataDir, 'agent', 'ipam'), signal: opts.signal })
+      ? new NodeNetwork({ client: opts.client, host: opts.host, nodeName: opts.nodeName, nodeAddress: address, ipamDir: path.join(opts.dataDir, 'agent', 'ipam'), masqueradeOutside: opts.masqueradeOutside, signal: opts.signal })
       : undefined;
   const network = nodeNetwork ?? (opts.network === 'bridge' ? undefined : opts.network) ?? LoopbackOnly;
   const volumes = new PodVolumes(path.join(opts.dataDir, 'agent', 'pods'), opts.host, objects);

@@ -51,6 +51,8 @@ export interface NodeNetworkOptions {
   ipamDir: string;
   /** Cluster domain (default cluster.local). */
   clusterDomain?: string;
+  /** Masquerade pod traffic that leaves the cluster (to reach other networks through this node); off by default. */
+  masqueradeOutside?: { clusterCidr: string; serviceCidr: string };
   /** How long a pod waits for the node's pod range before its sandbox fails (default 60 s). */
   podRangeWaitMs?: number;
   signal: AbortSignal;
@@ -194,7 +196,7 @@ export class NodeNetwork implements NetworkPlugin {
     // Addresses and veths of pods no longer bound here (deleted while the agent was down) are freed.
     const released = await bridge.reclaim(this.pods.cache.list().map((p) => p.metadata.uid ?? ''));
     if (released.length) log.info(`released the addresses of ${released.length} pods that are gone`);
-    this.proxy = await createServiceProxy({ host: this.o.host });
+    this.proxy = await createServiceProxy({ host: this.o.host, masqueradeOutside: this.o.masqueradeOutside });
     this.policyRules = new PolicyRules({ host: this.o.host });
     const gateway = gatewayIp(parseCidr(range));
     this.dnsServer = new DnsServer(this.dns, { host: gateway, port: 53 });

@@ -18,7 +18,7 @@ import { invalid } from '../lib/errors.js';
 import { exists, writeFileAtomic } from '../lib/files.js';
 import { setLogLevel, type Level } from '../lib/log.js';
 import { checkJoinToken, discoverCa } from './join.js';
-import { aborted, daemonProgram, parseDuration, stopSignal } from './process-flags.js';
+import { aborted, daemonProgram, DEFAULT_CLUSTER_NETWORK, parseDuration, stopSignal } from './process-flags.js';
 import { failed } from './server.js';
 
 export function agentKubeconfigFile(dataDir: string): string {
@@ -53,6 +53,9 @@ export interface AgentFlags {
   leaseInterval: string;
   statusInterval: string;
   podNetwork: string;
+  masqueradeOutside?: boolean;
+  clusterCidr?: string;
+  serviceCidr?: string;
 }
 
 /** Writes agent.kubeconfig from the join flags (when given) and connects with it. */
@@ -95,6 +98,7 @@ export async function startNodeAgent(client: RestClient, dataDir: string, f: Age
     insecureRegistries: f.insecureRegistry,
     timing: agentTiming(f),
     network: f.podNetwork === 'bridge' ? 'bridge' : undefined,
+    masqueradeOutside: f.masqueradeOutside ? { clusterCidr: f.clusterCidr ?? DEFAULT_CLUSTER_NETWORK.clusterCidr, serviceCidr: f.serviceCidr ?? DEFAULT_CLUSTER_NETWORK.serviceCidr } : undefined,
     signal,
   });
 }
@@ -110,7 +114,8 @@ export function withAgentFlags<T extends ReturnType<typeof daemonProgram>>(cmd: 
     .option('--insecure-registry <host:port>', 'a registry reached over plain HTTP (repeatable)', (v: string, p: string[]) => [...p, v], [] as string[])
     .option('--lease-interval <duration>', 'how often the node lease is renewed', '5s')
     .option('--status-interval <duration>', 'how often node status is computed', '10s')
-    .option('--pod-network <mode>', 'bridge: pod IPs, Services, DNS and routes between nodes; none: pods get loopback only', 'bridge');
+    .option('--pod-network <mode>', 'bridge: pod IPs, Services, DNS and routes between nodes; none: pods get loopback only', 'bridge')
+    .option('--masquerade-outside', 'masquerade pod traffic that leaves the cluster CIDR (pods reach other networks through the node)');
   return cmd;
 }
 
@@ -120,7 +125,9 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
       .option('--server <url>', 'the server to join (https://host:port)')
       .option('--token <token>', 'a join token (printed by `nubis server`)')
       .option('--ca-cert-hash <sha256:hex>', 'the server CA\'s public key hash (printed by `nubis server`)')
-      .option('--ca-file <file>', 'the server CA certificate (instead of --ca-cert-hash)'),
+      .option('--ca-file <file>', 'the server CA certificate (instead of --ca-cert-hash)')
+      .option('--cluster-cidr <cidr>', 'the cluster\'s pod addresses (as given to the server; for --masquerade-outside)', DEFAULT_CLUSTER_NETWORK.clusterCidr)
+      .option('--service-cidr <cidr>', 'the cluster\'s Service addresses (as given to the server; for --masquerade-outside)', DEFAULT_CLUSTER_NETWORK.serviceCidr),
   );
   try {
     program.parse(argv, { from: 'user' });

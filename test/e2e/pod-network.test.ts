@@ -2,7 +2,7 @@
  * Cluster networking end to end: a server and two agents, each agent in a network namespace of its own
  * joined by a bridge this test makes (no traffic leaves it). Pods get addresses from their node's range
  * and reach pods on the other node by IP; a Service balances over both nodes' pods by ClusterIP and by
- * DNS name, over ready pods only; its NodePort answers on every node; deleting the Service and the pods leaves no rule,
+ * DNS name, over ready pods only; its NodePort answers on every node, a hostPort on its pod's node; deleting the Service and the pods leaves no rule,
  * interface or address behind. A NetworkPolicy allows and denies as written, across nodes.
  */
 import assert from 'node:assert/strict';
@@ -31,7 +31,7 @@ const WEB = {
             name: 'httpd',
             image: 'busybox',
             command: ['sh', '-c', 'mkdir -p /www && echo "$HOSTNAME" > /www/index.html && touch /tmp/ready && exec httpd -f -p 8080 -h /www'],
-            ports: [{ name: 'http', containerPort: 8080 }],
+            ports: [{ name: 'http', containerPort: 8080, hostPort: 8081 }],
             // Ready while /tmp/ready exists: the test takes a pod out of rotation by removing it.
             readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 1, failureThreshold: 1 },
           },
@@ -102,11 +102,18 @@ describe('cluster networking across two nodes in their own network namespaces', 
     const lookup = await exec('nslookup web.default.svc.cluster.local');
     assert.ok(lookup.includes(svc.spec!.clusterIP!), lookup);
 
-    // NodePort on every node, from outside the cluster (this namespace, over the test bridge).
+    // NodePort on every node, from outside the cluster (this namespace, over the test bridge); the
+    // hostPort of each node's own pod.
     for (let i = 0; i < 2; i++) {
       const res = await fetch(`http://${c.net!.nodeIp(i)}:30081/`, { signal: AbortSignal.timeout(5000) });
       const body = (await res.text()).trim();
       assert.ok(web.some((p) => p.metadata.name === body), `NodePort on node ${i} answered "${body}"`);
+      const own = web.find((p) => p.spec.nodeName === c.agents[i]!.name)!;
+      const host = await eventually(`hostPort 8081 on node ${i}`, async () => {
+        const r = await fetch(`http://${c.net!.nodeIp(i)}:8081/`, { signal: AbortSignal.timeout(3000) }).catch(() => undefined);
+        return r ? (await r.text()).trim() : undefined;
+      }, 15_000);
+      assert.equal(host, own.metadata.name, `the hostPort of node ${i} leads to its own pod`);
     }
   });
 
@@ -176,7 +183,7 @@ describe('cluster networking across two nodes in their own network namespaces', 
         const rules = await c.net!.exec(i, 'nft list table ip nubis');
         const links = await c.net!.exec(i, 'ip -o link show type veth');
         seen = `${rules}\n${links}`;
-        return !rules.includes(`${svc.spec!.clusterIP!} . `) && !rules.includes('30081') && !/\bnv[0-9a-f]{13}\b/.test(links);
+        return !rules.includes(`${svc.spec!.clusterIP!} . `) && !rules.includes('30081') && !rules.includes('8081') && !/\bnv[0-9a-f]{13}\b/.test(links);
       }, 30_000).catch((e: Error) => assert.fail(`${e.message}:\n${seen}`));
       const ipam = await c.net!.exec(i, `sh -c 'ls ${c.agents[i]!.dataDir}/agent/ipam 2>/dev/null || true'`);
       assert.ok(!/^10\.42\./m.test(ipam), `node ${i} released every pod address: ${ipam}`);
