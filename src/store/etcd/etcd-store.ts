@@ -35,6 +35,23 @@ import { EtcdWatch, drain } from './etcd-watch.js';
 /** etcd3 (with gRPC) loads when an EtcdStore is made: a server on SQLite never pays its ~23 MiB. */
 let etcd3: typeof import('etcd3') | undefined;
 const loadEtcd3 = (): typeof import('etcd3') => (etcd3 ??= createRequire(import.meta.url)('etcd3') as typeof import('etcd3'));
+let cockatiel: typeof import('cockatiel') | undefined;
+const loadCockatiel = (): typeof import('cockatiel') => (cockatiel ??= createRequire(import.meta.url)('cockatiel') as typeof import('cockatiel'));
+
+/**
+ * How the client rides out a lost member. etcd3's defaults open a member's circuit for a fixed 5 s
+ * after three failures, and retry at once: when the leader dies, the election's failures on the live
+ * members open their circuits too, and every write fails for 5 s (several rounds of it were seen). Here
+ * a circuit is tried again after 100 ms, doubling to 2 s, and retries wait a little between attempts.
+ */
+function faultHandling(): NonNullable<import('etcd3').IOptions['faultHandling']> {
+  const { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry } = loadCockatiel();
+  const recoverable = handleWhen((err) => loadEtcd3().isRecoverableError(err));
+  return {
+    host: () => circuitBreaker(recoverable, { halfOpenAfter: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }), breaker: new ConsecutiveBreaker(3) }),
+    global: retry(recoverable, { maxAttempts: 3, backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 500 }) }),
+  };
+}
 
 export interface EtcdStoreOptions {
   /** Client URLs or host:port of the etcd members, e.g. ['127.0.0.1:2379']. */
@@ -67,6 +84,7 @@ export class EtcdStore implements ObjectStore {
     const deadlineMs = options.requestTimeoutMs ?? 10_000;
     this.client = new (loadEtcd3().Etcd3)({
       hosts: options.endpoints,
+      faultHandling: faultHandling(),
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + deadlineMs }),
     });
   }
