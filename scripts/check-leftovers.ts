@@ -1,9 +1,9 @@
 /**
  * The suite's last step: proves the tests left nothing of Nubis on the machine — no mount, conmon
- * process, runc container or cgroup whose path names nubis, no network namespace or test interface of
- * the network tests. Exits non-zero with the list otherwise.
+ * process, runc container or cgroup whose path names nubis, no network namespace, interface or nftables
+ * table of Nubis or of the network tests. Exits non-zero with the list otherwise.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { nubisCgroups } from '../test/helpers/leaks.js';
 
@@ -29,8 +29,11 @@ for (const line of execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).s
 }
 for (const line of execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).split('\n')) {
   const name = /^\d+:\s+([^:@\s]+)/.exec(line)?.[1];
-  if (name && /^(nbt|nbv)/.test(name)) problems.push(`interface: ${name}`);
+  if (name && (/^(nbt|nbv)/.test(name) || name === 'nubis0')) problems.push(`interface: ${name}`);
 }
+// A stopped agent with no pods left removes its Service and policy tables with its bridge.
+const nft = spawnSync('nft', ['list', 'tables'], { encoding: 'utf8' });
+for (const line of (nft.stdout ?? '').split('\n')) if (/^table ip nubis/.test(line)) problems.push(`nftables: ${line}`);
 
 if (problems.length > 0) {
   console.error(`leftovers after the suite (${problems.length}):\n  ${problems.join('\n  ')}`);

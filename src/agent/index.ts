@@ -178,11 +178,12 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     await server.close();
     throw err;
   }
-  await nodeNetwork?.start();
+  nodeNetwork?.start();
   log.info(`agent for node ${opts.nodeName} serving on ${opts.listen ?? address}:${server.port}`);
   const done = (async () => {
     try {
       await Promise.all([pods.run(opts.signal), reporter.run(opts.signal)]);
+      await nodeNetwork?.done;
     } finally {
       await server.close();
     }

@@ -124,13 +124,18 @@ export class NodeNetwork implements NetworkPlugin {
     this.namespaces.addHandlers({ add: policyChanged, update: policyChanged, delete: policyChanged });
   }
 
-  /** Starts the informers and the apply loop; resolves at once (pods wait for the pod range themselves). */
-  start(): Promise<void> {
+  /** Resolves once the loop has stopped after the signal (and cleaned up, when no pod was left). */
+  done: Promise<void> = Promise.resolve();
+
+  /** Starts the informers and the apply loop; returns at once (pods wait for the pod range themselves). */
+  start(): void {
     const { signal } = this.o;
     const informers = this.informers().map((i) => i.run(signal));
     const loop = this.loop(signal);
-    void Promise.all([...informers, loop]).catch((err: unknown) => log.error(`node network stopped: ${messageOf(err)}`));
-    return Promise.resolve();
+    this.done = Promise.all([...informers, loop]).then(
+      () => undefined,
+      (err: unknown) => log.error(`node network stopped: ${messageOf(err)}`),
+    );
   }
 
   private informers(): Informer<never>[] {
@@ -186,6 +191,21 @@ export class NodeNetwork implements NetworkPlugin {
       if (!signal.aborted) await new Promise((r) => setTimeout(r, 20));
     }
     await this.dnsServer?.close().catch(() => undefined);
+    await this.cleanUpIfIdle().catch((err: unknown) => log.warn(`network clean-up: ${messageOf(err)}`));
+  }
+
+  /**
+   * At shutdown, a node with no pod left on its bridge takes its networking away (bridge, Service and
+   * policy tables, routes): a stopped agent leaves nothing behind. With pods still running, everything
+   * stays, so they keep their network and the next agent adopts them.
+   */
+  private async cleanUpIfIdle(): Promise<void> {
+    if (!this.bridge || (await this.bridge.hasPods())) return;
+    await this.proxy?.clear();
+    await this.policyRules?.clear();
+    await this.routes.reconcile([]);
+    await this.bridge.removeBridge();
+    log.info(`no pods left: removed bridge ${this.bridge.bridge}, Service and policy rules, routes`);
   }
 
   private async initBridge(): Promise<void> {

@@ -149,6 +149,12 @@ export class BridgePlugin {
     return this.ipam.reclaim(live);
   }
 
+  /** Whether any pod's veth is still on the bridge. */
+  async hasPods(): Promise<boolean> {
+    const res = await this.node('ip', ['-o', 'link', 'show', 'master', this.bridge], { allowFailure: true });
+    return res.code === 0 && res.stdout.trim() !== '';
+  }
+
   /** Removes the bridge (node shutdown, tests). Pods' veths go with it only if already torn down. */
   async removeBridge(): Promise<void> {
     this.bridgeReady = undefined;
