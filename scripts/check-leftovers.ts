@@ -39,5 +39,5 @@ if (problems.length > 0) {
   console.error(`leftovers after the suite (${problems.length}):\n  ${problems.join('\n  ')}`);
   process.exitCode = 1;
 } else {
-  console.log('leftover check: no mounts, processes, cgroups, network namespaces or test interfaces of Nubis remain');
+  console.log('leftover check: no mounts, processes, cgroups, network namespaces, interfaces or nftables tables of Nubis remain');
 }
