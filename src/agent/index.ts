@@ -10,6 +10,7 @@
 import path from 'node:path';
 import type { ConfigMap } from '../api/core/v1/config-map.js';
 import type { Secret } from '../api/core/v1/secret.js';
+import { EventRecorder } from '../client/event-recorder.js';
 import type { RestClient } from '../client/rest-client.js';
 import type { Host } from '../host/host.js';
 import { Images } from '../image/images.js';
@@ -145,6 +146,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       volumes,
       objects,
       network,
+      recorder: new EventRecorder(opts.client, 'nubis-agent'),
       resolvConf: nodeNetwork ? (namespace) => nodeNetwork.resolvConf(namespace) : undefined,
       probeRunner: probeRunner(driver, opts.host),
       backoff: new Backoff(t.backoff ?? DEFAULT_BACKOFF),

@@ -11,6 +11,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Container, Pod, PodStatus } from '../api/core/v1/pod-types.js';
+import type { EventType, Recorder } from '../client/event-recorder.js';
 import type { RestClient } from '../client/rest-client.js';
 import { removeCgroupTree } from '../host/cgroups.js';
 import { isNubisError } from '../lib/errors.js';
@@ -52,6 +53,8 @@ export interface WorkerDeps {
   volumeRefreshMs: number;
   /** Reports container exits as they happen (else only the pod manager's poll finds them). */
   exits?: ExitNotifier;
+  /** Events about pods (Created, Started, Killing, BackOff, Failed...); none when absent. */
+  recorder?: Recorder;
   /** The cluster DNS resolv.conf of a pod in `namespace` (dnsPolicy ClusterFirst), when there is one. */
   resolvConf?: (namespace: string) => string | undefined;
 }
@@ -328,8 +331,14 @@ export class PodWorker {
         log.warn(`pod ${this.id.namespace}/${this.id.name}: volume refresh failed: ${(err as Error).message}`);
         return true;
       }
+      this.#event('Warning', 'FailedMount', `MountVolume.SetUp failed: ${(err as Error).message}`);
       return this.#waitAll('ContainerCreating', `MountVolume.SetUp failed: ${(err as Error).message}`, 2000);
     }
+  }
+
+  /** An Event about this pod (as `kubectl describe pod` lists them). */
+  #event(type: EventType, reason: string, message: string): void {
+    if (this.#pod && this.deps.recorder) this.deps.recorder.event({ ...this.#pod, apiVersion: 'v1', kind: 'Pod' }, type, reason, message);
   }
 
   /** Marks every container not yet run as waiting, reports, and retries later; false. */
@@ -349,6 +358,7 @@ export class PodWorker {
         try {
           await this.#networkUp(sb.state.pid);
         } catch (err) {
+          this.#event('Warning', 'FailedCreatePodSandBox', `failed to set up the pod network: ${(err as Error).message}`);
           return this.#waitAll('ContainerCreating', `failed to set up the pod network: ${(err as Error).message}`, 5000);
         }
       }
@@ -381,6 +391,7 @@ export class PodWorker {
       await this.#networkUp(run.state.pid);
       return true;
     } catch (err) {
+      this.#event('Warning', 'FailedCreatePodSandBox', `failed to create pod sandbox: ${(err as Error).message}`);
       return this.#waitAll('ContainerCreating', `failed to create pod sandbox: ${(err as Error).message}`, 5000);
     }
   }
@@ -464,6 +475,7 @@ export class PodWorker {
     const wait = this.deps.backoff.remaining(key, { startedAt: cur.state.startedAt?.getTime(), finishedAt: cur.state.finishedAt?.getTime() });
     if (wait > 0) {
       const delay = fmtDelay(this.deps.backoff.currentDelay(key));
+      if (this.#waiting.get(c.name)?.reason !== 'CrashLoopBackOff') this.#event('Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${this.id.name}_${this.id.namespace}(${this.id.uid})`);
       this.#waiting.set(c.name, {
         reason: 'CrashLoopBackOff',
         message: `back-off ${delay} restarting failed container=${c.name} pod=${this.id.name}_${this.id.namespace}(${this.id.uid})`,
@@ -482,6 +494,7 @@ export class PodWorker {
     const retry = (reason: string, message: string) => {
       this.deps.pullBackoff.restarted(pullKey);
       this.#waiting.set(c.name, { reason, message });
+      this.#event('Warning', 'Failed', `Error: ${reason}: ${message}`);
       this.#schedule(this.deps.pullBackoff.remaining(pullKey, {}));
     };
     const wait = this.deps.pullBackoff.remaining(pullKey, {});
@@ -528,6 +541,8 @@ export class PodWorker {
     for (const old of list.splice(0, Math.max(0, list.length - 2))) await driver.remove(old.id, { force: true }).catch(() => {});
     this.#runs.set(c.name, list);
     this.#waiting.delete(c.name);
+    this.#event('Normal', 'Created', `Created container ${c.name}`);
+    this.#event('Normal', 'Started', `Started container ${c.name}`);
     if (role === 'app') this.#startProbes(c, run);
   }
 
@@ -620,6 +635,7 @@ export class PodWorker {
       await this.deps.probeRunner(preStop, graceSeconds, { containerId: run.id, sandboxPid: this.#sandbox?.state.pid, podIP: this.#podIP || undefined, container: c! });
     }
     const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+    if (c && run.state.status === 'running') this.#event('Normal', 'Killing', `Stopping container ${c.name}`);
     await this.deps.driver.stop(run.id, { timeoutSeconds: left }).catch((err: unknown) => {
       if (!isNubisError(err, 'Conflict') && !isNubisError(err, 'NotFound')) throw err;
     });

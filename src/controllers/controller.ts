@@ -5,7 +5,7 @@ import type { ResourceInfo, RestClient } from '../client/rest-client.js';
 import { isNubisError, messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import type { Informer } from '../client/informer.js';
-import type { Recorder } from './event-recorder.js';
+import type { Recorder } from '../client/event-recorder.js';
 import type { InformerSet } from './informer-set.js';
 import { type ReconcileResult, runWorkers, type WorkQueue } from './work-queue.js';
 

@@ -11,7 +11,7 @@ import { DaemonSetController, type DaemonSetControllerOptions } from './daemonse
 import { DeploymentController, type DeploymentControllerOptions } from './deployment/deployment-controller.js';
 import { EndpointSliceController } from './endpoint-slice/endpoint-slice-controller.js';
 import { EndpointsController } from './endpoints/endpoints-controller.js';
-import { EventRecorder, type Recorder } from './event-recorder.js';
+import { EventRecorder, type Recorder } from '../client/event-recorder.js';
 import { InformerSet } from './informer-set.js';
 import { JobController, type JobControllerOptions } from './job/job-controller.js';
 import { NodeIpamController, type NodeIpamOptions } from './node-ipam/node-ipam-controller.js';

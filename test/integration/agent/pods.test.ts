@@ -57,6 +57,11 @@ test('a pod runs and reports Running with container statuses, host IP and start 
   assert.deepEqual(types, ['ContainersReady', 'Initialized', 'PodReadyToStartContainers', 'PodScheduled', 'Ready']);
   const logs = await env.kubectl(['logs', 'hello']);
   assert.equal(logs.stdout, 'hello from the pod\n');
+  // The agent's events, as kubectl describe lists them.
+  await eventually('Created and Started events', async () => {
+    const described = (await env.kubectl(['describe', 'pod', 'hello'])).stdout;
+    return /Normal\s+Created\s+\S+\s+nubis-agent\s+Created container main/.test(described) && /Normal\s+Started\s+\S+\s+nubis-agent\s+Started container main/.test(described);
+  }, 10_000);
   await env.deletePod('hello');
 });
 

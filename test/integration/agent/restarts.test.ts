@@ -31,6 +31,9 @@ test('restartPolicy Always: a crashing container restarts with back-off and show
   assert.ok(seen.has('CrashLoopBackOff'));
   const prev = await env.kubectl(['logs', 'crasher', '--previous']);
   assert.equal(prev.stdout, 'run\n');
+  const events = (await env.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=crasher', '-o', 'jsonpath={range .items[*]}{.reason}{" "}{.count}{"\\n"}{end}'])).stdout;
+  assert.match(events, /^BackOff \d+$/m, events);
+  assert.match(events, /^Started [2-9]\d*$/m, `restarts count up one Started event: ${events}`);
   await env.deletePod('crasher');
 });
 

@@ -5,17 +5,18 @@
  */
 import type { Event } from '../api/core/v1/event.js';
 import type { KubeObject } from '../api/meta.js';
-import type { RestClient } from '../client/rest-client.js';
 import { messageOf } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
-import { EVENTS } from './resources.js';
+import type { ResourceInfo, RestClient } from './rest-client.js';
+
+const EVENTS: ResourceInfo = { group: '', version: 'v1', resource: 'events', kind: 'Event', namespaced: true };
 
 const log = logger('events');
 const AGGREGATE_MS = 10 * 60_000;
 
 export type EventType = 'Normal' | 'Warning';
 
-/** What a controller calls; tests may pass a fake. */
+/** What controllers and the agent call; tests may pass a fake. */
 export interface Recorder {
   event(obj: KubeObject, type: EventType, reason: string, message: string): void;
 }
