@@ -562,6 +562,7 @@ export class PodWorker {
         () => this.deps.probeRunner(probe, probe.timeoutSeconds ?? 1, target()),
         (x) => {
           if (x.kind === 'liveness' && !x.result) this.#livenessFailed.add(c.name);
+          if (!x.result) this.#event('Warning', 'Unhealthy', `${x.kind[0]!.toUpperCase()}${x.kind.slice(1)} probe failed: ${x.lastMessage ?? 'no reason given'}`);
           this.kick();
         },
         gate,

@@ -107,5 +107,9 @@ test('liveness probes (exec and HTTP) restart an unhealthy container; readiness 
   assert.equal(containerStatus(p, 'ready').restartCount, 0, 'readiness never restarts');
   assert.equal(containerStatus(p, 'exec-live').lastState?.terminated !== undefined, true);
   await eventually('kubectl to show the restarts', async () => (await env.kubectl(['get', 'pod', 'probed'])).stdout.includes('probed'));
+  const events = (await env.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=probed,reason=Unhealthy', '-o', 'jsonpath={range .items[*]}{.message}{"\\n"}{end}'])).stdout;
+  assert.match(events, /^Liveness probe failed: command exited with 1$/m, events);
+  assert.match(events, /^Liveness probe failed: HTTP probe failed with statuscode: 404$/m, events);
+  assert.match(events, /^Readiness probe failed: HTTP probe failed with statuscode: 404$/m, events);
   await env.deletePod('probed');
 });
