@@ -42,7 +42,11 @@ export class NodeIpamController implements Controller {
       throw invalid(`node range size /${this.mask} does not fit the cluster CIDR ${formatCidr(this.cluster)} (between /${this.cluster.prefix} and /30)`);
     }
     this.nodes = deps.informers.get<Node>(NODES);
-    this.nodes.addHandlers({ add: (n) => this.queue.add(n.metadata.name), update: (_o, n) => this.queue.add(n.metadata.name) });
+    // A node that goes frees its range: nodes still waiting for one try again at once.
+    const waiting = () => {
+      for (const n of this.nodes.cache.list()) if (!n.spec?.podCIDR) this.queue.add(n.metadata.name);
+    };
+    this.nodes.addHandlers({ add: (n) => this.queue.add(n.metadata.name), update: (_o, n) => this.queue.add(n.metadata.name), delete: waiting });
   }
 
   run(signal: AbortSignal): Promise<void> {
