@@ -25,7 +25,7 @@ import { DnsServer } from '../network/dns-server.js';
 import { NodeRoutes, type NodeRoute } from '../network/node-routes.js';
 import { createServiceProxy, type ServiceProxy } from '../network/service-proxy.js';
 import { dnsServiceFrom, serviceRuleFrom } from '../network/service-model.js';
-import type { HostPortRule, ServiceRule } from '../network/service-rules.js';
+import { validateHostPorts, validateServices, type HostPortRule, type ServiceRule } from '../network/service-rules.js';
 import { PolicyRules, renderPolicies, type NetworkPolicyRule, type PolicyModel, type PolicyPod } from '../network/policy-rules.js';
 import type { NetworkPolicy } from '../api/networking/v1/network-policy.js';
 import type { KubeObject } from '../api/meta.js';
@@ -89,6 +89,9 @@ export class NodeNetwork implements NetworkPlugin {
   private hostPortsDirty = true;
   private wake: (() => void) | undefined;
   private readonly applied = new Map<string, string>();
+  /** The Service rules in the kernel, and the hostPorts: each is checked against the other. */
+  private rules: ServiceRule[] = [];
+  private hostPortList: HostPortRule[] = [];
 
   constructor(private readonly o: NodeNetworkOptions) {
     this.services = new Informer<Service>(o.client, SERVICES);
@@ -138,12 +141,24 @@ export class NodeNetwork implements NetworkPlugin {
     );
   }
 
+  /** Runs one part of the sync; a failure is logged and `retry` decides what runs again, after a pause. */
+  private async step(what: string, fn: () => Promise<void>, retry: () => void): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      log.warn(`${what}: ${messageOf(err)} (retrying)`);
+      retry();
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+
   private informers(): Informer<never>[] {
     return [this.services, this.slices, this.nodes, this.pods, this.policies, this.namespaces] as unknown as Informer<never>[];
   }
 
   private touch(key: string): void {
     this.dirty.add(key);
+    this.hostPortsDirty = true; // a NodePort that goes may free a hostPort that was refused
     this.kick();
   }
 
@@ -164,15 +179,20 @@ export class NodeNetwork implements NetworkPlugin {
         if (!this.bridge) await this.initBridge();
         if (this.bridge) {
           if (Date.now() - lastFull > RESYNC_MS) this.full = true;
-          if (this.full) lastFull = Date.now();
-          await this.applyServices();
-          if (this.routesDirty) await this.applyRoutes();
-          if (this.hostPortsDirty) await this.applyHostPorts();
-          if (this.policyDirty || this.full) await this.applyPolicies();
+          if (this.full) {
+            // A full resync rewrites everything, in case something outside Nubis flushed the rules.
+            lastFull = Date.now();
+            this.routesDirty = this.hostPortsDirty = this.policyDirty = true;
+            this.appliedPolicy = '';
+          }
+          // Each part on its own: a failure in one does not hold back the others.
+          await this.step('services', () => this.applyServices(), () => (this.full = true));
+          if (this.routesDirty) await this.step('routes', () => this.applyRoutes(), () => setTimeout(() => ((this.routesDirty = true), this.kick()), 30_000).unref());
+          if (this.hostPortsDirty) await this.step('hostPorts', () => this.applyHostPorts(), () => undefined);
+          if (this.policyDirty) await this.step('network policies', () => this.applyPolicies(), () => undefined);
         }
       } catch (err) {
-        log.warn(`network sync failed (retrying): ${messageOf(err)}`);
-        this.full = true;
+        log.warn(`network set-up failed (retrying): ${messageOf(err)}`);
         await new Promise((r) => setTimeout(r, 1000));
       }
       if (this.dirty.size || this.routesDirty || this.hostPortsDirty || this.policyDirty || this.full) continue;
@@ -216,7 +236,8 @@ export class NodeNetwork implements NetworkPlugin {
     // Addresses and veths of pods no longer bound here (deleted while the agent was down) are freed.
     const released = await bridge.reclaim(this.pods.cache.list().map((p) => p.metadata.uid ?? ''));
     if (released.length) log.info(`released the addresses of ${released.length} pods that are gone`);
-    this.proxy = await createServiceProxy({ host: this.o.host, masqueradeOutside: this.o.masqueradeOutside });
+    // The API server enforces the NodePort range (a flag of its own): the rules accept any port.
+    this.proxy = await createServiceProxy({ host: this.o.host, masqueradeOutside: this.o.masqueradeOutside, nodePortRange: [1, 65535] });
     this.policyRules = new PolicyRules({ host: this.o.host });
     const gateway = gatewayIp(parseCidr(range));
     this.dnsServer = new DnsServer(this.dns, { host: gateway, port: 53 });
@@ -257,10 +278,19 @@ export class NodeNetwork implements NetworkPlugin {
         dnsModel.push(dnsServiceFrom(svc, this.slicesOf(key)));
         const rule = this.ruleOf(key);
         if (!rule) continue;
+        // A Service the rules refuse (its NodePort is a pod's hostPort, an address taken twice) is left
+        // out with a warning; the others are applied. A later change to it is tried again.
+        try {
+          validateServices([...rules, rule], { nodePortRange: [1, 65535] }, this.hostPortList);
+        } catch (err) {
+          log.warn(`service ${key}: ${messageOf(err)}`);
+          continue;
+        }
         rules.push(rule);
         this.applied.set(key, JSON.stringify(rule));
       }
       this.dns.reset(dnsModel);
+      this.rules = rules;
       await proxy.sync(rules);
       return;
     }
@@ -284,6 +314,7 @@ export class NodeNetwork implements NetworkPlugin {
       }
       if (text) this.applied.set(key, text);
       else this.applied.delete(key);
+      this.rules = [...this.rules.filter((r) => r.key !== key), ...(rule ? [rule] : [])];
     }
   }
 
@@ -295,6 +326,17 @@ export class NodeNetwork implements NetworkPlugin {
       const via = n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
       // A node that says it is on loopback cannot be routed to (a single machine's `nubis up`).
       if (!via || via.startsWith('127.') || via === this.o.nodeAddress) continue;
+      // A malformed range, or one two nodes claim, is skipped: the other routes still go in.
+      try {
+        parseCidr(n.spec.podCIDR);
+      } catch {
+        log.warn(`node ${n.metadata.name}: pod range "${n.spec.podCIDR}" is not an IPv4 CIDR; no route to it`);
+        continue;
+      }
+      if (want.some((r) => r.cidr === n.spec!.podCIDR)) {
+        log.warn(`node ${n.metadata.name}: pod range ${n.spec.podCIDR} is another node's too; no route to it`);
+        continue;
+      }
       want.push({ cidr: n.spec.podCIDR, via });
     }
     await this.routes.reconcile(want);
@@ -315,11 +357,19 @@ export class NodeNetwork implements NetworkPlugin {
         }
       }
     }
-    try {
-      await this.proxy!.setHostPorts(list);
-    } catch (err) {
-      log.warn(`hostPorts: ${messageOf(err)}`);
+    // A hostPort taken twice, or also a NodePort, is left out with a warning; the others are published.
+    const accepted: HostPortRule[] = [];
+    for (const h of list) {
+      try {
+        validateHostPorts([...accepted, h], this.rules);
+        accepted.push(h);
+      } catch (err) {
+        log.warn(`hostPort: ${messageOf(err)}`);
+      }
     }
+    if (JSON.stringify(accepted) === JSON.stringify(this.hostPortList)) return;
+    await this.proxy!.setHostPorts(accepted);
+    this.hostPortList = accepted;
   }
 
   /** NetworkPolicies as one nftables table, rewritten whenever what it compiles to changes. */

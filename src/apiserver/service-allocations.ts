@@ -10,6 +10,7 @@ import { ClusterIpAllocator, NodePortAllocator } from '../api/core/v1/service-ra
 import type { KubeObject } from '../api/meta.js';
 import type { FieldError } from '../api/resource-type.js';
 import { fieldErr } from '../api/validation.js';
+import { formatIp } from '../lib/cidr.js';
 import { isNubisError } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
 import type { ObjectStore, ResourceRef } from '../store/object-store.js';
@@ -43,21 +44,23 @@ const portClaim = (port: number) => `nodeport-${port}`;
 
 export class ServiceAllocations {
   readonly serviceCidr: string;
-  private readonly ranges: { ips: ClusterIpAllocator; ports: NodePortAllocator };
+  private ranges: { ips: ClusterIpAllocator; ports: NodePortAllocator };
+  private readonly nodePortRange: [number, number];
   private loaded: Promise<void> | undefined;
+  private repairing: Promise<number> | undefined;
 
   constructor(
     private readonly store: ObjectStore,
     opts: ServiceAllocationOptions = {},
   ) {
     this.serviceCidr = opts.serviceCidr ?? DEFAULT_SERVICE_CIDR;
-    this.ranges = { ips: new ClusterIpAllocator(this.serviceCidr), ports: new NodePortAllocator(opts.nodePortRange ?? DEFAULT_NODE_PORT_RANGE) };
+    this.nodePortRange = opts.nodePortRange ?? DEFAULT_NODE_PORT_RANGE;
+    this.ranges = this.freshRanges();
   }
 
   /** The cluster DNS Service's address: the tenth of the range, as Kubernetes distributions use. */
   dnsServiceIp(): string {
-    const [a, b, c, d] = this.serviceCidr.split('/')[0]!.split('.').map(Number);
-    return `${a}.${b}.${c}.${d! + 10}`;
+    return formatIp(this.ranges.ips.range.base + 10); // in range: service CIDRs are at least /28
   }
 
   /**
@@ -106,10 +109,10 @@ export class ServiceAllocations {
         }
         if (spec.clusterIP) spec.clusterIPs = [spec.clusterIP];
       }
-      if (needsNodePorts(spec)) {
+      if (needsNodePorts(spec) || (spec.ports ?? []).some((p) => p.nodePort)) {
         const mine = new Set((old?.spec?.ports ?? []).map((p) => p.nodePort).filter(Boolean));
         const seen = new Set<number>();
-        for (const [i, p] of (spec.ports ?? []).entries()) await this.admitNodePort(p, i, mine, seen, owner, claimed, dryRun);
+        for (const [i, p] of (spec.ports ?? []).entries()) await this.admitNodePort(p, i, mine, seen, owner, claimed, dryRun, needsNodePorts(spec));
       }
       return undo;
     } catch (err) {
@@ -124,7 +127,17 @@ export class ServiceAllocations {
     }
   }
 
-  private async admitNodePort(p: ServicePort, i: number, mine: Set<number | undefined>, seen: Set<number>, owner: Claim['spec'], claimed: string[], dryRun: boolean): Promise<void> {
+  private async admitNodePort(
+    p: ServicePort,
+    i: number,
+    mine: Set<number | undefined>,
+    seen: Set<number>,
+    owner: Claim['spec'],
+    claimed: string[],
+    dryRun: boolean,
+    /** Give ports to those without one (NodePort, LoadBalancer unless it says not to); given ones are always claimed. */
+    allocate: boolean,
+  ): Promise<void> {
     const field = `spec.ports[${i}].nodePort`;
     if (p.nodePort && (mine.has(p.nodePort) || seen.has(p.nodePort))) return; // kept, or shared by TCP and UDP of one port
     if (p.nodePort) {
@@ -133,7 +146,7 @@ export class ServiceAllocations {
         throw new AllocationRejected([fieldErr.invalid(field, p.nodePort, `provided port is not in the valid range. The range of valid ports is ${lo}-${hi}`)]);
       }
       if (!dryRun) await this.claim(portClaim(p.nodePort), owner, claimed, fieldErr.invalid(field, p.nodePort, 'provided port is already allocated'));
-    } else if (!dryRun) {
+    } else if (!dryRun && allocate) {
       p.nodePort = await this.claimFree(() => this.ranges.ports.allocate(), portClaim, owner, claimed);
     }
     if (p.nodePort) seen.add(p.nodePort);
@@ -141,8 +154,18 @@ export class ServiceAllocations {
 
   /** Claims the next free value: values another server took meanwhile are skipped. */
   private async claimFree<V extends string | number>(next: () => V, name: (v: V) => string, owner: Claim['spec'], claimed: string[]): Promise<V> {
+    let reloaded = false;
     for (;;) {
-      const v = next(); // Invalid once the range is exhausted
+      let v: V;
+      try {
+        v = next(); // Invalid once the range is exhausted
+      } catch (err) {
+        // What this server thinks is taken may be stale (other servers free values too): read the claims again once.
+        if (reloaded || !isNubisError(err, 'Invalid')) throw err;
+        reloaded = true;
+        await this.reload();
+        continue;
+      }
       try {
         await this.store.create<Claim>(CLAIMS, { apiVersion: 'internal.nubis.dev/v1', kind: 'ServiceAllocation', metadata: { name: name(v) }, spec: owner });
         claimed.push(name(v));
@@ -172,20 +195,35 @@ export class ServiceAllocations {
     for (const p of svc.spec?.ports ?? []) if (p.nodePort) names.push(portClaim(p.nodePort));
     for (const name of names) {
       const claim = await this.store.get<Claim>(CLAIMS, { name }).catch(() => undefined);
-      if (claim && claim.spec.uid === svc.metadata.uid) await this.release(name);
+      if (claim && claim.spec.uid === svc.metadata.uid) await this.release(name, claim.metadata.uid);
     }
   }
 
-  private async release(name: string): Promise<void> {
-    await this.store.delete(CLAIMS, { name }).catch((err) => {
+  /** Deletes a claim; with `uid`, only that very claim (a new claim of the same value stays). */
+  private async release(name: string, uid?: string): Promise<void> {
+    try {
+      await this.store.delete(CLAIMS, { name }, uid ? { uid } : {});
+    } catch (err) {
+      if (isNubisError(err, 'Conflict')) return; // claimed again meanwhile: not ours to free
       if (!isNubisError(err, 'NotFound')) throw err;
-    });
+    }
     this.forget(name);
   }
 
   private forget(name: string): void {
     if (name.startsWith('ip-')) this.ranges.ips.release(name.slice(3));
     else if (name.startsWith('nodeport-')) this.ranges.ports.release(Number(name.slice(9)));
+  }
+
+  private freshRanges(): { ips: ClusterIpAllocator; ports: NodePortAllocator } {
+    return { ips: new ClusterIpAllocator(this.serviceCidr), ports: new NodePortAllocator(this.nodePortRange) };
+  }
+
+  /** Forgets what this server believed taken and reads the claims again. */
+  private async reload(): Promise<void> {
+    this.ranges = this.freshRanges();
+    this.loaded = undefined;
+    await this.load();
   }
 
   /** Reads every claim once, so allocation starts from what is free. */
@@ -227,6 +265,13 @@ export class ServiceAllocations {
 
   /** Releases claims whose Service no longer exists (or no longer uses them). Returns how many. */
   async repair(now = Date.now()): Promise<number> {
+    // One repair at a time per server (timer and interval may meet); claims are deleted by uid anyway.
+    const run = (this.repairing ?? Promise.resolve(0)).catch(() => 0).then(() => this.repairOnce(now));
+    this.repairing = run;
+    return run;
+  }
+
+  private async repairOnce(now: number): Promise<number> {
     const inUse = new Set<string>();
     let token: string | undefined;
     do {
@@ -242,7 +287,7 @@ export class ServiceAllocations {
       if (inUse.has(c.metadata.name)) continue;
       const created = Date.parse(c.metadata.creationTimestamp ?? '');
       if (Number.isFinite(created) && now - created < REPAIR_GRACE_MS) continue;
-      await this.release(c.metadata.name);
+      await this.release(c.metadata.name, c.metadata.uid);
       released++;
     }
     if (released) log.debug(`released ${released} ClusterIP/NodePort claims of deleted Services`);

@@ -38,5 +38,6 @@ test('the address plan: defaults, and clear errors for overlapping or malformed 
   refused({ clusterCidr: '10.42.0.0/16', serviceCidr: '10.42.128.0/20' }, /--cluster-cidr 10\.42\.0\.0\/16 overlaps --service-cidr 10\.42\.128\.0\/20/);
   refused({ clusterCidr: '10.42.0.0/28' }, /too small: nodes get a \/24 each/);
   refused({ serviceCidr: 'ten' }, /ten/);
+  refused({ serviceCidr: '10.96.0.0/29' }, /too small: at least a \/28/);
   refused({ serviceNodePortRange: '32767-30000' }, /invalid --service-node-port-range "32767-30000"/);
 });

@@ -103,6 +103,7 @@ export function clusterNetwork(o: Record<string, string>): ClusterNetwork {
   const serviceCidr = formatCidr(parseCidr(o.serviceCidr ?? DEFAULT_CLUSTER_NETWORK.serviceCidr));
   assertNoOverlap({ '--cluster-cidr': clusterCidr, '--service-cidr': serviceCidr });
   if (parseCidr(clusterCidr).prefix > 24) throw invalid(`--cluster-cidr ${clusterCidr} is too small: nodes get a /24 each`);
+  if (parseCidr(serviceCidr).prefix > 28) throw invalid(`--service-cidr ${serviceCidr} is too small: at least a /28 (its tenth address is the cluster DNS)`);
   const m = /^(\d+)-(\d+)$/.exec(o.serviceNodePortRange ?? DEFAULT_CLUSTER_NETWORK.nodePortRange.join('-'));
   const range: [number, number] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
   if (!m || range[0] < 1 || range[1] > 65535 || range[0] > range[1]) throw invalid(`invalid --service-node-port-range "${o.serviceNodePortRange}": FROM-TO, e.g. 30000-32767`);

@@ -53,6 +53,7 @@ export class DnsServer {
     this.udp = udp;
     const port = udp.address().port;
     const tcp = net.createServer((sock) => this.serveTcp(sock));
+    tcp.on('error', (err) => log.warn(`tcp: ${err.message}`)); // an accept error (EMFILE...) must not crash the agent
     await new Promise<void>((resolve, reject) => {
       tcp.once('error', reject);
       tcp.listen(port, host, () => {

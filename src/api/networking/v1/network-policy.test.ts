@@ -13,6 +13,9 @@ describe('NetworkPolicy', () => {
     type.defaults(ingressOnly);
     assert.deepEqual(ingressOnly.spec.policyTypes, ['Ingress']);
     assert.equal(ingressOnly.spec.ingress[0].ports[0].protocol, 'TCP');
+    const noSelector = np({});
+    type.defaults(noSelector);
+    assert.deepEqual(noSelector.spec.podSelector, {}, 'no podSelector selects every pod');
     const both = np({ podSelector: {}, egress: [{}] });
     type.defaults(both);
     assert.deepEqual(both.spec.policyTypes, ['Ingress', 'Egress']);

@@ -36,6 +36,7 @@ const PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
 function defaultPolicy(o: KubeObject): void {
   const spec = (o as NetworkPolicy).spec;
   if (!spec) return;
+  spec.podSelector ??= {}; // absent: every pod of the namespace, as in Kubernetes
   for (const r of [...(spec.ingress ?? []), ...(spec.egress ?? [])]) for (const p of r.ports ?? []) p.protocol ??= 'TCP';
   if (!spec.policyTypes?.length) spec.policyTypes = spec.egress?.length ? ['Ingress', 'Egress'] : ['Ingress'];
 }
