@@ -173,6 +173,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       leaseIntervalMs: t.leaseIntervalMs ?? 5_000,
       leaseDurationSeconds: t.leaseDurationSeconds ?? 40,
       labels: opts.labels,
+      podCIDR: () => nodeNetwork?.podRangeInUse(),
     });
     await reporter.register();
     await reporter.renewLease();

@@ -16,7 +16,7 @@ import type { Service } from '../api/core/v1/service.js';
 import { Informer } from '../client/informer.js';
 import type { RestClient, ResourceInfo } from '../client/rest-client.js';
 import type { Host } from '../host/host.js';
-import { gatewayIp, parseCidr } from '../lib/cidr.js';
+import { formatCidr, gatewayIp, parseCidr } from '../lib/cidr.js';
 import { messageOf, unavailable } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
 import { BridgePlugin } from '../network/bridge-plugin.js';
@@ -164,6 +164,11 @@ export class NodeNetwork implements NetworkPlugin {
 
   private kick(): void {
     this.wake?.();
+  }
+
+  /** The range the bridge hands addresses from (once set up). */
+  podRangeInUse(): string | undefined {
+    return this.bridge ? formatCidr(this.bridge.ipam.range) : undefined;
   }
 
   /** The pod range of this node, once the control plane has set it. */
@@ -320,6 +325,10 @@ export class NodeNetwork implements NetworkPlugin {
 
   private async applyRoutes(): Promise<void> {
     this.routesDirty = false;
+    const mine = this.podRange();
+    if (mine && this.bridge && formatCidr(parseCidr(mine)) !== this.podRangeInUse()) {
+      log.error(`Node ${this.o.nodeName} now says pod range ${mine}, but its pods use ${this.podRangeInUse()}: the node keeps using the old range (an agent started with no pods here takes the new one)`);
+    }
     const want: NodeRoute[] = [];
     for (const n of this.nodes.cache.list()) {
       if (n.metadata.name === this.o.nodeName || !n.spec?.podCIDR) continue;

@@ -36,6 +36,8 @@ export interface NodeStatusOptions {
   leaseIntervalMs: number;
   leaseDurationSeconds: number;
   labels?: Record<string, string>;
+  /** The pod range this node's bridge already uses: a Node registered again (it was deleted) asks for it back. */
+  podCIDR?: () => string | undefined;
 }
 
 /** Parses /proc/meminfo into bytes per key. */
@@ -184,7 +186,8 @@ export class NodeReporter {
       'beta.kubernetes.io/arch': arch(),
       ...this.o.labels,
     };
-    const node: Node = { apiVersion: 'v1', kind: 'Node', metadata: { name: this.o.nodeName, labels }, spec: {} };
+    const range = this.o.podCIDR?.();
+    const node: Node = { apiVersion: 'v1', kind: 'Node', metadata: { name: this.o.nodeName, labels }, spec: range ? { podCIDR: range, podCIDRs: [range] } : {} };
     try {
       await this.o.client.create(NODES, node);
       log.info(`registered node ${this.o.nodeName}`);
