@@ -9,6 +9,7 @@
  * full resync runs at start and every few minutes, so a restarted agent converges without touching
  * established connections.
  */
+import { readFile } from 'node:fs/promises';
 import type { EndpointSlice } from '../api/discovery/v1/endpoint-slice.js';
 import type { Node } from '../api/core/v1/node.js';
 import type { Pod } from '../api/core/v1/pod-types.js';
@@ -245,7 +246,12 @@ export class NodeNetwork implements NetworkPlugin {
     this.proxy = await createServiceProxy({ host: this.o.host, masqueradeOutside: this.o.masqueradeOutside, nodePortRange: [1, 65535] });
     this.policyRules = new PolicyRules({ host: this.o.host });
     const gateway = gatewayIp(parseCidr(range));
-    this.dnsServer = new DnsServer(this.dns, { host: gateway, port: 53 });
+    // Names outside the cluster go to the node's own resolvers, as CoreDNS forwards them.
+    const upstream = (await readFile('/etc/resolv.conf', 'utf8').catch(() => ''))
+      .split('\n')
+      .map((l) => /^\s*nameserver\s+(\d+\.\d+\.\d+\.\d+)\s*$/.exec(l)?.[1])
+      .filter((ip): ip is string => Boolean(ip));
+    this.dnsServer = new DnsServer(this.dns, { host: gateway, port: 53, upstream });
     await this.dnsServer.start();
     this.bridge = bridge;
     this.full = true;

@@ -92,3 +92,30 @@ describe('DnsServer on 127.0.0.1', () => {
     await assert.rejects(other.start(), /cannot listen for DNS on 127\.0\.0\.1:\d+\/udp/);
   });
 });
+
+describe('DnsServer forwarding', () => {
+  it('forwards names outside the cluster domain to its upstream (here a fake on 127.0.0.1), answers its own', async () => {
+    const upstream = dgram.createSocket('udp4');
+    upstream.on('message', (m, r) => {
+      const q = dnsPacket.decode(m);
+      upstream.send(dnsPacket.encode({ type: 'response', id: q.id, flags: dnsPacket.RECURSION_AVAILABLE, questions: q.questions, answers: [{ type: 'A', name: q.questions![0]!.name, ttl: 60, data: '192.0.2.7' }] }), r.port, r.address);
+    });
+    await new Promise<void>((r) => upstream.bind(0, '127.0.0.1', () => r()));
+    const dns = new ClusterDns();
+    dns.upsert({ namespace: 'default', name: 'web', clusterIP: '10.43.0.20', ports: [] });
+    const server = new DnsServer(dns, { host: '127.0.0.1', port: 0, upstream: [`127.0.0.1:${upstream.address().port}`] });
+    const { port } = await server.start();
+    try {
+      const outside = await udpAsk(port, query('example.test', 'A', 7));
+      assert.equal(outside.id, 7);
+      assert.deepEqual(outside.answers?.map((a) => (a as { data?: unknown }).data), ['192.0.2.7']);
+      const inside = await udpAsk(port, query('web.default.svc.cluster.local', 'A', 8));
+      assert.deepEqual(inside.answers?.map((a) => (a as { data?: unknown }).data), ['10.43.0.20']);
+      const missing = await udpAsk(port, query('nope.default.svc.cluster.local', 'A', 9));
+      assert.equal(missing.rcode, 'NXDOMAIN', 'names in the cluster domain are never forwarded');
+    } finally {
+      await server.close();
+      upstream.close();
+    }
+  });
+});

@@ -15,7 +15,15 @@ export interface DnsServerOptions {
   host?: string;
   /** Port (default 53; 0 picks a free one, the same for UDP and TCP when possible). */
   port?: number;
+  /**
+   * Servers ("ip" or "ip:port") that names outside the cluster domain are forwarded to, over UDP (the
+   * node's own resolvers); without them such names are REFUSED. Over TCP they are always REFUSED.
+   */
+  upstream?: string[];
 }
+
+/** How long a forwarded query waits for its upstream answer. */
+const FORWARD_TIMEOUT_MS = 2000;
 
 /**
  * The cluster DNS server: answers from a `ClusterDns` model over UDP and TCP (two-byte length framing,
@@ -37,7 +45,13 @@ export class DnsServer {
     const udp = dgram.createSocket('udp4');
     udp.on('message', (msg, rinfo) => {
       const res = this.respond(msg, true);
-      if (res) udp.send(res, rinfo.port, rinfo.address);
+      if (!res) return;
+      if (this.opts.upstream?.length && (res[3]! & 0x0f) === 5) {
+        // REFUSED: outside the cluster domain. The node's resolvers answer it, or it stays REFUSED.
+        void this.forward(msg).then((up) => udp.send(up ?? res, rinfo.port, rinfo.address));
+        return;
+      }
+      udp.send(res, rinfo.port, rinfo.address);
     });
     udp.on('error', (err) => log.warn(`udp: ${err.message}`));
     await new Promise<void>((resolve, reject) => {
@@ -66,6 +80,27 @@ export class DnsServer {
     });
     this.tcp = tcp;
     return { host, port };
+  }
+
+  /** Asks the first upstream server that answers in time; undefined when none does. */
+  private async forward(msg: Buffer): Promise<Buffer | undefined> {
+    for (const server of this.opts.upstream ?? []) {
+      const [ip, port] = server.includes(':') ? [server.split(':')[0]!, Number(server.split(':')[1])] : [server, 53];
+      const answer = await new Promise<Buffer | undefined>((resolve) => {
+        const sock = dgram.createSocket('udp4');
+        const done = (b?: Buffer) => {
+          clearTimeout(timer);
+          sock.close();
+          resolve(b);
+        };
+        const timer = setTimeout(() => done(), FORWARD_TIMEOUT_MS);
+        sock.on('error', () => done());
+        sock.on('message', (m) => done(m));
+        sock.send(msg, port, ip);
+      });
+      if (answer) return answer;
+    }
+    return undefined;
   }
 
   private respond(msg: Buffer, udp: boolean): Buffer | undefined {
