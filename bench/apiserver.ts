@@ -18,15 +18,12 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { EtcdCluster } from '../test/integration/store/etcd-cluster.js';
+import { numberArg } from './args.js';
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-};
-const RATE = arg('rate', 500);
-const SECONDS = arg('seconds', 10);
-const OBJECTS = arg('objects', 10_000);
-const WATCHERS = arg('watchers', 1000);
+const RATE = numberArg('rate', 500);
+const SECONDS = numberArg('seconds', 10);
+const OBJECTS = numberArg('objects', 10_000);
+const WATCHERS = numberArg('watchers', 1000);
 const SHIPPED = process.argv.includes('--shipped');
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const runs = (part: string) => ONLY === undefined || ONLY === part;

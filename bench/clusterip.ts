@@ -10,14 +10,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { RealHost } from '../src/host/real-host.js';
 import { ServiceRules } from '../src/network/service-rules.js';
+import { numberArg } from './args.js';
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-};
-const ROUNDS = arg('rounds', 5);
-const SECONDS = arg('seconds', 5);
-const CONNECTIONS = arg('connections', 16);
+const ROUNDS = numberArg('rounds', 5);
+const SECONDS = numberArg('seconds', 5);
+const CONNECTIONS = numberArg('connections', 16);
 
 for (const tool of ['wrk', 'ip', 'nft']) {
   if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is required (apt-get install wrk iproute2 nftables; scripts/install.sh --test installs them)`);

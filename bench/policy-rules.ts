@@ -9,13 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { RealHost } from '../src/host/real-host.js';
 import { formatIp, parseIp } from '../src/lib/cidr.js';
 import { PolicyRules, renderPolicies, type PolicyModel } from '../src/network/policy-rules.js';
+import { numberArg } from './args.js';
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-};
-const PODS = arg('pods', 1000);
-const APPS = arg('apps', 100);
+const PODS = numberArg('pods', 1000);
+const APPS = numberArg('apps', 100);
 
 const model: PolicyModel = {
   namespaces: Array.from({ length: 10 }, (_, i) => ({ name: `ns${i}`, labels: { team: `t${i}` } })),

@@ -11,14 +11,11 @@ import { RealHost } from '../src/host/real-host.js';
 import { formatIp, parseIp } from '../src/lib/cidr.js';
 import { IptablesServiceRules } from '../src/network/iptables-service-rules.js';
 import { ServiceRules, type ServiceRule } from '../src/network/service-rules.js';
+import { numberArg } from './args.js';
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-};
-const SERVICES = arg('services', 1000);
-const ENDPOINTS = arg('endpoints', 10);
-const CHANGES = arg('changes', 20);
+const SERVICES = numberArg('services', 1000);
+const ENDPOINTS = numberArg('endpoints', 10);
+const CHANGES = numberArg('changes', 20);
 const IPTABLES = process.argv.includes('--iptables');
 
 function service(i: number, generation: number): ServiceRule {

@@ -40,6 +40,9 @@ const POLICIES: ResourceInfo = { group: 'networking.k8s.io', version: 'v1', reso
 const SLICES: ResourceInfo = { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', kind: 'EndpointSlice', namespaced: true };
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 const DNS_SERVICE = 'kube-system/kube-dns';
+const BY_SERVICE = 'service';
+/** namespace/name of the Service an EndpointSlice belongs to. */
+const sliceKey = (s: EndpointSlice) => `${s.metadata.namespace}/${s.metadata.labels?.[SERVICE_NAME_LABEL] ?? ''}`;
 const RESYNC_MS = 5 * 60_000;
 
 export interface NodeNetworkOptions {
@@ -89,14 +92,13 @@ export class NodeNetwork implements NetworkPlugin {
   private routesDirty = true;
   private hostPortsDirty = true;
   private wake: (() => void) | undefined;
-  private readonly applied = new Map<string, string>();
-  /** The Service rules in the kernel, and the hostPorts: each is checked against the other. */
-  private rules: ServiceRule[] = [];
+  /** The Service rules in the kernel by key, and the hostPorts: each is checked against the other. */
+  private readonly applied = new Map<string, ServiceRule>();
   private hostPortList: HostPortRule[] = [];
 
   constructor(private readonly o: NodeNetworkOptions) {
     this.services = new Informer<Service>(o.client, SERVICES);
-    this.slices = new Informer<EndpointSlice>(o.client, SLICES);
+    this.slices = new Informer<EndpointSlice>(o.client, SLICES, { indexers: { [BY_SERVICE]: (sl) => [sliceKey(sl)] } });
     this.nodes = new Informer<Node>(o.client, NODES);
     this.pods = new Informer<Pod>(o.client, PODS);
     this.policies = new Informer<NetworkPolicy>(o.client, POLICIES);
@@ -105,7 +107,6 @@ export class NodeNetwork implements NetworkPlugin {
     this.routes = new NodeRoutes(o.host);
     this.ready = new Promise((resolve) => (this.markReady = resolve));
     const svcKey = (s: { metadata: { namespace?: string; name: string } }) => `${s.metadata.namespace}/${s.metadata.name}`;
-    const sliceKey = (s: EndpointSlice) => `${s.metadata.namespace}/${s.metadata.labels?.[SERVICE_NAME_LABEL] ?? ''}`;
     const on = <T>(key: (o: T) => string) => ({ add: (x: T) => this.touch(key(x)), update: (_: T, x: T) => this.touch(key(x)), delete: (x: T) => this.touch(key(x)) });
     this.services.addHandlers(on<Service>(svcKey));
     this.slices.addHandlers(on<EndpointSlice>(sliceKey));
@@ -272,8 +273,7 @@ export class NodeNetwork implements NetworkPlugin {
   }
 
   private slicesOf(key: string): EndpointSlice[] {
-    const [namespace, name] = key.split('/');
-    return this.slices.cache.list().filter((s) => s.metadata.namespace === namespace && s.metadata.labels?.[SERVICE_NAME_LABEL] === name);
+    return this.slices.cache.byIndex(BY_SERVICE, key);
   }
 
   private async applyServices(): Promise<void> {
@@ -281,28 +281,19 @@ export class NodeNetwork implements NetworkPlugin {
     if (this.full) {
       this.full = false;
       this.dirty.clear();
-      const rules: ServiceRule[] = [];
-      this.applied.clear();
       const dnsModel = [];
+      let rules: ServiceRule[] = [];
       for (const svc of this.services.cache.list()) {
         const key = `${svc.metadata.namespace}/${svc.metadata.name}`;
         dnsModel.push(dnsServiceFrom(svc, this.slicesOf(key)));
         const rule = this.ruleOf(key);
-        if (!rule) continue;
-        // A Service the rules refuse (its NodePort is a pod's hostPort, an address taken twice) is left
-        // out with a warning; the others are applied. A later change to it is tried again.
-        try {
-          validateServices([...rules, rule], { nodePortRange: [1, 65535] }, this.hostPortList);
-        } catch (err) {
-          log.warn(`service ${key}: ${messageOf(err)}`);
-          continue;
-        }
-        rules.push(rule);
-        this.applied.set(key, JSON.stringify(rule));
+        if (rule) rules.push(rule);
       }
       this.dns.reset(dnsModel);
-      this.rules = rules;
+      rules = this.acceptable(rules);
       await proxy.sync(rules);
+      this.applied.clear();
+      for (const r of rules) this.applied.set(r.key, r);
       return;
     }
     const keys = [...this.dirty];
@@ -313,8 +304,7 @@ export class NodeNetwork implements NetworkPlugin {
       if (svc) this.dns.upsert(dnsServiceFrom(svc, this.slicesOf(key)));
       else this.dns.remove(namespace, name);
       const rule = this.ruleOf(key);
-      const text = rule ? JSON.stringify(rule) : undefined;
-      if (text === this.applied.get(key)) continue;
+      if (JSON.stringify(rule) === JSON.stringify(this.applied.get(key))) continue;
       try {
         if (rule) await proxy.update(rule);
         else await proxy.remove(key);
@@ -323,10 +313,33 @@ export class NodeNetwork implements NetworkPlugin {
         log.warn(`service ${key}: ${messageOf(err)}`);
         continue;
       }
-      if (text) this.applied.set(key, text);
+      if (rule) this.applied.set(key, rule);
       else this.applied.delete(key);
-      this.rules = [...this.rules.filter((r) => r.key !== key), ...(rule ? [rule] : [])];
     }
+  }
+
+  /**
+   * The rules the kernel tables can take together: a Service they refuse (its NodePort is a pod's
+   * hostPort, an address taken twice) is left out with a warning, and tried again when it changes.
+   */
+  private acceptable(rules: ServiceRule[]): ServiceRule[] {
+    const check = (list: ServiceRule[]) => validateServices(list, { nodePortRange: [1, 65535] }, this.hostPortList);
+    try {
+      check(rules);
+      return rules;
+    } catch {
+      // find the offenders one by one (rare: only when something conflicts)
+    }
+    const ok: ServiceRule[] = [];
+    for (const r of rules) {
+      try {
+        check([...ok, r]);
+        ok.push(r);
+      } catch (err) {
+        log.warn(`service ${r.key}: ${messageOf(err)}`);
+      }
+    }
+    return ok;
   }
 
   private async applyRoutes(): Promise<void> {
@@ -376,7 +389,7 @@ export class NodeNetwork implements NetworkPlugin {
     const accepted: HostPortRule[] = [];
     for (const h of list) {
       try {
-        validateHostPorts([...accepted, h], this.rules);
+        validateHostPorts([...accepted, h], this.applied.values());
         accepted.push(h);
       } catch (err) {
         log.warn(`hostPort: ${messageOf(err)}`);

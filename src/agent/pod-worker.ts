@@ -25,8 +25,10 @@ import { resolveEnv, type DownwardContext, type ObjectSource } from './env.js';
 import { ImagePullError, type ImagePuller } from './image-puller.js';
 import type { NetworkPlugin } from './network-plugin.js';
 import { podResolvConf } from './pod-dns.js';
+import { fmtDelay, live, runOf, shouldRestart, terminal } from './container-runs.js';
 import { computePodStatus, type ContainerRun, type ContainerView } from './pod-status.js';
-import { ProbeWorker, type ProbeKind, type ProbeRunner } from './probes.js';
+import { ContainerProbes } from './container-probes.js';
+import type { ProbeRunner } from './probes.js';
 import { PODS } from './resources.js';
 import type { PodVolumes, PreparedVolume } from './volumes.js';
 
@@ -66,35 +68,6 @@ export interface PodIdentity {
   name: string;
 }
 
-interface ProbeSet {
-  runId: string;
-  workers: Partial<Record<ProbeKind, ProbeWorker>>;
-}
-
-/** A workload as the worker keeps it. */
-export function runOf(info: WorkloadInfo): ContainerRun {
-  return {
-    id: info.id,
-    restartCount: Number(info.spec.labels?.[LABELS.restartCount] ?? 0) || 0,
-    imageID: info.imageDigest ? `${info.image}@${info.imageDigest}` : info.image,
-    state: info.state,
-  };
-}
-
-const live = (r: ContainerRun | undefined) => r !== undefined && r.state.status !== 'exited';
-const terminal = (phase: string | undefined) => phase === 'Succeeded' || phase === 'Failed';
-
-function shouldRestart(policy: string | undefined, exitCode: number | undefined): boolean {
-  if (policy === 'Never') return false;
-  if (policy === 'OnFailure') return exitCode !== 0;
-  return true;
-}
-
-function fmtDelay(ms: number): string {
-  const s = Math.round(ms / 1000);
-  return s >= 60 ? `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}` : `${s}s`;
-}
-
 export class PodWorker {
   #pod: Pod | undefined;
   #gone = false;
@@ -102,11 +75,11 @@ export class PodWorker {
   #sandboxAttempt = -1;
   readonly #runs = new Map<string, ContainerRun[]>();
   readonly #waiting = new Map<string, { reason: string; message?: string }>();
-  readonly #probes = new Map<string, ProbeSet>();
-  readonly #livenessFailed = new Set<string>();
+  readonly #probes: ContainerProbes;
   #volumes: Map<string, PreparedVolume> | undefined;
   #volumesAt = 0;
   #podIP: string | undefined;
+  #resolvFile: string | null | undefined;
   #startTime: string | undefined;
   #lastStatus: PodStatus | undefined;
   #lastPatched: string | undefined;
@@ -126,6 +99,14 @@ export class PodWorker {
     private readonly deps: WorkerDeps,
   ) {
     this.done = new Promise((r) => (this.#resolveDone = r));
+    this.#probes = new ContainerProbes({
+      runner: deps.probeRunner,
+      msPerSecond: deps.probeMsPerSecond,
+      onChange: (_name, w) => {
+        if (!w.result) this.#event('Warning', 'Unhealthy', `${w.kind[0]!.toUpperCase()}${w.kind.slice(1)} probe failed: ${w.lastMessage ?? 'no reason given'}`);
+        this.kick();
+      },
+    });
   }
 
   get pod(): Pod | undefined {
@@ -201,7 +182,7 @@ export class PodWorker {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#finished = true;
-    for (const name of [...this.#probes.keys()]) this.#stopProbes(name);
+    this.#probes.stopAll();
   }
 
   /** Looks for runs that exited since the last look (cheap: no runtime call unless one did). */
@@ -331,8 +312,7 @@ export class PodWorker {
         log.warn(`pod ${this.id.namespace}/${this.id.name}: volume refresh failed: ${(err as Error).message}`);
         return true;
       }
-      this.#event('Warning', 'FailedMount', `MountVolume.SetUp failed: ${(err as Error).message}`);
-      return this.#waitAll('ContainerCreating', `MountVolume.SetUp failed: ${(err as Error).message}`, 2000);
+      return this.#waitAll('ContainerCreating', `MountVolume.SetUp failed: ${(err as Error).message}`, 2000, 'FailedMount');
     }
   }
 
@@ -341,8 +321,9 @@ export class PodWorker {
     if (this.#pod && this.deps.recorder) this.deps.recorder.event({ ...this.#pod, apiVersion: 'v1', kind: 'Pod' }, type, reason, message);
   }
 
-  /** Marks every container not yet run as waiting, reports, and retries later; false. */
-  async #waitAll(reason: string, message: string, retryMs: number): Promise<false> {
+  /** Marks every container not yet run as waiting, reports (with a Warning event), and retries later; false. */
+  async #waitAll(reason: string, message: string, retryMs: number, event?: string): Promise<false> {
+    if (event) this.#event('Warning', event, message);
     for (const c of [...(this.#pod!.spec.initContainers ?? []), ...this.#pod!.spec.containers]) {
       if (!live(this.#runs.get(c.name)?.at(-1))) this.#waiting.set(c.name, { reason, message });
     }
@@ -358,8 +339,7 @@ export class PodWorker {
         try {
           await this.#networkUp(sb.state.pid);
         } catch (err) {
-          this.#event('Warning', 'FailedCreatePodSandBox', `failed to set up the pod network: ${(err as Error).message}`);
-          return this.#waitAll('ContainerCreating', `failed to set up the pod network: ${(err as Error).message}`, 5000);
+          return this.#waitAll('ContainerCreating', `failed to set up the pod network: ${(err as Error).message}`, 5000, 'FailedCreatePodSandBox');
         }
       }
       return true;
@@ -391,22 +371,23 @@ export class PodWorker {
       await this.#networkUp(run.state.pid);
       return true;
     } catch (err) {
-      this.#event('Warning', 'FailedCreatePodSandBox', `failed to create pod sandbox: ${(err as Error).message}`);
-      return this.#waitAll('ContainerCreating', `failed to create pod sandbox: ${(err as Error).message}`, 5000);
+      return this.#waitAll('ContainerCreating', `failed to create pod sandbox: ${(err as Error).message}`, 5000, 'FailedCreatePodSandBox');
     }
   }
 
   /**
-   * The pod's resolv.conf file on the host, written once per pod: the cluster DNS for dnsPolicy
-   * ClusterFirst (the default), the given servers for None; Default keeps the image's own.
+   * The pod's resolv.conf file on the host, written once per pod (all its containers mount it): the
+   * cluster DNS for dnsPolicy ClusterFirst (the default), the given servers for None; Default keeps the
+   * image's own (null).
    */
-  async #resolvConf(pod: Pod): Promise<string | undefined> {
+  async #resolvConf(pod: Pod): Promise<string | null> {
+    if (this.#resolvFile !== undefined) return this.#resolvFile;
     const text = podResolvConf(pod, this.deps.resolvConf?.(pod.metadata.namespace ?? 'default'));
-    if (text === undefined) return undefined;
+    if (text === undefined) return null; // not cached: the cluster DNS may be known at the next start
     const file = path.join(this.deps.volumes.podDir(this.id.uid), 'resolv.conf');
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, text, { mode: 0o644 });
-    return file;
+    return (this.#resolvFile = file);
   }
 
   async #networkUp(pid: number): Promise<void> {
@@ -448,7 +429,7 @@ export class PodWorker {
     for (const c of pod.spec.containers) {
       const cur = this.#runs.get(c.name)?.at(-1);
       if (live(cur)) {
-        if (this.#livenessFailed.has(c.name)) await this.#killUnhealthy(pod, c, cur!);
+        if (this.#probes.livenessFailed(c.name)) await this.#killUnhealthy(pod, c, cur!);
         else if (!this.#probes.has(c.name)) this.#startProbes(c, cur!);
         continue;
       }
@@ -461,8 +442,7 @@ export class PodWorker {
   }
 
   async #killUnhealthy(pod: Pod, c: Container, run: ContainerRun): Promise<void> {
-    this.#livenessFailed.delete(c.name);
-    this.#stopProbes(c.name);
+    this.#probes.stop(c.name);
     const grace = c.livenessProbe?.terminationGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
     log.info(`pod ${this.id.namespace}/${this.id.name}: container ${c.name} failed liveness probe, will be restarted`);
     await this.#stopRun(c, run, grace);
@@ -547,58 +527,22 @@ export class PodWorker {
   }
 
   #startProbes(c: Container, run: ContainerRun): void {
-    this.#stopProbes(c.name);
-    const set: ProbeSet = { runId: run.id, workers: {} };
-    // A recovered container keeps the readiness it had reported (so a restarted agent does not flap it).
-    const reported = this.#pod?.status?.containerStatuses?.find((s) => s.name === c.name && s.containerID === `nubis://${run.id}`);
-    const startedOk = () => !set.workers.startup || set.workers.startup.result;
-    const make = (kind: ProbeKind, initial: boolean, gate: () => boolean) => {
-      const probe = kind === 'liveness' ? c.livenessProbe : kind === 'readiness' ? c.readinessProbe : c.startupProbe;
-      if (!probe) return;
-      const target = () => ({ containerId: run.id, sandboxPid: this.#sandbox?.state.pid, podIP: this.#podIP || undefined, container: c });
-      const w = new ProbeWorker(
-        kind,
-        probe,
-        () => this.deps.probeRunner(probe, probe.timeoutSeconds ?? 1, target()),
-        (x) => {
-          if (x.kind === 'liveness' && !x.result) this.#livenessFailed.add(c.name);
-          if (!x.result) this.#event('Warning', 'Unhealthy', `${x.kind[0]!.toUpperCase()}${x.kind.slice(1)} probe failed: ${x.lastMessage ?? 'no reason given'}`);
-          this.kick();
-        },
-        gate,
-        initial,
-        this.deps.probeMsPerSecond,
-      );
-      set.workers[kind] = w;
-    };
-    make('startup', Boolean(reported?.started), () => true);
-    make('liveness', true, startedOk);
-    make('readiness', Boolean(reported?.ready), startedOk);
-    this.#probes.set(c.name, set);
-    for (const w of Object.values(set.workers)) w.start();
-  }
-
-  #stopProbes(name: string): void {
-    const set = this.#probes.get(name);
-    if (!set) return;
-    for (const w of Object.values(set.workers)) w.stop();
-    this.#probes.delete(name);
+    const reported = this.#pod?.status?.containerStatuses?.find((st) => st.name === c.name && st.containerID === `nubis://${run.id}`);
+    this.#probes.start(c, run.id, reported, () => ({ containerId: run.id, sandboxPid: this.#sandbox?.state.pid, podIP: this.#podIP || undefined, container: c }));
   }
 
   #view(c: Container): ContainerView {
     const list = this.#runs.get(c.name) ?? [];
     const cur = list.at(-1);
-    const set = cur && this.#probes.get(c.name)?.runId === cur.id ? this.#probes.get(c.name) : undefined;
-    const hasProbe = (k: ProbeKind) => (k === 'readiness' ? c.readinessProbe : c.startupProbe) !== undefined;
-    const result = (k: ProbeKind) => (set?.workers[k] ? set.workers[k]!.result : !hasProbe(k));
+    const { ready, started } = this.#probes.results(c, cur?.id);
     return {
       name: c.name,
       image: c.image ?? '',
       current: cur,
       previous: list.at(-2),
       waiting: live(cur) ? undefined : this.#waiting.get(c.name),
-      ready: result('readiness'),
-      started: result('startup'),
+      ready,
+      started,
     };
   }
 
@@ -645,7 +589,7 @@ export class PodWorker {
   /** A completed pod: nothing runs any more (containers are kept for their logs until the pod goes). */
   async #stopAll(): Promise<void> {
     if (this.#stoppedAll) return;
-    for (const name of [...this.#probes.keys()]) this.#stopProbes(name);
+    this.#probes.stopAll();
     const grace = this.#pod?.spec.terminationGracePeriodSeconds ?? 30;
     const containers = [...(this.#pod?.spec.initContainers ?? []), ...(this.#pod?.spec.containers ?? [])];
     await Promise.all(this.#liveRuns().map(({ name, run }) => this.#stopRun(containers.find((c) => c.name === name), run, grace)));
@@ -661,7 +605,7 @@ export class PodWorker {
   async #terminate(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    for (const name of [...this.#probes.keys()]) this.#stopProbes(name);
+    this.#probes.stopAll();
     const pod = this.#pod;
     const grace = pod?.metadata.deletionGracePeriodSeconds ?? pod?.spec.terminationGracePeriodSeconds ?? 30;
     const containers = [...(pod?.spec.initContainers ?? []), ...(pod?.spec.containers ?? [])];

@@ -152,41 +152,35 @@ export class ApiServer {
    * no pods: every node's agent answers on it itself (node-local DNS).
    */
   private async ensureDnsService(): Promise<void> {
-    const t = this.registry.byResource('', 'services');
-    if (!t) return;
-    try {
-      await this.options.store.get(refOf(t), { namespace: 'kube-system', name: 'kube-dns' });
-      return;
-    } catch (err) {
-      if (!isNubisError(err, 'NotFound')) throw err;
-    }
     const ports = [
       { name: 'dns', port: 53, protocol: 'UDP' },
       { name: 'dns-tcp', port: 53, protocol: 'TCP' },
     ];
-    const body = { metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/name': 'CoreDNS' } }, spec: { clusterIP: this.services.dnsServiceIp(), ports } };
+    const labels = { 'k8s-app': 'kube-dns', 'kubernetes.io/name': 'CoreDNS' };
+    await this.ensureObject('services', 'kube-system', { metadata: { name: 'kube-dns', labels }, spec: { clusterIP: this.services.dnsServiceIp(), ports } }).catch((e: Error) =>
+      log.warn(`cannot create the cluster DNS Service: ${e.message}`),
+    );
+  }
+
+  /** Creates an object the server itself needs unless it exists (a server starting beside others may race: fine). */
+  private async ensureObject(resource: string, namespace: string | undefined, body: { metadata: { name: string; labels?: Record<string, string> } } & Record<string, unknown>): Promise<void> {
+    const t = this.registry.byResource('', resource);
+    if (!t) return;
     try {
-      await this.ops.create(t, 'kube-system', body);
+      await this.options.store.get(refOf(t), { namespace, name: body.metadata.name });
+      return;
+    } catch (err) {
+      if (!isNubisError(err, 'NotFound')) throw err;
+    }
+    try {
+      await this.ops.create(t, namespace, body);
     } catch (e) {
-      if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) log.warn(`cannot create the cluster DNS Service: ${(e as Error).message}`);
+      if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
     }
   }
 
   private async ensureNamespaces(): Promise<void> {
-    const t = this.registry.byResource('', 'namespaces');
-    if (!t) return;
-    for (const name of DEFAULT_NAMESPACES) {
-      try {
-        await this.options.store.get(refOf(t), { name });
-      } catch (err) {
-        if (!isNubisError(err, 'NotFound')) throw err;
-        try {
-          await this.ops.create(t, undefined, { metadata: { name } });
-        } catch (e) {
-          if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
-        }
-      }
-    }
+    for (const name of DEFAULT_NAMESPACES) await this.ensureObject('namespaces', undefined, { metadata: { name } });
   }
 
   private authenticate(req: IncomingMessage): UserInfo | undefined {
@@ -282,13 +276,13 @@ export class ApiServer {
     }
   }
 
-  /** Stops listening, ends watches and the garbage collector (the store stays open: the caller owns it). */
   /** Releases ClusterIPs and NodePorts of deleted Services. */
   private async repairAllocations(): Promise<void> {
     this.repairTimer = undefined;
     await this.services.repair().catch((err: unknown) => log.warn(`service allocation repair: ${(err as Error).message}`));
   }
 
+  /** Stops listening, ends watches and the garbage collector (the store stays open: the caller owns it). */
   async close(): Promise<void> {
     if (this.authReloader) clearInterval(this.authReloader);
     clearInterval(this.repairInterval);

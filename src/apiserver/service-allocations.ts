@@ -230,19 +230,11 @@ export class ServiceAllocations {
   private load(): Promise<void> {
     this.loaded ??= (async () => {
       for (const c of await this.listClaims()) {
-        const ip = c.metadata.name.startsWith('ip-') ? c.metadata.name.slice(3) : undefined;
-        if (ip) {
-          try {
-            this.ranges.ips.allocate(ip);
-          } catch {
-            // outside this server's range (it was changed): ignored
-          }
-        } else {
-          try {
-            this.ranges.ports.allocate(Number(c.metadata.name.slice(9)));
-          } catch {
-            // outside the range
-          }
+        try {
+          if (c.metadata.name.startsWith('ip-')) this.ranges.ips.allocate(c.metadata.name.slice(3));
+          else this.ranges.ports.allocate(Number(c.metadata.name.slice(9)));
+        } catch {
+          // outside this server's ranges (they were changed): not ours to hand out anyway
         }
       }
     })().catch((err) => {

@@ -4,6 +4,8 @@
  */
 import { setMaxListeners } from 'node:events';
 import { Command, Option } from 'commander';
+import { DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR } from '../apiserver/service-allocations.js';
+import { DEFAULT_CLUSTER_CIDR } from '../controllers/node-ipam/node-ipam-controller.js';
 import { assertNoOverlap, formatCidr, parseCidr } from '../lib/cidr.js';
 import { invalid } from '../lib/errors.js';
 
@@ -95,7 +97,7 @@ export interface ClusterNetwork {
   nodePortRange: [number, number];
 }
 
-export const DEFAULT_CLUSTER_NETWORK: ClusterNetwork = { clusterCidr: '10.42.0.0/16', serviceCidr: '10.43.0.0/16', nodePortRange: [30000, 32767] };
+export const DEFAULT_CLUSTER_NETWORK: ClusterNetwork = { clusterCidr: DEFAULT_CLUSTER_CIDR, serviceCidr: DEFAULT_SERVICE_CIDR, nodePortRange: DEFAULT_NODE_PORT_RANGE };
 
 /** Reads the address-plan flags: the two ranges must be IPv4 CIDRs that do not overlap. */
 export function clusterNetwork(o: Record<string, string>): ClusterNetwork {
