@@ -18,13 +18,13 @@ const up = await startUp();
 const work = mkdtempSync(path.join(os.tmpdir(), 'nubis-bench-run-'));
 const podman = podmanSetup(work, up.dataDir);
 const env = { ...process.env, KUBECONFIG: up.kubeconfig };
-const nubisArgs = [NUBIS, 'run', '--rm', 'busybox', 'true'];
+const nubisArgs = ['run', '--rm', 'busybox', 'true'];
 const nubis: number[] = [];
 const peer: number[] = [];
 try {
-  timeCmd(process.execPath, nubisArgs, env); // warm-up (code cache, image snapshot)
+  timeCmd(NUBIS, nubisArgs, env); // warm-up (code cache, image snapshot)
   for (let i = 0; i < RUNS; i++) {
-    nubis.push(timeCmd(process.execPath, nubisArgs, env));
+    nubis.push(timeCmd(NUBIS, nubisArgs, env));
     if (podman) peer.push(podman.run());
   }
 } finally {

@@ -30,7 +30,7 @@ export async function startUp(opts: { nodeFlags?: string[]; command?: 'up' | 'se
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'nubis-bench-up-'));
   const command = opts.command ?? 'up';
   const args = command === 'up' ? ['up', '--api-port', '0', '--agent-port', '0', '--api-listen', '127.0.0.1', '--node-name', 'bench'] : ['server', '--port', '0', '--listen', '127.0.0.1'];
-  const proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), NUBIS, '--data-dir', dataDir, '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), `${NUBIS}.js`, '--data-dir', dataDir, '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));

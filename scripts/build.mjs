@@ -65,7 +65,7 @@ await build({
 });
 
 // Also proves the bundle starts: a failure here fails the build, with Node's message.
-execFileSync(process.execPath, [path.join(repo, 'bin', 'nubis'), '--help'], {
+execFileSync(process.execPath, [path.join(repo, 'bin', 'nubis.js'), '--help'], {
   env: { ...process.env, NUBIS_WRITE_CODE_CACHE: '1' },
   stdio: ['ignore', 'ignore', 'inherit'],
 });

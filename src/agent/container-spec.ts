@@ -1,13 +1,13 @@
 /**
  * How a pod's containers become runtime workloads: names, the labels that let a restarted agent find
- * every container of every pod again, the sandbox (the pod's "infra" container that owns its network,
- * IPC and UTS namespaces), and the WorkloadSpec of each container (command and args with $(VAR)
- * expansion, env, volume mounts, user, cgroup limits from requests and limits, shared namespaces).
+ * every container of every pod again, and the WorkloadSpec of each container (command and args with
+ * $(VAR) expansion, env, volume mounts, user, cgroup limits from requests and limits, the pod's shared
+ * namespaces: see pod-sandbox.ts).
  */
 import type { Container, Pod } from '../api/core/v1/pod-types.js';
 import { parseQuantity } from '../api/quantity.js';
 import { invalid } from '../lib/errors.js';
-import type { WorkloadMount, WorkloadSpec } from '../runtime/driver.js';
+import type { SharedNamespaces, WorkloadMount, WorkloadSpec } from '../runtime/driver.js';
 import { envMap, expandVars } from './env.js';
 import type { PreparedVolume } from './volumes.js';
 
@@ -18,16 +18,11 @@ export const LABELS = {
   podNamespace: 'io.kubernetes.pod.namespace',
   container: 'io.kubernetes.container.name',
   restartCount: 'io.kubernetes.container.restartCount',
-  /** sandbox | init | app */
+  /** init | app (sandbox: the infra container agents made before namespaces were pinned) */
   role: 'nubis.dev/pod-role',
 } as const;
 
-export type ContainerRole = 'sandbox' | 'init' | 'app';
-
-/** The image of the sandbox: the built-in busybox, which is always there. */
-export const SANDBOX_IMAGE = 'busybox';
-/** The sandbox's process: sleeps until SIGTERM, and does nothing else. */
-export const SANDBOX_COMMAND = ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 3600 & wait; done'];
+export type ContainerRole = 'init' | 'app';
 
 /** The cgroup all containers of a pod live under. */
 export function podCgroupParent(uid: string): string {
@@ -56,19 +51,6 @@ export function workloadLabels(pod: Pod, container: string, role: ContainerRole,
 /** The pod's hostname: spec.hostname or the pod name, at most 63 characters (as the kubelet cuts it). */
 export function podHostname(pod: Pod): string {
   return (pod.spec.hostname || pod.metadata.name).slice(0, 63).replace(/[-.]+$/, '');
-}
-
-/** The sandbox workload of a pod (attempt counts sandbox re-creations). */
-export function sandboxSpec(pod: Pod, attempt: number): WorkloadSpec {
-  return {
-    name: workloadName(pod, 'POD', attempt),
-    image: SANDBOX_IMAGE,
-    entrypoint: SANDBOX_COMMAND,
-    hostname: podHostname(pod),
-    labels: workloadLabels(pod, 'POD', 'sandbox', attempt),
-    cgroupParent: podCgroupParent(pod.metadata.uid ?? ''),
-    resources: { cpuShares: 2, pidsLimit: 16 },
-  };
 }
 
 /** CPU and memory from requests and limits: requests.cpu -> shares, limits.cpu -> quota, limits.memory -> limit. */
@@ -115,15 +97,14 @@ export interface ContainerSpecInput {
   restartCount: number;
   env: string[];
   volumes: Map<string, PreparedVolume>;
-  /** Main process of the sandbox: its namespaces are joined. */
-  sandboxPid: number;
+  /** The pod's pinned namespaces, which the container joins. */
+  namespaces: Required<SharedNamespaces>;
 }
 
 /** The workload of one container of a pod. */
 export function containerSpec(input: ContainerSpecInput): WorkloadSpec {
   const { pod, container: c } = input;
   const vars = envMap(input.env);
-  const ns = (kind: string) => `/proc/${input.sandboxPid}/ns/${kind}`;
   const spec: WorkloadSpec = {
     name: workloadName(pod, c.name, input.restartCount),
     image: c.image ?? '',
@@ -131,7 +112,7 @@ export function containerSpec(input: ContainerSpecInput): WorkloadSpec {
     labels: workloadLabels(pod, c.name, input.role, input.restartCount),
     hostname: podHostname(pod),
     mounts: containerMounts(c, input.volumes),
-    namespaces: { network: ns('net'), ipc: ns('ipc'), uts: ns('uts') },
+    namespaces: { ...input.namespaces },
     cgroupParent: podCgroupParent(pod.metadata.uid ?? ''),
     resources: containerResources(c),
   };

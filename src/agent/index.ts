@@ -28,6 +28,7 @@ import { LoopbackOnly, type NetworkPlugin } from './network-plugin.js';
 import { NodeNetwork } from './node-network.js';
 import { NodeReporter } from './node-status.js';
 import { ExitWatcher } from './exit-watcher.js';
+import { PodSandboxes } from './pod-sandbox.js';
 import { PodManager } from './pod-manager.js';
 import { probeRunner } from './probes.js';
 import { CONFIG_MAPS, SECRETS } from './resources.js';
@@ -146,6 +147,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       volumes,
       objects,
       network,
+      sandboxes: new PodSandboxes(opts.host, (uid) => volumes.podDir(uid)),
       recorder: new EventRecorder(opts.client, 'nubis-agent'),
       resolvConf: nodeNetwork ? (namespace) => nodeNetwork.resolvConf(namespace) : undefined,
       probeRunner: probeRunner(driver, opts.host),

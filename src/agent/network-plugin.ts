@@ -1,8 +1,8 @@
 /**
- * The hook where pod networking plugs in. The agent calls `setUp` once a pod's sandbox runs (its network
- * namespace is /proc/<pid>/ns/net, shared by all containers of the pod) and `tearDown` before the
- * sandbox is removed. Until the networking layer provides a plugin, pods have only loopback and report
- * no pod IP (`LoopbackOnly`).
+ * The hook where pod networking plugs in. The agent calls `setUp` once a pod's sandbox exists (its
+ * network namespace, pinned at `netnsPath` and shared by all containers of the pod) and `tearDown`
+ * before the sandbox is removed. Without a plugin, pods have only loopback and report no pod IP
+ * (`LoopbackOnly`).
  */
 
 /** The sandbox a plugin wires up. */
@@ -10,8 +10,7 @@ export interface PodSandbox {
   podUid: string;
   namespace: string;
   name: string;
-  /** Main process of the sandbox; its network namespace is the pod's. */
-  pid: number;
+  /** The pod's network namespace (a pinned namespace file). */
   netnsPath: string;
 }
 
@@ -20,10 +19,10 @@ export interface NetworkPlugin {
   /** Gives the pod its interfaces; resolves with the pod's IPs (first is status.podIP). */
   setUp(sandbox: PodSandbox): Promise<{ ips: string[] }>;
   /** Removes what setUp made; must tolerate a sandbox it never set up or that is already gone. */
-  tearDown(sandbox: Omit<PodSandbox, 'pid' | 'netnsPath'>): Promise<void>;
+  tearDown(sandbox: Omit<PodSandbox, 'netnsPath'>): Promise<void>;
 }
 
-/** No networking beyond the loopback the sandbox's fresh namespace has. */
+/** No networking beyond the sandbox's loopback. */
 export const LoopbackOnly: NetworkPlugin = {
   name: 'loopback',
   async setUp() {

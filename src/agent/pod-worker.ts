@@ -1,6 +1,7 @@
 /**
  * One pod on this node, reconciled level-triggered: every sync compares the pod object (desired) with the
- * pod's workloads (actual) and takes the next steps — volumes, the sandbox, init containers in order,
+ * pod's workloads (actual) and takes the next steps — volumes, the sandbox (pinned namespaces and the pod
+ * network: pod-sandbox.ts), init containers in order,
  * then the app containers, restarts per restartPolicy with back-off, probes — and reports the status when
  * it changed. Syncs of one pod never overlap; a kick during a sync runs one more sync after it.
  *
@@ -18,12 +19,13 @@ import { isNubisError } from '../lib/errors.js';
 import { trace } from '../runtime/oci/trace.js';
 import type { ExitNotifier } from './exit-watcher.js';
 import { logger } from '../lib/log.js';
-import type { RuntimeDriver, WorkloadInfo } from '../runtime/driver.js';
+import type { RuntimeDriver, SharedNamespaces, WorkloadInfo } from '../runtime/driver.js';
 import type { Backoff } from './backoff.js';
-import { containerSpec, LABELS, podCgroupParent, sandboxSpec } from './container-spec.js';
+import { containerSpec, LABELS, podCgroupParent } from './container-spec.js';
 import { resolveEnv, type DownwardContext, type ObjectSource } from './env.js';
 import { ImagePullError, type ImagePuller } from './image-puller.js';
 import type { NetworkPlugin } from './network-plugin.js';
+import type { PodSandboxes } from './pod-sandbox.js';
 import { podResolvConf } from './pod-dns.js';
 import { fmtDelay, live, runOf, shouldRestart, terminal } from './container-runs.js';
 import { computePodStatus, type ContainerRun, type ContainerView } from './pod-status.js';
@@ -34,6 +36,8 @@ import type { PodVolumes, PreparedVolume } from './volumes.js';
 
 const log = logger('agent');
 
+type SharedNamespacePaths = Required<SharedNamespaces>;
+
 /** What every pod worker shares. */
 export interface WorkerDeps {
   driver: RuntimeDriver;
@@ -42,6 +46,7 @@ export interface WorkerDeps {
   volumes: PodVolumes;
   objects: ObjectSource;
   network: NetworkPlugin;
+  sandboxes: PodSandboxes;
   probeRunner: ProbeRunner;
   /** Container restarts (CrashLoopBackOff). */
   backoff: Backoff;
@@ -71,8 +76,12 @@ export interface PodIdentity {
 export class PodWorker {
   #pod: Pod | undefined;
   #gone = false;
-  #sandbox: ContainerRun | undefined;
-  #sandboxAttempt = -1;
+  /** The pod's pinned namespaces, once made or found again. */
+  #sandbox: SharedNamespacePaths | undefined;
+  /** Whether a sandbox pinned before (by an earlier agent) was looked for. */
+  #sandboxLooked = false;
+  /** Infra containers of agents from before pinned namespaces: removed, their pods get a sandbox anew. */
+  readonly #legacy: string[] = [];
   readonly #runs = new Map<string, ContainerRun[]>();
   readonly #waiting = new Map<string, { reason: string; message?: string }>();
   readonly #probes: ContainerProbes;
@@ -137,10 +146,7 @@ export class PodWorker {
       const run = runOf(info);
       this.#watchExit(run);
       if (labels[LABELS.role] === 'sandbox') {
-        if (run.restartCount >= this.#sandboxAttempt) {
-          this.#sandbox = run;
-          this.#sandboxAttempt = run.restartCount;
-        }
+        this.#legacy.push(info.id);
         continue;
       }
       const name = labels[LABELS.container] ?? '';
@@ -189,7 +195,7 @@ export class PodWorker {
   async poll(): Promise<void> {
     if (this.#busy) this.#pollAgain = true; // looked at once the sync in progress ends
     if (this.#finished || this.#busy) return;
-    const check = [...[...this.#runs.values()].map((l) => l.at(-1)), this.#sandbox].filter((r): r is ContainerRun => live(r));
+    const check = [...this.#runs.values()].map((l) => l.at(-1)).filter((r): r is ContainerRun => live(r));
     let changed = false;
     for (const run of check) {
       const exited = this.deps.driver.hasExited ? await this.deps.driver.hasExited(run.id) : true;
@@ -286,7 +292,7 @@ export class PodWorker {
     trace(`pod ${this.id.name}: sync`);
     if (!(await this.#ensureVolumes(pod))) return;
     trace(`pod ${this.id.name}: volumes`);
-    if (!(await this.#ensureSandbox(pod))) return;
+    if (!(await this.#ensureSandbox())) return;
     trace(`pod ${this.id.name}: sandbox`);
     if (await this.#syncInit(pod)) await this.#syncApps(pod);
     trace(`pod ${this.id.name}: apps`);
@@ -332,47 +338,42 @@ export class PodWorker {
     return false;
   }
 
-  async #ensureSandbox(pod: Pod): Promise<boolean> {
-    const sb = this.#sandbox;
-    if (sb && sb.state.status === 'running') {
-      if (this.#podIP === undefined && sb.state.pid) {
-        try {
-          await this.#networkUp(sb.state.pid);
-        } catch (err) {
-          return this.#waitAll('ContainerCreating', `failed to set up the pod network: ${(err as Error).message}`, 5000, 'FailedCreatePodSandBox');
-        }
-      }
-      return true;
+  /**
+   * Makes the pod's sandbox (pinned namespaces, then the network), or finds the one an earlier agent made.
+   * Containers still running without it joined namespaces that are gone: they are stopped, and start over
+   * in the new sandbox as their restart policy says.
+   */
+  async #ensureSandbox(): Promise<boolean> {
+    const { driver, sandboxes } = this.deps;
+    if (!this.#sandbox && !this.#sandboxLooked) {
+      this.#sandboxLooked = true;
+      if (await sandboxes.exists(this.id.uid)) this.#sandbox = sandboxes.paths(this.id.uid);
     }
-    const { driver } = this.deps;
-    if (sb) {
-      // The sandbox died: the pod's containers lost their namespaces and start over in a new one.
-      log.warn(`pod ${this.id.namespace}/${this.id.name}: sandbox exited, making a new one`);
-      await Promise.all(this.#liveRuns().map(({ run }) => driver.stop(run.id, { timeoutSeconds: 0 }).catch(() => {})));
-      for (const list of this.#runs.values()) for (const r of list) await this.#refresh(r);
-      await this.deps.network.tearDown(this.#sandboxRef()).catch(() => {});
-      await driver.remove(sb.id, { force: true }).catch(() => {});
-      this.#sandbox = undefined;
+    if (!this.#sandbox) {
+      const orphaned = this.#liveRuns();
+      if (orphaned.length > 0 || this.#legacy.length > 0) {
+        log.warn(`pod ${this.id.namespace}/${this.id.name}: its sandbox is gone, making a new one`);
+        await Promise.all(orphaned.map(({ run }) => driver.stop(run.id, { timeoutSeconds: 0 }).catch(() => {})));
+        for (const { run } of orphaned) await this.#refresh(run);
+        await this.deps.network.tearDown(this.#sandboxRef()).catch(() => {});
+        for (const id of this.#legacy.splice(0)) await driver.remove(id, { force: true }).catch(() => {});
+      }
       this.#podIP = undefined;
-    }
-    try {
-      this.#sandboxAttempt++;
-      const info = await driver.create(sandboxSpec(pod, this.#sandboxAttempt));
       try {
-        await driver.start(info.id);
+        this.#sandbox = await sandboxes.create(this.id.uid);
       } catch (err) {
-        await driver.remove(info.id, { force: true }).catch(() => {});
-        throw err;
+        return this.#waitAll('ContainerCreating', `failed to create pod sandbox: ${(err as Error).message}`, 5000, 'FailedCreatePodSandBox');
       }
-      const run = runOf(await this.#info(info.id));
-      this.#watchExit(run);
-      this.#sandbox = run;
-      if (!run.state.pid) throw new Error('the sandbox has no process');
-      await this.#networkUp(run.state.pid);
-      return true;
-    } catch (err) {
-      return this.#waitAll('ContainerCreating', `failed to create pod sandbox: ${(err as Error).message}`, 5000, 'FailedCreatePodSandBox');
     }
+    if (this.#podIP === undefined) {
+      try {
+        const { ips } = await this.deps.network.setUp({ ...this.#sandboxRef(), netnsPath: this.#sandbox.network });
+        this.#podIP = ips[0] ?? '';
+      } catch (err) {
+        return this.#waitAll('ContainerCreating', `failed to set up the pod network: ${(err as Error).message}`, 5000, 'FailedCreatePodSandBox');
+      }
+    }
+    return true;
   }
 
   /**
@@ -388,11 +389,6 @@ export class PodWorker {
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, text, { mode: 0o644 });
     return (this.#resolvFile = file);
-  }
-
-  async #networkUp(pid: number): Promise<void> {
-    const { ips } = await this.deps.network.setUp({ podUid: this.id.uid, namespace: this.id.namespace, name: this.id.name, pid, netnsPath: `/proc/${pid}/ns/net` });
-    this.#podIP = ips[0] ?? '';
   }
 
   #sandboxRef(): { podUid: string; namespace: string; name: string } {
@@ -494,7 +490,7 @@ export class PodWorker {
     let spec;
     try {
       const env = await resolveEnv(pod, c, this.deps.objects, this.#downward());
-      spec = containerSpec({ pod, container: c, role, restartCount, env, volumes: this.#volumes ?? new Map(), sandboxPid: this.#sandbox!.state.pid! });
+      spec = containerSpec({ pod, container: c, role, restartCount, env, volumes: this.#volumes ?? new Map(), namespaces: this.#sandbox! });
       const resolv = await this.#resolvConf(pod);
       if (resolv) spec.mounts = [...(spec.mounts ?? []), { source: resolv, destination: '/etc/resolv.conf', readOnly: true }];
     } catch (err) {
@@ -528,7 +524,7 @@ export class PodWorker {
 
   #startProbes(c: Container, run: ContainerRun): void {
     const reported = this.#pod?.status?.containerStatuses?.find((st) => st.name === c.name && st.containerID === `nubis://${run.id}`);
-    this.#probes.start(c, run.id, reported, () => ({ containerId: run.id, sandboxPid: this.#sandbox?.state.pid, podIP: this.#podIP || undefined, container: c }));
+    this.#probes.start(c, run.id, reported, () => ({ containerId: run.id, netns: this.#sandbox?.network, podIP: this.#podIP || undefined, container: c }));
   }
 
   #view(c: Container): ContainerView {
@@ -554,7 +550,7 @@ export class PodWorker {
       pod: this.#lastStatus ? { ...pod, status: { ...pod.status, ...this.#lastStatus } } : pod,
       init: (pod.spec.initContainers ?? []).map((c) => this.#view(c)),
       containers: pod.spec.containers.map((c) => this.#view(c)),
-      sandboxReady: this.#sandbox?.state.status === 'running',
+      sandboxReady: this.#sandbox !== undefined,
       hostIP: this.deps.hostIP,
       podIP: this.#podIP || undefined,
       startTime: this.#startTime ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -577,7 +573,7 @@ export class PodWorker {
     const deadline = Date.now() + graceSeconds * 1000;
     const preStop = c?.lifecycle?.preStop;
     if (preStop && run.state.status === 'running' && graceSeconds > 0) {
-      await this.deps.probeRunner(preStop, graceSeconds, { containerId: run.id, sandboxPid: this.#sandbox?.state.pid, podIP: this.#podIP || undefined, container: c! });
+      await this.deps.probeRunner(preStop, graceSeconds, { containerId: run.id, netns: this.#sandbox?.network, podIP: this.#podIP || undefined, container: c! });
     }
     const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
     if (c && run.state.status === 'running') this.#event('Normal', 'Killing', `Stopping container ${c.name}`);
@@ -593,12 +589,12 @@ export class PodWorker {
     const grace = this.#pod?.spec.terminationGracePeriodSeconds ?? 30;
     const containers = [...(this.#pod?.spec.initContainers ?? []), ...(this.#pod?.spec.containers ?? [])];
     await Promise.all(this.#liveRuns().map(({ name, run }) => this.#stopRun(containers.find((c) => c.name === name), run, grace)));
-    if (live(this.#sandbox)) {
-      await this.deps.network.tearDown(this.#sandboxRef()).catch(() => {});
-      await this.deps.driver.stop(this.#sandbox!.id, { timeoutSeconds: 2 }).catch(() => {});
-      await this.#refresh(this.#sandbox!);
-    }
     for (const { run } of this.#liveRuns()) await this.#refresh(run);
+    // The sandbox goes (and the pod's address with it), whether this agent made it or an earlier one did.
+    await this.deps.network.tearDown(this.#sandboxRef()).catch(() => {});
+    await this.deps.sandboxes.remove(this.id.uid).catch((err: unknown) => log.warn(`sandbox of ${this.id.name}: ${(err as Error).message}`));
+    this.#sandbox = undefined;
+    this.#sandboxLooked = true;
     this.#stoppedAll = true;
   }
 
@@ -628,7 +624,7 @@ export class PodWorker {
   async #removeAll(): Promise<void> {
     const { driver } = this.deps;
     await this.deps.network.tearDown(this.#sandboxRef()).catch((err: unknown) => log.warn(`network tear-down of ${this.id.name}: ${(err as Error).message}`));
-    const ids = [...[...this.#runs.values()].flat().map((r) => r.id), ...(this.#sandbox ? [this.#sandbox.id] : [])];
+    const ids = [...[...this.#runs.values()].flat().map((r) => r.id), ...this.#legacy.splice(0)];
     for (const id of ids) {
       this.deps.exits?.unwatch(id);
       await driver.remove(id, { force: true }).catch((err: unknown) => {
@@ -636,6 +632,7 @@ export class PodWorker {
       });
     }
     this.#runs.clear();
+    await this.deps.sandboxes.remove(this.id.uid);
     this.#sandbox = undefined;
     await this.deps.volumes.tearDown(this.id.uid);
     await removeCgroupTree(podCgroupParent(this.id.uid)).catch((err: unknown) => log.warn(`cgroup of pod ${this.id.name}: ${(err as Error).message}`));

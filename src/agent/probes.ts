@@ -5,7 +5,7 @@
  *
  * How a probe reaches the pod: exec runs the command in the container through the driver. HTTP GET and
  * TCP connect to the pod's address (the probe's host, else the pod IP, else 127.0.0.1); the pod may have
- * only loopback, so they run inside the pod's network namespace: `nsenter --net=/proc/<sandbox pid>/ns/net
+ * only loopback, so they run inside the pod's network namespace: `nsenter --net=<pinned netns file>
  * bash` opens /dev/tcp/<host>/<port> (HTTP: writes the request and reads the status line; 200-399 is
  * success). nsenter (util-linux) and bash are on every Debian host; nothing is added to the pod.
  */
@@ -52,8 +52,8 @@ export class ProbeState {
 /** Where a probe goes: the container (exec) and the pod's network namespace (HTTP, TCP). */
 export interface ProbeTarget {
   containerId: string;
-  /** A process in the pod's network namespace (the sandbox's). */
-  sandboxPid?: number;
+  /** The pod's network namespace (its sandbox's pinned file), while the sandbox exists. */
+  netns?: string;
   podIP?: string;
   container: Container;
 }
@@ -112,10 +112,10 @@ export function probeRunner(driver: RuntimeDriver, host: Host): ProbeRunner {
       if (net) {
         const port = resolvePort(net.port, target.container);
         if (port === undefined) return { ok: false, message: `port "${net.port}" is not a container port` };
-        if (!target.sandboxPid) return { ok: false, message: 'the pod sandbox is not running' };
+        if (!target.netns) return { ok: false, message: 'the pod sandbox does not exist' };
         const addr = net.host || target.podIP || '127.0.0.1';
         const script = handler.httpGet ? HTTP_SCRIPT : TCP_SCRIPT;
-        const r = await host.run('nsenter', [`--net=/proc/${target.sandboxPid}/ns/net`, 'bash', '-c', script, 'probe', addr, String(port)], {
+        const r = await host.run('nsenter', [`--net=${target.netns}`, 'bash', '-c', script, 'probe', addr, String(port)], {
           allowFailure: true,
           timeoutMs,
           env: { PATH: process.env.PATH, NUBIS_PROBE_REQUEST: handler.httpGet ? httpProbeRequest(handler.httpGet, addr, port) : '' },

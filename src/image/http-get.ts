@@ -6,6 +6,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { invalid } from '../lib/errors.js';
+import { extraCa } from '../lib/extra-ca.js';
 
 export class HttpResponse {
   constructor(readonly body: IncomingMessage) {}
@@ -42,7 +43,7 @@ export class HttpResponse {
 /** Keep-alive agents for one client; destroy() closes their idle connections. */
 export class HttpAgents {
   readonly http = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  readonly https = new https.Agent({ keepAlive: true, maxSockets: 16 });
+  readonly https = new https.Agent({ keepAlive: true, maxSockets: 16, ca: extraCa() });
 
   destroy(): void {
     this.http.destroy();

@@ -17,7 +17,7 @@ function runs(host: FakeHost): string[] {
 describe('BridgePlugin', async () => {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'nubis-bridge-'));
   after(() => fs.rm(root, { recursive: true, force: true }));
-  const sandbox = { podUid: 'uid-1', namespace: 'default', name: 'web', pid: 42, netnsPath: '/proc/42/ns/net' };
+  const sandbox = { podUid: 'uid-1', namespace: 'default', name: 'web', netnsPath: '/proc/42/ns/net' };
 
   it('names veths from the pod uid within 15 characters', () => {
     const p = new BridgePlugin({ host: new FakeHost(), podRange: '10.42.3.0/24', ipamDir: path.join(root, 'n') });
@@ -37,6 +37,7 @@ describe('BridgePlugin', async () => {
     const all = runs(host).join('\n');
     assert.match(all, /sysctl -q -w net\.ipv4\.ip_forward=1/);
     assert.match(all, /nsenter --net=\/proc\/42\/ns\/net -- ip -batch -/);
+    assert.doesNotMatch(all, new RegExp(`link (show|del) dev ${veth}`), 'a new sandbox needs no look for an earlier veth');
     await p.tearDown(sandbox);
     assert.ok(runs(host).includes(`ip link del dev ${veth}`));
     assert.deepEqual([...(await p.ipam.list())], []);

@@ -13,7 +13,6 @@ export interface PodSandboxRef {
   podUid: string;
   namespace: string;
   name: string;
-  pid: number;
   netnsPath: string;
 }
 
@@ -93,16 +92,22 @@ export class BridgePlugin {
     const pod = netnsRunner(this.host, sandbox.netnsPath);
     const ip = await this.ipam.allocate(sandbox.podUid);
     try {
-      if (await this.alreadySetUp(veth, pod, ip)) return { ips: [ip] };
-      await this.node('ip', ['link', 'del', 'dev', veth], { allowFailure: true });
       const mtu = this.opts.mtu ? ` mtu ${this.opts.mtu}` : '';
-      await ipBatch(this.node, [
+      const hostSide = [
         `link add ${veth}${mtu} type veth peer name eth0 netns ${sandbox.netnsPath}`,
         `link set dev ${veth} master ${this.bridge}`,
         // Hairpin: a pod reaching a Service that picks the pod itself.
         `link set dev ${veth} type bridge_slave hairpin on`,
         `link set dev ${veth} up`,
-      ]);
+      ];
+      // The usual case (a new sandbox) takes two execs; only when that fails is the pod looked at: it may
+      // be set up already (an agent restart) or hold a veth of an earlier attempt, which goes.
+      const made = await this.node('ip', ['-batch', '-'], { input: hostSide.join('\n') + '\n', allowFailure: true });
+      if (made.code !== 0) {
+        if (await this.alreadySetUp(veth, pod, ip)) return { ips: [ip] };
+        await this.node('ip', ['link', 'del', 'dev', veth], { allowFailure: true });
+        await ipBatch(this.node, hostSide);
+      }
       await ipBatch(pod, [
         'link set lo up',
         `addr add ${ip}/${this.prefixLen} dev eth0`,

@@ -54,8 +54,8 @@ export interface WorkloadMount {
 }
 
 /**
- * Namespaces of another workload to join instead of making new ones, as paths such as
- * /proc/<pid>/ns/net: how the containers of a pod share the network, IPC and UTS namespaces of its sandbox.
+ * Existing namespaces to join instead of making new ones, as paths (/proc/<pid>/ns/net, or a pinned
+ * namespace file): how the containers of a pod share the network, IPC and UTS namespaces of its sandbox.
  */
 export interface SharedNamespaces {
   network?: string;

@@ -31,7 +31,7 @@ describe('CLI and kubectl against a three-node cluster', () => {
 
   it('nubis run -it gives a terminal (in tmux)', async () => {
     const session = `nubis-e2e-${process.pid}`;
-    tmux(['new-session', '-d', '-s', session, '-x', '120', '-y', '30', `KUBECONFIG=${c.kubeconfig} ${process.execPath} ${NUBIS} run -it --rm --name tty-pod busybox sh; echo EXITED-$?; sleep 30`]);
+    tmux(['new-session', '-d', '-s', session, '-x', '120', '-y', '30', `KUBECONFIG=${c.kubeconfig} ${NUBIS} run -it --rm --name tty-pod busybox sh; echo EXITED-$?; sleep 30`]);
     try {
       await eventually('a prompt', async () => /[#$] ?$/m.test(tmux(['capture-pane', '-p', '-t', session])), 60_000);
       tmux(['send-keys', '-t', session, 'echo $((6*7)) && [ -t 0 ] && echo is-a-tty', 'Enter']);

@@ -49,7 +49,7 @@ export class NubisProcess {
 
   /** `netns`: run inside that network namespace (only the network: mounts and cgroups stay the host's). */
   constructor(readonly name: string, args: string[], netns?: string) {
-    const [cmd, argv] = netns ? ['nsenter', [`--net=/run/netns/${netns}`, process.execPath, NUBIS, ...args]] : [process.execPath, [NUBIS, ...args]];
+    const [cmd, argv] = netns ? ['nsenter', [`--net=/run/netns/${netns}`, NUBIS, ...args]] : [NUBIS, args];
     this.proc = spawn(cmd, argv as string[], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECONFIG: '' } });
     this.proc.stdout!.on('data', (c: Buffer) => (this.out += c.toString()));
     this.proc.stderr!.on('data', (c: Buffer) => (this.out += c.toString()));
@@ -241,7 +241,7 @@ export class E2eCluster {
 
   /** Runs the built CLI against the cluster. */
   nubis(args: string[], opts: { input?: string; allowFail?: boolean; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-    return run(process.execPath, [NUBIS, ...args], { ...opts, env: { KUBECONFIG: this.kubeconfig } });
+    return run(NUBIS, args, { ...opts, env: { KUBECONFIG: this.kubeconfig } });
   }
 
   /** Runs kubectl (1.32, on PATH) against the cluster. */

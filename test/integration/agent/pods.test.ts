@@ -4,6 +4,9 @@
  * completion.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Node } from '../../../src/api/core/v1/node.js';
 import type { KubeObject } from '../../../src/api/meta.js';
@@ -90,5 +93,28 @@ test('containers of a pod share localhost and the hostname; init containers run 
   assert.equal(out, 'a\nb\nserved-by-web\nduo\n');
   const host = await env.kubectl(['exec', 'duo', '-c', 'web', '--', 'hostname']);
   assert.equal(host.stdout, 'duo\n');
+  // The sandbox is no process: the pod's namespaces are pinned files, which both containers are in.
+  const nsDir = path.join(env.dataDir, 'agent', 'pods', pod.metadata.uid!, 'ns');
+  const pinned = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4]?.startsWith(nsDir + '/'));
+  assert.deepEqual(pinned().map((l) => l.split(' ')[4]).sort(), ['ipc', 'net', 'uts'].map((f) => path.join(nsDir, f)));
+  for (const kind of ['net', 'ipc', 'uts']) {
+    const ino = statSync(path.join(nsDir, kind)).ino;
+    const inside = readdirSync('/proc').filter((d) => /^\d+$/.test(d) && nsInode(d, kind) === ino).map((d) => readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' '));
+    assert.ok(inside.some((c) => c.startsWith('httpd -f')), `web is in the pod's ${kind} namespace: ${inside.join(', ')}`);
+    assert.ok(inside.some((c) => c.startsWith('sleep 600')), `client is in the pod's ${kind} namespace: ${inside.join(', ')}`);
+  }
+  assert.equal(env.agent.pods.workers().length, 1);
+  const procs = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+  assert.doesNotMatch(procs, /k8s_POD_duo/, 'no infra container');
   await env.deletePod('duo');
+  assert.deepEqual(pinned(), [], 'the namespaces are unpinned with the pod');
 });
+
+/** The inode of a process's namespace of `kind`, or undefined once it is gone. */
+function nsInode(pid: string, kind: string): number | undefined {
+  try {
+    return statSync(`/proc/${pid}/ns/${kind}`).ino;
+  } catch {
+    return undefined;
+  }
+}
