@@ -1,8 +1,9 @@
 /**
  * `nubis run --rm busybox true` end to end (CLI process: create the pod, wait for it through a watch,
- * stream its log, wait for it to finish, delete it) against a `nubis up` on this machine, versus
- * `podman run --rm --network none` of the same image (podman configured as in bench/start.ts).
- * Medians of interleaved runs; the ratio is printed, not asserted (target <= 0.5x podman).
+ * stream its log, wait for it to finish, delete it) against a `nubis up` on this machine, versus podman
+ * running the same image (configured as in bench/start.ts) twice over: on a bridge network (the fair
+ * peer: a pod gets a veth and an address on the node bridge too) and with `--network none`.
+ * Medians of interleaved runs; the ratios are printed, not asserted (target <= 0.5x podman).
  *   node --import tsx bench/run.ts      (BENCH_RUNS=10)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,11 +22,15 @@ const env = { ...process.env, KUBECONFIG: up.kubeconfig };
 const nubisArgs = ['run', '--rm', 'busybox', 'true'];
 const nubis: number[] = [];
 const peer: number[] = [];
+const peerBridge: number[] = [];
 try {
   timeCmd(NUBIS, nubisArgs, env); // warm-up (code cache, image snapshot)
   for (let i = 0; i < RUNS; i++) {
     nubis.push(timeCmd(NUBIS, nubisArgs, env));
-    if (podman) peer.push(podman.run());
+    if (podman) {
+      peer.push(podman.run());
+      peerBridge.push(podman.runBridge());
+    }
   }
 } finally {
   podman?.cleanup();
@@ -38,6 +43,8 @@ console.log(`busybox true, median of ${RUNS} interleaved runs (${os.cpus().lengt
 console.log(`  nubis run --rm (pod via nubis up):        ${n.toFixed(1)} ms  (min ${Math.min(...nubis).toFixed(1)}, max ${Math.max(...nubis).toFixed(1)})`);
 if (podman) {
   const p = median(peer);
+  const b = median(peerBridge);
+  console.log(`  podman run --rm, bridge network:          ${b.toFixed(1)} ms`);
   console.log(`  podman run --rm --network none:           ${p.toFixed(1)} ms`);
-  console.log(`  ratio nubis / podman: ${(n / p).toFixed(2)}x (target <= 0.5x)`);
+  console.log(`  ratio nubis / podman on a bridge: ${(n / b).toFixed(2)}x, / podman --network none: ${(n / p).toFixed(2)}x (target <= 0.5x)`);
 }

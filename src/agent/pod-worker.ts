@@ -16,7 +16,7 @@ import type { EventType, Recorder } from '../client/event-recorder.js';
 import type { RestClient } from '../client/rest-client.js';
 import { removeCgroupTree } from '../host/cgroups.js';
 import { isNubisError } from '../lib/errors.js';
-import { trace } from '../runtime/oci/trace.js';
+import { trace } from '../lib/trace.js';
 import type { ExitNotifier } from './exit-watcher.js';
 import { logger } from '../lib/log.js';
 import type { RuntimeDriver, SharedNamespaces, WorkloadInfo } from '../runtime/driver.js';

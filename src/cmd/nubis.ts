@@ -1,7 +1,7 @@
 /** The one entry point of Nubis. Wiring happens here; nothing else calls process.exit. */
 import { RealHost } from '../host/real-host.js';
 import { runCli } from '../cli/main.js';
-import { trace } from '../runtime/oci/trace.js';
+import { trace } from '../lib/trace.js';
 
 trace('entry modules loaded');
 

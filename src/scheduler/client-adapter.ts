@@ -3,6 +3,7 @@
  * go to pods/<name>/binding, PodScheduled conditions to the pod's status subresource, and Scheduled /
  * FailedScheduling events to core/v1 Events. Run it where the controllers run (under leader election).
  */
+import { trace } from '../lib/trace.js';
 import type { Node } from '../api/core/v1/node.js';
 import type { Pod, PodCondition } from '../api/core/v1/pod-types.js';
 import type { KubeObject } from '../api/meta.js';
@@ -23,7 +24,9 @@ export function clientBinder(client: RestClient): Binder {
   return {
     async bind(pod, nodeName) {
       const { name, namespace } = pod.metadata;
+      trace(`scheduler: binding ${name}`);
       await client.createSubresource(PODS, name, 'binding', { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace }, target: { apiVersion: 'v1', kind: 'Node', name: nodeName } }, { namespace });
+      trace(`scheduler: bound ${name}`);
     },
   };
 }

@@ -17,7 +17,7 @@ import { invalid, isNubisError } from '../../lib/errors.js';
 import type { WorkloadSpec } from '../../runtime/driver.js';
 import type { OciDriver } from '../../runtime/oci/oci-driver.js';
 import { parseCpus, parseMemory } from '../../runtime/oci/spec.js';
-import { trace } from '../../runtime/oci/trace.js';
+import { trace } from '../../lib/trace.js';
 import type { CliContext } from '../context.js';
 import { containerDriver } from './container-driver.js';
 

@@ -11,7 +11,7 @@ import type { KubeObject } from '../../api/meta.js';
 import type { ResourceInfo, RestClient } from '../../client/rest-client.js';
 import { invalid, isNubisError, notFound } from '../../lib/errors.js';
 import type { CliContext } from '../context.js';
-import { trace } from '../../runtime/oci/trace.js';
+import { trace } from '../../lib/trace.js';
 import { execInPod } from './kube-exec-stream.js';
 import { withSession, type KubeCliContext, type KubeFlags, type KubeSession } from './kube-session.js';
 

@@ -44,7 +44,7 @@ import { readLog, Waker } from './logs.js';
 import { OciRuntime, resolveBinary } from './runc.js';
 import { buildSpec, detectHostFacts, etcHostnameContent, etcHostsContent, validateContainerOptions, type ContainerOptions } from './spec.js';
 import { deriveState, guard, readExitFile } from './state-machine.js';
-import { trace } from './trace.js';
+import { trace } from '../../lib/trace.js';
 
 const log = logger('oci');
 

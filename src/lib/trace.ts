@@ -1,6 +1,8 @@
 /**
  * NUBIS_TRACE=1 prints the steps of a command with their times on stderr: milliseconds since the
- * process started and since the previous step. Off (one boolean test per step) otherwise.
+ * process started and since the previous step, and the wall clock (seconds.milliseconds within the
+ * minute), which lines up the steps of several processes (the CLI, the API server, the agent). Off (one
+ * boolean test per step) otherwise.
  */
 import { performance } from 'node:perf_hooks';
 
@@ -16,6 +18,7 @@ export function trace(step: string): void {
     process.stderr.write(`nubis trace: ${boot.toFixed(1).padStart(7)} ms              node bootstrap\n`);
     last = boot;
   }
-  process.stderr.write(`nubis trace: ${now.toFixed(1).padStart(7)} ms  +${(now - last).toFixed(1).padStart(6)} ms  ${step}\n`);
+  const wall = ((performance.timeOrigin + now) % 60_000) / 1000;
+  process.stderr.write(`nubis trace: ${now.toFixed(1).padStart(7)} ms  +${(now - last).toFixed(1).padStart(6)} ms  @${wall.toFixed(3).padStart(6, '0')}  ${step}\n`);
   last = now;
 }
