@@ -117,8 +117,10 @@ test('3,000 malformed and random requests leave the server answering and the sto
   process.stdout.write(`# fuzz seed ${seed}\n`);
   const r = rng(seed);
   // Objects to keep, in a namespace the fuzzer only hits with requests that must fail.
-  await s.request('POST', '/api/v1/namespaces', { body: JSON.stringify({ metadata: { name: 'keep' } }) });
-  await s.request('POST', '/api/v1/namespaces', { body: JSON.stringify({ metadata: { name: 'fuzz' } }) });
+  for (const name of ['keep', 'fuzz']) {
+    const made = await s.request('POST', '/api/v1/namespaces', { body: JSON.stringify({ metadata: { name } }) });
+    assert.equal(made.status, 201, `namespace ${name}: ${made.body}`);
+  }
   const kept: Record<string, string> = {};
   for (let i = 0; i < 20; i++) {
     const res = await s.request('POST', '/api/v1/namespaces/keep/configmaps', { body: JSON.stringify({ metadata: { name: `k${i}`, labels: { i: String(i) } }, data: { v: String(i) } }) });
@@ -174,6 +176,8 @@ test('3,000 malformed and random requests leave the server answering and the sto
   }
   const listed = (await s.request('GET', '/api/v1/namespaces/keep/configmaps')).json();
   assert.equal(listed.items.length, 20);
-  // The store still takes writes.
-  assert.equal((await s.request('POST', '/api/v1/namespaces/fuzz/configmaps', { body: JSON.stringify({ metadata: { name: 'after' } }) })).status, 201);
+  // The store still takes writes. In "keep": the fuzzer may delete "fuzz" itself, rightly (a DELETE of
+  // /api/v1/namespaces/fuzz/ with a body Node sends unframed, whose bytes then fail as a second request).
+  const made = await s.request('POST', '/api/v1/namespaces/keep/configmaps', { body: JSON.stringify({ metadata: { name: 'after' } }) });
+  assert.equal(made.status, 201, made.body);
 });

@@ -49,11 +49,15 @@ after(async () => {
   await s?.close();
 });
 
-/** Table lines without the AGE cell (the last column unless -o wide), so two runs seconds apart compare. */
+/**
+ * Table lines without the AGE cell (the last column unless -o wide), so two runs seconds apart compare.
+ * Without headers (--no-headers) every age-like cell (0s, 5m3s, 2d) is blanked instead.
+ */
 function withoutAge(text: string): string[] {
   const lines = text.trimEnd().split('\n');
   const ageAt = lines[0]!.indexOf('AGE');
-  return lines.map((l) => (ageAt >= 0 ? `${l.slice(0, ageAt)}|${l.slice(ageAt).replace(/^\S+/, '')}` : l));
+  if (ageAt < 0) return lines.map((l) => l.replace(/(?<=\s|^)(\d+[smhdy])+(?=\s|$)/g, '|'));
+  return lines.map((l) => `${l.slice(0, ageAt)}|${l.slice(ageAt).replace(/^\S+/, '')}`);
 }
 
 async function sameAsKubectl(args: string[]): Promise<void> {
