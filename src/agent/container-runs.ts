@@ -1,5 +1,5 @@
 /** Container runs as the pod worker keeps them, and the restart policy's rules over them. */
-import type { WorkloadInfo } from '../runtime/driver.js';
+import type { RuntimeDriver, WorkloadInfo } from '../runtime/driver.js';
 import { LABELS } from './container-spec.js';
 import type { ContainerRun } from './pod-status.js';
 
@@ -30,4 +30,18 @@ export function shouldRestart(policy: string | undefined, exitCode: number | und
 export function fmtDelay(ms: number): string {
   const s = Math.round(ms / 1000);
   return s >= 60 ? `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}` : `${s}s`;
+}
+
+/**
+ * A workload's info once its state has settled: right after a fast exit the runtime may briefly report
+ * "exited" with code -1 (conmon has not written the exit file yet, which takes milliseconds); that is
+ * read again, soon at first (5 ms, doubling up to 100 ms), for up to 2 s.
+ */
+export async function settledInfo(driver: RuntimeDriver, id: string): Promise<WorkloadInfo> {
+  let info = await driver.get(id);
+  for (let waited = 0, step = 5; waited < 2000 && info.state.status === 'exited' && info.state.exitCode === -1; waited += step, step = Math.min(100, step * 2)) {
+    await new Promise((r) => setTimeout(r, step));
+    info = await driver.get(id);
+  }
+  return info;
 }

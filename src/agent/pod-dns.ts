@@ -1,3 +1,5 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Pod } from '../api/core/v1/pod-types.js';
 
 /**
@@ -34,4 +36,17 @@ export function podResolvConf(pod: Pod, cluster: string | undefined): string | u
   for (const s of servers) lines.push(`nameserver ${s}`);
   if (options.length) lines.push(`options ${options.join(' ')}`);
   return lines.length ? lines.join('\n') + '\n' : undefined;
+}
+
+/**
+ * Writes a pod's resolv.conf (podResolvConf) to `file`, which all its containers mount at
+ * /etc/resolv.conf: the cluster DNS for dnsPolicy ClusterFirst, the given servers for None. Undefined
+ * (nothing written) when the pod keeps the image's own file.
+ */
+export async function writePodResolvConf(file: string, pod: Pod, cluster: string | undefined): Promise<string | undefined> {
+  const text = podResolvConf(pod, cluster);
+  if (text === undefined) return undefined;
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, text, { mode: 0o644 });
+  return file;
 }

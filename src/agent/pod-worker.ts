@@ -9,7 +9,6 @@
  * grace period, SIGKILL; then every workload, volume, cgroup and directory of the pod is removed and the
  * pod object is deleted for good (gracePeriodSeconds=0), as the kubelet finalizes deletion.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Container, Pod, PodStatus } from '../api/core/v1/pod-types.js';
 import type { EventType, Recorder } from '../client/event-recorder.js';
@@ -26,8 +25,8 @@ import { resolveEnv, type DownwardContext, type ObjectSource } from './env.js';
 import { ImagePullError, type ImagePuller } from './image-puller.js';
 import type { NetworkPlugin } from './network-plugin.js';
 import type { PodSandboxes } from './pod-sandbox.js';
-import { podResolvConf } from './pod-dns.js';
-import { fmtDelay, live, runOf, shouldRestart, terminal } from './container-runs.js';
+import { writePodResolvConf } from './pod-dns.js';
+import { fmtDelay, live, runOf, settledInfo, shouldRestart, terminal } from './container-runs.js';
 import { computePodStatus, type ContainerRun, type ContainerView } from './pod-status.js';
 import { ContainerProbes } from './container-probes.js';
 import type { ProbeRunner } from './probes.js';
@@ -205,18 +204,8 @@ export class PodWorker {
     if (changed) this.kick();
   }
 
-  /**
-   * A workload's info once its state has settled: right after a fast exit the runtime may briefly report
-   * "exited" with code -1 (conmon has not written the exit file yet, which takes milliseconds); that is
-   * read again, soon at first (5 ms, doubling up to 100 ms), for up to 2 s.
-   */
-  async #info(id: string): Promise<WorkloadInfo> {
-    let info = await this.deps.driver.get(id);
-    for (let waited = 0, step = 5; waited < 2000 && info.state.status === 'exited' && info.state.exitCode === -1; waited += step, step = Math.min(100, step * 2)) {
-      await new Promise((r) => setTimeout(r, step));
-      info = await this.deps.driver.get(id);
-    }
-    return info;
+  #info(id: string): Promise<WorkloadInfo> {
+    return settledInfo(this.deps.driver, id);
   }
 
   /** Re-reads a run's state; true when it changed. */
@@ -376,18 +365,11 @@ export class PodWorker {
     return true;
   }
 
-  /**
-   * The pod's resolv.conf file on the host, written once per pod (all its containers mount it): the
-   * cluster DNS for dnsPolicy ClusterFirst (the default), the given servers for None; Default keeps the
-   * image's own (null).
-   */
+  /** The pod's resolv.conf on the host (written once; all its containers mount it), or null for the image's. */
   async #resolvConf(pod: Pod): Promise<string | null> {
     if (this.#resolvFile !== undefined) return this.#resolvFile;
-    const text = podResolvConf(pod, this.deps.resolvConf?.(pod.metadata.namespace ?? 'default'));
-    if (text === undefined) return null; // not cached: the cluster DNS may be known at the next start
-    const file = path.join(this.deps.volumes.podDir(this.id.uid), 'resolv.conf');
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, text, { mode: 0o644 });
+    const file = await writePodResolvConf(path.join(this.deps.volumes.podDir(this.id.uid), 'resolv.conf'), pod, this.deps.resolvConf?.(pod.metadata.namespace ?? 'default'));
+    if (file === undefined) return null; // not cached: the cluster DNS may be known at the next start
     return (this.#resolvFile = file);
   }
 
