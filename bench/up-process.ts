@@ -58,8 +58,11 @@ export async function startUp(opts: { nodeFlags?: string[]; command?: 'up' | 'se
         await client.deleteCollection(PODS, { namespace: 'default', gracePeriodSeconds: 0 }).catch(() => undefined);
         const until = Date.now() + 120_000;
         while ((await client.list<Pod>(PODS, { namespace: 'default' })).items.length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
-        // The agent removes containers after their pods are gone: wait until no conmon serves the data dir.
-        while (command === 'up' && conmonsOf(dataDir) > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
+        // The agent removes containers, mounts and pinned namespaces after their pods are gone: wait until
+        // no conmon serves the data dir and no container or pod directory is left.
+        while (command === 'up' && (conmonsOf(dataDir) > 0 || entries(path.join(dataDir, 'containers')).some((d) => /^[0-9a-f]{64}$/.test(d)) || entries(path.join(dataDir, 'agent', 'pods')).length > 0) && Date.now() < until) {
+          await new Promise((r) => setTimeout(r, 250));
+        }
       } finally {
         client.close();
         proc.kill('SIGTERM');
@@ -68,6 +71,15 @@ export async function startUp(opts: { nodeFlags?: string[]; command?: 'up' | 'se
       }
     },
   };
+}
+
+/** The names in a directory (none when it does not exist). */
+function entries(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 /** How many conmon processes serve containers of `dataDir`. */
