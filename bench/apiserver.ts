@@ -38,7 +38,7 @@ interface Server {
 
 async function startServer(etcd?: string[]): Promise<Server> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nubis-bench-apiserver-'));
-  const program = SHIPPED ? ['bin/nubis'] : ['--import', 'tsx', 'src/cmd/nubis.ts'];
+  const program = SHIPPED ? ['bin/nubis.js'] : ['--import', 'tsx', 'src/cmd/nubis.ts'];
   const args = [...program, 'server', '--data-dir', dir, '--listen', '127.0.0.1', '--port', '0', '--log-level', 'warn'];
   if (process.argv.includes('--api-only')) args.push('--no-controllers');
   if (etcd) args.push('--etcd', etcd.join(','), '--etcd-prefix', `/bench-${Date.now()}/`);

@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     const times = { nubis: [] as number[], podman: [] as number[] };
     const runNubis = async (i: number) => {
       const data = path.join(work, `nubis-${i}`);
-      times.nubis.push(timed(process.execPath, [nubis, '--data-dir', data, 'ctr', 'image', 'pull', '-q', ref]));
+      times.nubis.push(timed(nubis, ['--data-dir', data, 'ctr', 'image', 'pull', '-q', ref]));
       await fs.rm(data, { recursive: true, force: true });
     };
     const runPodman = async (i: number) => {
