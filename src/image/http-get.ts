@@ -43,11 +43,17 @@ export class HttpResponse {
 /** Keep-alive agents for one client; destroy() closes their idle connections. */
 export class HttpAgents {
   readonly http = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  readonly https = new https.Agent({ keepAlive: true, maxSockets: 16, ca: extraCa() });
+  #https: https.Agent | undefined;
+
+  /** Made on first use: extra CA certificates are read only when a registry is reached over TLS. */
+  get https(): https.Agent {
+    this.#https ??= new https.Agent({ keepAlive: true, maxSockets: 16, ca: extraCa() });
+    return this.#https;
+  }
 
   destroy(): void {
     this.http.destroy();
-    this.https.destroy();
+    this.#https?.destroy();
   }
 }
 
