@@ -7,7 +7,7 @@
  * process stays behind. Every container of the pod joins them by path; runc sets the pod's hostname in
  * the shared UTS namespace as each container starts. The namespaces live until the files are unmounted
  * and the last container in them has exited; pinned files survive an agent restart and are found again
- * in the mount table.
+ * (a pinned file is on nsfs, the namespace filesystem).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -34,9 +34,29 @@ export class PodSandboxes {
 
   /** Whether all of a pod's namespaces are pinned (after an agent restart: the sandbox still exists). */
   async exists(uid: string): Promise<boolean> {
-    const mounted = new Set(await this.host.mounts());
     const p = this.paths(uid);
-    return KINDS.every((k) => mounted.has(p[k]));
+    const pinned = await Promise.all(KINDS.map((k) => isNamespaceFile(p[k])));
+    return pinned.every(Boolean);
+  }
+
+  /**
+   * Pins the namespaces a running process is in as the pod's sandbox: how the infra container of an
+   * agent from before pinned namespaces hands its pod over, without stopping the pod's containers.
+   */
+  async adoptFrom(uid: string, pid: number): Promise<Required<SharedNamespaces>> {
+    await this.remove(uid);
+    const p = this.paths(uid);
+    await fs.mkdir(path.dirname(p.network), { recursive: true });
+    try {
+      for (const k of KINDS) {
+        await fs.writeFile(p[k], '');
+        await this.host.run('mount', ['--bind', `/proc/${pid}/ns/${FILES[k]}`, p[k]]);
+      }
+    } catch (err) {
+      await this.remove(uid).catch(() => {});
+      throw internal(`cannot pin the namespaces of process ${pid}: ${(err as Error).message}`);
+    }
+    return p;
   }
 
   /** Makes and pins fresh namespaces for a pod (whatever was pinned before goes); loopback is up. */
@@ -56,13 +76,25 @@ export class PodSandboxes {
   /** Unpins a pod's namespaces (they end once no container is left in them); safe to repeat. */
   async remove(uid: string): Promise<void> {
     const p = this.paths(uid);
-    const mounted = new Set(await this.host.mounts());
-    const pinned = KINDS.map((k) => p[k]).filter((f) => mounted.has(f));
+    const pinned: string[] = [];
+    for (const k of KINDS) if (await isNamespaceFile(p[k])) pinned.push(p[k]);
     if (pinned.length > 0) {
       // MNT_DETACH: an nsfs bind mount has nothing to flush, and a busy one must not stop the clean-up.
       const r = await this.host.run('umount', ['--lazy', ...pinned], { allowFailure: true });
       if (r.code !== 0) throw internal(`cannot unpin the pod's namespaces: ${r.stderr.trim()}`);
     }
     await fs.rm(path.dirname(p.network), { recursive: true, force: true });
+  }
+}
+
+let nsfsDev: number | undefined;
+
+/** Whether `file` is a namespace (a bind mount from nsfs), not a plain file or nothing. */
+async function isNamespaceFile(file: string): Promise<boolean> {
+  nsfsDev ??= (await fs.stat('/proc/self/ns/net')).dev;
+  try {
+    return (await fs.stat(file)).dev === nsfsDev;
+  } catch {
+    return false;
   }
 }

@@ -79,8 +79,8 @@ export class PodWorker {
   #sandbox: SharedNamespacePaths | undefined;
   /** Whether a sandbox pinned before (by an earlier agent) was looked for. */
   #sandboxLooked = false;
-  /** Infra containers of agents from before pinned namespaces: removed, their pods get a sandbox anew. */
-  readonly #legacy: string[] = [];
+  /** Infra containers of agents from before pinned namespaces: their namespaces are pinned, then they go. */
+  readonly #legacy: ContainerRun[] = [];
   readonly #runs = new Map<string, ContainerRun[]>();
   readonly #waiting = new Map<string, { reason: string; message?: string }>();
   readonly #probes: ContainerProbes;
@@ -145,7 +145,7 @@ export class PodWorker {
       const run = runOf(info);
       this.#watchExit(run);
       if (labels[LABELS.role] === 'sandbox') {
-        this.#legacy.push(info.id);
+        this.#legacy.push(run);
         continue;
       }
       const name = labels[LABELS.container] ?? '';
@@ -337,6 +337,16 @@ export class PodWorker {
     if (!this.#sandbox && !this.#sandboxLooked) {
       this.#sandboxLooked = true;
       if (await sandboxes.exists(this.id.uid)) this.#sandbox = sandboxes.paths(this.id.uid);
+      const infra = this.#legacy.find((r) => live(r) && r.state.pid);
+      if (!this.#sandbox && infra) {
+        try {
+          this.#sandbox = await sandboxes.adoptFrom(this.id.uid, infra.state.pid!);
+          log.info(`pod ${this.id.namespace}/${this.id.name}: its infra container's namespaces are pinned; the container goes`);
+        } catch (err) {
+          log.warn(`pod ${this.id.namespace}/${this.id.name}: ${(err as Error).message}`);
+        }
+      }
+      if (this.#sandbox) await this.#removeLegacy();
     }
     if (!this.#sandbox) {
       const orphaned = this.#liveRuns();
@@ -345,7 +355,7 @@ export class PodWorker {
         await Promise.all(orphaned.map(({ run }) => driver.stop(run.id, { timeoutSeconds: 0 }).catch(() => {})));
         for (const { run } of orphaned) await this.#refresh(run);
         await this.deps.network.tearDown(this.#sandboxRef()).catch(() => {});
-        for (const id of this.#legacy.splice(0)) await driver.remove(id, { force: true }).catch(() => {});
+        await this.#removeLegacy();
       }
       this.#podIP = undefined;
       try {
@@ -371,6 +381,13 @@ export class PodWorker {
     const file = await writePodResolvConf(path.join(this.deps.volumes.podDir(this.id.uid), 'resolv.conf'), pod, this.deps.resolvConf?.(pod.metadata.namespace ?? 'default'));
     if (file === undefined) return null; // not cached: the cluster DNS may be known at the next start
     return (this.#resolvFile = file);
+  }
+
+  async #removeLegacy(): Promise<void> {
+    for (const run of this.#legacy.splice(0)) {
+      this.deps.exits?.unwatch(run.id);
+      await this.deps.driver.remove(run.id, { force: true }).catch(() => {});
+    }
   }
 
   #sandboxRef(): { podUid: string; namespace: string; name: string } {
@@ -482,6 +499,13 @@ export class PodWorker {
     try {
       info = await driver.create(spec);
     } catch (err) {
+      if (!(await this.deps.sandboxes.exists(this.id.uid))) {
+        // Its pinned namespaces were unmounted under it: the next sync makes the sandbox again.
+        log.warn(`pod ${this.id.namespace}/${this.id.name}: its sandbox is gone (${(err as Error).message})`);
+        this.#sandbox = undefined;
+        this.#dirty = true;
+        return;
+      }
       return retry(isNubisError(err, 'Invalid') ? 'CreateContainerConfigError' : 'CreateContainerError', (err as Error).message);
     }
     try {
@@ -606,7 +630,7 @@ export class PodWorker {
   async #removeAll(): Promise<void> {
     const { driver } = this.deps;
     await this.deps.network.tearDown(this.#sandboxRef()).catch((err: unknown) => log.warn(`network tear-down of ${this.id.name}: ${(err as Error).message}`));
-    const ids = [...[...this.#runs.values()].flat().map((r) => r.id), ...this.#legacy.splice(0)];
+    const ids = [...[...this.#runs.values()].flat(), ...this.#legacy.splice(0)].map((r) => r.id);
     for (const id of ids) {
       this.deps.exits?.unwatch(id);
       await driver.remove(id, { force: true }).catch((err: unknown) => {

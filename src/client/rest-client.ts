@@ -8,7 +8,7 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import type { KubeObject } from '../api/meta.js';
 import { isNubisError, unavailable } from '../lib/errors.js';
-import { extraCa } from '../lib/extra-ca.js';
+import { withExtraCa } from '../lib/extra-ca.js';
 import { errorFromResponse } from './api-error.js';
 import { readWatchStream, type WatchEvent } from './watch-stream.js';
 
@@ -176,9 +176,7 @@ export class RestClient {
     this.#agent = secure
       ? new https.Agent({
           ...agentOptions,
-          ca: connection.ca ?? extraCa(),
-          cert: connection.cert,
-          key: connection.key,
+          ...withExtraCa({ ca: connection.ca, cert: connection.cert, key: connection.key }),
           rejectUnauthorized: !connection.insecureSkipTLSVerify,
           servername: connection.tlsServerName,
         })

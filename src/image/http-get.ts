@@ -6,7 +6,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { invalid } from '../lib/errors.js';
-import { extraCa } from '../lib/extra-ca.js';
+import { withExtraCa } from '../lib/extra-ca.js';
 
 export class HttpResponse {
   constructor(readonly body: IncomingMessage) {}
@@ -47,7 +47,7 @@ export class HttpAgents {
 
   /** Made on first use: extra CA certificates are read only when a registry is reached over TLS. */
   get https(): https.Agent {
-    this.#https ??= new https.Agent({ keepAlive: true, maxSockets: 16, ca: extraCa() });
+    this.#https ??= new https.Agent({ keepAlive: true, maxSockets: 16, ...withExtraCa({}) });
     return this.#https;
   }
 

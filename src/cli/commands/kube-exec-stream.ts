@@ -6,6 +6,7 @@
 import WebSocket from 'ws';
 import type { RestClient } from '../../client/rest-client.js';
 import { unavailable } from '../../lib/errors.js';
+import { withExtraCa } from '../../lib/extra-ca.js';
 
 export interface ExecOptions {
   namespace: string;
@@ -53,9 +54,7 @@ export function execInPod(client: RestClient, o: ExecOptions): Promise<number> {
   if (conn.token) headers.Authorization = `Bearer ${conn.token}`;
   const ws = new WebSocket(url, ['v5.channel.k8s.io', 'v4.channel.k8s.io'], {
     headers,
-    ca: conn.ca,
-    cert: conn.cert,
-    key: conn.key,
+    ...withExtraCa({ ca: conn.ca, cert: conn.cert, key: conn.key }),
     rejectUnauthorized: !conn.insecureSkipTLSVerify,
     ...(conn.tlsServerName ? { servername: conn.tlsServerName } : {}),
   });

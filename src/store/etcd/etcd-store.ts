@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { Etcd3, IKeyValue, IRangeRequest } from 'etcd3';
 import type { KubeObject } from '../../api/meta.js';
 import { NubisError, alreadyExists, internal, invalid, notFound, timeout, unavailable } from '../../lib/errors.js';
+import { extraCa } from '../../lib/extra-ca.js';
 import {
   type ListOptions,
   type ListResult,
@@ -82,8 +83,11 @@ export class EtcdStore implements ObjectStore {
     this.prefix = options.prefix ?? '/nubis/';
     if (!this.prefix.endsWith('/')) throw invalid(`etcd: the key prefix must end with "/" (got "${this.prefix}")`);
     const deadlineMs = options.requestTimeoutMs ?? 10_000;
+    // https:// members are checked against Node's default roots, plus NODE_EXTRA_CA_CERTS' (lib/extra-ca.ts).
+    const roots = options.endpoints.some((e) => e.startsWith('https:')) ? extraCa() : undefined;
     this.client = new (loadEtcd3().Etcd3)({
       hosts: options.endpoints,
+      ...(roots ? { credentials: { rootCertificate: Buffer.from(roots.join('\n')) } } : {}),
       faultHandling: faultHandling(),
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + deadlineMs }),
     });

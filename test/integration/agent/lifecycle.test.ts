@@ -1,15 +1,17 @@
 /**
  * Pod lifecycle against a real agent: graceful deletion (preStop, SIGTERM, SIGKILL after the grace
  * period), `kubectl logs` options and `kubectl exec` (stdin, exit codes, a terminal through `script`),
- * the stats summary, and an agent restart that adopts running pods without restarting them.
+ * the stats summary, and an agent restart that adopts running pods without restarting them (also from an
+ * agent whose pods' namespaces were held by an infra container).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 import { AgentEnv, containerStatus, eventually } from './agent-harness.js';
 
 let env: AgentEnv;
@@ -135,4 +137,41 @@ test('an agent restart adopts running pods without restarting them; probes, rest
   assert.deepEqual(podStats.containers.map((c: { name: string }) => c.name).sort(), ['a', 'b']);
   assert.ok(podStats.containers.every((c: { memory: { workingSetBytes: number } }) => c.memory.workingSetBytes > 0));
   await env.deletePod('survivor');
+});
+
+test("an agent from before pinned namespaces: its pods' infra container hands its namespaces over, the containers go on", async () => {
+  await env.createPod('elder', { containers: [{ name: 'a', image: 'busybox', command: ['sh', '-c', 'exec sleep 600'] }] });
+  const pod = await env.waitRunning('elder');
+  const id = containerStatus(pod, 'a').containerID!.replace('nubis://', '');
+  await env.stopAgent();
+  // What an older agent left: an infra container holding the namespaces, nothing pinned.
+  const { OciDriver } = await import('../../../src/runtime/oci/oci-driver.js');
+  const { Images } = await import('../../../src/image/images.js');
+  const driver = new OciDriver({ dataDir: env.dataDir, host: env.host, images: new Images(env.dataDir, env.host) });
+  const uid = pod.metadata.uid!;
+  const nsDir = path.join(env.dataDir, 'agent', 'pods', uid, 'ns');
+  const labels = { 'io.kubernetes.pod.uid': uid, 'io.kubernetes.pod.name': 'elder', 'io.kubernetes.pod.namespace': 'default', 'io.kubernetes.container.name': 'POD', 'io.kubernetes.container.restartCount': '0', 'nubis.dev/pod-role': 'sandbox' };
+  const infra = await driver.create({
+    name: `k8s_POD_elder_default_${uid.slice(0, 8)}_0`,
+    image: 'busybox',
+    entrypoint: ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 3600 & wait; done'],
+    hostname: 'elder',
+    labels,
+    namespaces: { network: path.join(nsDir, 'net'), ipc: path.join(nsDir, 'ipc'), uts: path.join(nsDir, 'uts') },
+    cgroupParent: `/nubis/pod-${uid}`,
+  });
+  await driver.start(infra.id);
+  await promisify(execFile)('umount', ['--lazy', ...['net', 'ipc', 'uts'].map((f) => path.join(nsDir, f))]);
+  rmSync(nsDir, { recursive: true });
+  const netOfA = statSync(`/proc/${(await driver.get(id)).state.pid}/ns/net`).ino;
+
+  await env.startAgent();
+  await eventually('the infra container to be gone', async () => driver.get(infra.id).then(() => false, () => true));
+  const after = await env.getPod('elder');
+  assert.equal(containerStatus(after, 'a').containerID, `nubis://${id}`, 'the container was not restarted');
+  assert.equal(containerStatus(after, 'a').restartCount, 0);
+  assert.equal((await driver.get(id)).state.status, 'running');
+  assert.equal(statSync(path.join(nsDir, 'net')).ino, netOfA, "the pod's network namespace is pinned");
+  assert.equal((await env.kubectl(['exec', 'elder', '--', 'hostname'])).stdout, 'elder\n');
+  await env.deletePod('elder');
 });
