@@ -18,13 +18,13 @@ import { isNubisError } from '../lib/errors.js';
 import { trace } from '../lib/trace.js';
 import type { ExitNotifier } from './exit-watcher.js';
 import { logger } from '../lib/log.js';
-import type { RuntimeDriver, SharedNamespaces, WorkloadInfo } from '../runtime/driver.js';
+import type { RuntimeDriver, WorkloadInfo } from '../runtime/driver.js';
 import type { Backoff } from './backoff.js';
 import { containerSpec, LABELS, podCgroupParent } from './container-spec.js';
 import { resolveEnv, type DownwardContext, type ObjectSource } from './env.js';
 import { ImagePullError, type ImagePuller } from './image-puller.js';
 import type { NetworkPlugin } from './network-plugin.js';
-import type { PodSandboxes } from './pod-sandbox.js';
+import { PodSandbox, type PodSandboxes } from './pod-sandbox.js';
 import { writePodResolvConf } from './pod-dns.js';
 import { fmtDelay, live, runOf, settledInfo, shouldRestart, terminal } from './container-runs.js';
 import { computePodStatus, type ContainerRun, type ContainerView } from './pod-status.js';
@@ -34,8 +34,6 @@ import { PODS } from './resources.js';
 import type { PodVolumes, PreparedVolume } from './volumes.js';
 
 const log = logger('agent');
-
-type SharedNamespacePaths = Required<SharedNamespaces>;
 
 /** What every pod worker shares. */
 export interface WorkerDeps {
@@ -75,18 +73,12 @@ export interface PodIdentity {
 export class PodWorker {
   #pod: Pod | undefined;
   #gone = false;
-  /** The pod's pinned namespaces, once made or found again. */
-  #sandbox: SharedNamespacePaths | undefined;
-  /** Whether a sandbox pinned before (by an earlier agent) was looked for. */
-  #sandboxLooked = false;
-  /** Infra containers of agents from before pinned namespaces: their namespaces are pinned, then they go. */
-  readonly #legacy: ContainerRun[] = [];
+  readonly #sandbox: PodSandbox;
   readonly #runs = new Map<string, ContainerRun[]>();
   readonly #waiting = new Map<string, { reason: string; message?: string }>();
   readonly #probes: ContainerProbes;
   #volumes: Map<string, PreparedVolume> | undefined;
   #volumesAt = 0;
-  #podIP: string | undefined;
   #resolvFile: string | null | undefined;
   #startTime: string | undefined;
   #lastStatus: PodStatus | undefined;
@@ -107,6 +99,7 @@ export class PodWorker {
     private readonly deps: WorkerDeps,
   ) {
     this.done = new Promise((r) => (this.#resolveDone = r));
+    this.#sandbox = new PodSandbox({ podUid: id.uid, namespace: id.namespace, name: id.name }, deps);
     this.#probes = new ContainerProbes({
       runner: deps.probeRunner,
       msPerSecond: deps.probeMsPerSecond,
@@ -145,7 +138,7 @@ export class PodWorker {
       const run = runOf(info);
       this.#watchExit(run);
       if (labels[LABELS.role] === 'sandbox') {
-        this.#legacy.push(run);
+        this.#sandbox.adoptInfra(run);
         continue;
       }
       const name = labels[LABELS.container] ?? '';
@@ -204,14 +197,10 @@ export class PodWorker {
     if (changed) this.kick();
   }
 
-  #info(id: string): Promise<WorkloadInfo> {
-    return settledInfo(this.deps.driver, id);
-  }
-
   /** Re-reads a run's state; true when it changed. */
   async #refresh(run: ContainerRun): Promise<boolean> {
     try {
-      const info = await this.#info(run.id);
+      const info = await settledInfo(this.deps.driver, run.id);
       const changed = info.state.status !== run.state.status;
       run.state = info.state;
       return changed;
@@ -266,7 +255,7 @@ export class PodWorker {
   }
 
   #downward(): DownwardContext {
-    return { hostIP: this.deps.hostIP, podIP: this.#podIP, allocatable: this.deps.allocatable() };
+    return { hostIP: this.deps.hostIP, podIP: this.#sandbox.podIP, allocatable: this.deps.allocatable() };
   }
 
   async #sync(): Promise<void> {
@@ -327,52 +316,19 @@ export class PodWorker {
     return false;
   }
 
-  /**
-   * Makes the pod's sandbox (pinned namespaces, then the network), or finds the one an earlier agent made.
-   * Containers still running without it joined namespaces that are gone: they are stopped, and start over
-   * in the new sandbox as their restart policy says.
-   */
+  /** The pod's sandbox and network (pod-sandbox.ts); containers left in a lost one are stopped. */
   async #ensureSandbox(): Promise<boolean> {
-    const { driver, sandboxes } = this.deps;
-    if (!this.#sandbox && !this.#sandboxLooked) {
-      this.#sandboxLooked = true;
-      if (await sandboxes.exists(this.id.uid)) this.#sandbox = sandboxes.paths(this.id.uid);
-      const infra = this.#legacy.find((r) => live(r) && r.state.pid);
-      if (!this.#sandbox && infra) {
-        try {
-          this.#sandbox = await sandboxes.adoptFrom(this.id.uid, infra.state.pid!);
-          log.info(`pod ${this.id.namespace}/${this.id.name}: its infra container's namespaces are pinned; the container goes`);
-        } catch (err) {
-          log.warn(`pod ${this.id.namespace}/${this.id.name}: ${(err as Error).message}`);
-        }
-      }
-      if (this.#sandbox) await this.#removeLegacy();
-    }
-    if (!this.#sandbox) {
-      const orphaned = this.#liveRuns();
-      if (orphaned.length > 0 || this.#legacy.length > 0) {
-        log.warn(`pod ${this.id.namespace}/${this.id.name}: its sandbox is gone, making a new one`);
-        await Promise.all(orphaned.map(({ run }) => driver.stop(run.id, { timeoutSeconds: 0 }).catch(() => {})));
+    try {
+      await this.#sandbox.ensure(async () => {
+        const orphaned = this.#liveRuns();
+        await Promise.all(orphaned.map(({ run }) => this.deps.driver.stop(run.id, { timeoutSeconds: 0 }).catch(() => {})));
         for (const { run } of orphaned) await this.#refresh(run);
-        await this.deps.network.tearDown(this.#sandboxRef()).catch(() => {});
-        await this.#removeLegacy();
-      }
-      this.#podIP = undefined;
-      try {
-        this.#sandbox = await sandboxes.create(this.id.uid);
-      } catch (err) {
-        return this.#waitAll('ContainerCreating', `failed to create pod sandbox: ${(err as Error).message}`, 5000, 'FailedCreatePodSandBox');
-      }
+        return orphaned.length;
+      });
+      return true;
+    } catch (err) {
+      return this.#waitAll('ContainerCreating', (err as Error).message, 5000, 'FailedCreatePodSandBox');
     }
-    if (this.#podIP === undefined) {
-      try {
-        const { ips } = await this.deps.network.setUp({ ...this.#sandboxRef(), netnsPath: this.#sandbox.network });
-        this.#podIP = ips[0] ?? '';
-      } catch (err) {
-        return this.#waitAll('ContainerCreating', `failed to set up the pod network: ${(err as Error).message}`, 5000, 'FailedCreatePodSandBox');
-      }
-    }
-    return true;
   }
 
   /** The pod's resolv.conf on the host (written once; all its containers mount it), or null for the image's. */
@@ -381,17 +337,6 @@ export class PodWorker {
     const file = await writePodResolvConf(path.join(this.deps.volumes.podDir(this.id.uid), 'resolv.conf'), pod, this.deps.resolvConf?.(pod.metadata.namespace ?? 'default'));
     if (file === undefined) return null; // not cached: the cluster DNS may be known at the next start
     return (this.#resolvFile = file);
-  }
-
-  async #removeLegacy(): Promise<void> {
-    for (const run of this.#legacy.splice(0)) {
-      this.deps.exits?.unwatch(run.id);
-      await this.deps.driver.remove(run.id, { force: true }).catch(() => {});
-    }
-  }
-
-  #sandboxRef(): { podUid: string; namespace: string; name: string } {
-    return { podUid: this.id.uid, namespace: this.id.namespace, name: this.id.name };
   }
 
   #liveRuns(): Array<{ name: string; run: ContainerRun }> {
@@ -489,7 +434,7 @@ export class PodWorker {
     let spec;
     try {
       const env = await resolveEnv(pod, c, this.deps.objects, this.#downward());
-      spec = containerSpec({ pod, container: c, role, restartCount, env, volumes: this.#volumes ?? new Map(), namespaces: this.#sandbox! });
+      spec = containerSpec({ pod, container: c, role, restartCount, env, volumes: this.#volumes ?? new Map(), namespaces: this.#sandbox.paths! });
       const resolv = await this.#resolvConf(pod);
       if (resolv) spec.mounts = [...(spec.mounts ?? []), { source: resolv, destination: '/etc/resolv.conf', readOnly: true }];
     } catch (err) {
@@ -499,10 +444,9 @@ export class PodWorker {
     try {
       info = await driver.create(spec);
     } catch (err) {
-      if (!(await this.deps.sandboxes.exists(this.id.uid))) {
+      if (await this.#sandbox.lost()) {
         // Its pinned namespaces were unmounted under it: the next sync makes the sandbox again.
         log.warn(`pod ${this.id.namespace}/${this.id.name}: its sandbox is gone (${(err as Error).message})`);
-        this.#sandbox = undefined;
         this.#dirty = true;
         return;
       }
@@ -515,7 +459,7 @@ export class PodWorker {
       return retry('RunContainerError', (err as Error).message);
     }
     this.deps.pullBackoff.forget(pullKey);
-    const run = runOf(await this.#info(info.id));
+    const run = runOf(await settledInfo(this.deps.driver, info.id));
     this.#watchExit(run);
     const list = this.#runs.get(c.name) ?? [];
     list.push(run);
@@ -530,7 +474,7 @@ export class PodWorker {
 
   #startProbes(c: Container, run: ContainerRun): void {
     const reported = this.#pod?.status?.containerStatuses?.find((st) => st.name === c.name && st.containerID === `nubis://${run.id}`);
-    this.#probes.start(c, run.id, reported, () => ({ containerId: run.id, netns: this.#sandbox?.network, podIP: this.#podIP || undefined, container: c }));
+    this.#probes.start(c, run.id, reported, () => ({ containerId: run.id, netns: this.#sandbox.paths?.network, podIP: this.#sandbox.podIP || undefined, container: c }));
   }
 
   #view(c: Container): ContainerView {
@@ -556,9 +500,9 @@ export class PodWorker {
       pod: this.#lastStatus ? { ...pod, status: { ...pod.status, ...this.#lastStatus } } : pod,
       init: (pod.spec.initContainers ?? []).map((c) => this.#view(c)),
       containers: pod.spec.containers.map((c) => this.#view(c)),
-      sandboxReady: this.#sandbox !== undefined,
+      sandboxReady: this.#sandbox.paths !== undefined,
       hostIP: this.deps.hostIP,
-      podIP: this.#podIP || undefined,
+      podIP: this.#sandbox.podIP || undefined,
       startTime: this.#startTime ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       now: new Date(),
     });
@@ -579,7 +523,7 @@ export class PodWorker {
     const deadline = Date.now() + graceSeconds * 1000;
     const preStop = c?.lifecycle?.preStop;
     if (preStop && run.state.status === 'running' && graceSeconds > 0) {
-      await this.deps.probeRunner(preStop, graceSeconds, { containerId: run.id, netns: this.#sandbox?.network, podIP: this.#podIP || undefined, container: c! });
+      await this.deps.probeRunner(preStop, graceSeconds, { containerId: run.id, netns: this.#sandbox.paths?.network, podIP: this.#sandbox.podIP || undefined, container: c! });
     }
     const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
     if (c && run.state.status === 'running') this.#event('Normal', 'Killing', `Stopping container ${c.name}`);
@@ -597,10 +541,7 @@ export class PodWorker {
     await Promise.all(this.#liveRuns().map(({ name, run }) => this.#stopRun(containers.find((c) => c.name === name), run, grace)));
     for (const { run } of this.#liveRuns()) await this.#refresh(run);
     // The sandbox goes (and the pod's address with it), whether this agent made it or an earlier one did.
-    await this.deps.network.tearDown(this.#sandboxRef()).catch(() => {});
-    await this.deps.sandboxes.remove(this.id.uid).catch((err: unknown) => log.warn(`sandbox of ${this.id.name}: ${(err as Error).message}`));
-    this.#sandbox = undefined;
-    this.#sandboxLooked = true;
+    await this.#sandbox.remove().catch((err: unknown) => log.warn(`sandbox of ${this.id.name}: ${(err as Error).message}`));
     this.#stoppedAll = true;
   }
 
@@ -629,17 +570,14 @@ export class PodWorker {
   /** Removes every workload, the network, the volumes and the cgroup of the pod. */
   async #removeAll(): Promise<void> {
     const { driver } = this.deps;
-    await this.deps.network.tearDown(this.#sandboxRef()).catch((err: unknown) => log.warn(`network tear-down of ${this.id.name}: ${(err as Error).message}`));
-    const ids = [...[...this.#runs.values()].flat(), ...this.#legacy.splice(0)].map((r) => r.id);
-    for (const id of ids) {
+    await this.#sandbox.remove();
+    for (const { id } of [...this.#runs.values()].flat()) {
       this.deps.exits?.unwatch(id);
       await driver.remove(id, { force: true }).catch((err: unknown) => {
         if (!isNubisError(err, 'NotFound')) throw err;
       });
     }
     this.#runs.clear();
-    await this.deps.sandboxes.remove(this.id.uid);
-    this.#sandbox = undefined;
     await this.deps.volumes.tearDown(this.id.uid);
     await removeCgroupTree(podCgroupParent(this.id.uid)).catch((err: unknown) => log.warn(`cgroup of pod ${this.id.name}: ${(err as Error).message}`));
     this.deps.backoff.forgetPrefix(`${this.id.uid}/`);
