@@ -10,7 +10,6 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { makeImage, makeLayer, pushImage } from '../test/integration/image/image-builder.js';
 import { requireTool, startRegistry, tempDir } from '../test/integration/image/registry-fixture.js';
 

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Pod } from '../src/api/core/v1/pod-types.js';
 import { connect } from '../src/client/connect.js';
 import type { ResourceInfo, RestClient } from '../src/client/rest-client.js';
+import { agentDirsLeft } from '../test/helpers/leaks.js';
 
 export const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 export const NUBIS = path.join(REPO, 'bin', 'nubis');
@@ -60,7 +61,7 @@ export async function startUp(opts: { nodeFlags?: string[]; command?: 'up' | 'se
         while ((await client.list<Pod>(PODS, { namespace: 'default' })).items.length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
         // The agent removes containers, mounts and pinned namespaces after their pods are gone: wait until
         // no conmon serves the data dir and no container or pod directory is left.
-        while (command === 'up' && (conmonsOf(dataDir) > 0 || entries(path.join(dataDir, 'containers')).some((d) => /^[0-9a-f]{64}$/.test(d)) || entries(path.join(dataDir, 'agent', 'pods')).length > 0) && Date.now() < until) {
+        while (command === 'up' && (conmonsOf(dataDir) > 0 || agentDirsLeft(dataDir).length > 0) && Date.now() < until) {
           await new Promise((r) => setTimeout(r, 250));
         }
       } finally {
@@ -71,15 +72,6 @@ export async function startUp(opts: { nodeFlags?: string[]; command?: 'up' | 'se
       }
     },
   };
-}
-
-/** The names in a directory (none when it does not exist). */
-function entries(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
 }
 
 /** How many conmon processes serve containers of `dataDir`. */

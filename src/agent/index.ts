@@ -35,7 +35,7 @@ import { CONFIG_MAPS, SECRETS } from './resources.js';
 import { StatsCollector } from './stats.js';
 import { PodVolumes } from './volumes.js';
 
-export type { NetworkPlugin, PodSandbox } from './network-plugin.js';
+export type { NetworkPlugin, PodNetns } from './network-plugin.js';
 
 const log = logger('agent');
 

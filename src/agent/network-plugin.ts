@@ -5,21 +5,24 @@
  * (`LoopbackOnly`).
  */
 
-/** The sandbox a plugin wires up. */
-export interface PodSandbox {
+/** The pod a plugin wires up. */
+export interface PodRef {
   podUid: string;
   namespace: string;
   name: string;
-  /** The pod's network namespace (a pinned namespace file). */
+}
+
+/** A pod and its network namespace (its sandbox's pinned file). */
+export interface PodNetns extends PodRef {
   netnsPath: string;
 }
 
 export interface NetworkPlugin {
   readonly name: string;
   /** Gives the pod its interfaces; resolves with the pod's IPs (first is status.podIP). */
-  setUp(sandbox: PodSandbox): Promise<{ ips: string[] }>;
+  setUp(sandbox: PodNetns): Promise<{ ips: string[] }>;
   /** Removes what setUp made; must tolerate a sandbox it never set up or that is already gone. */
-  tearDown(sandbox: Omit<PodSandbox, 'netnsPath'>): Promise<void>;
+  tearDown(sandbox: PodRef): Promise<void>;
 }
 
 /** No networking beyond the sandbox's loopback. */

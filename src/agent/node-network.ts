@@ -30,7 +30,7 @@ import { validateHostPorts, validateServices, type HostPortRule, type ServiceRul
 import { PolicyRules, renderPolicies, type NetworkPolicyRule, type PolicyModel, type PolicyPod } from '../network/policy-rules.js';
 import type { NetworkPolicy } from '../api/networking/v1/network-policy.js';
 import type { KubeObject } from '../api/meta.js';
-import type { NetworkPlugin, PodSandbox } from './network-plugin.js';
+import type { NetworkPlugin, PodNetns, PodRef } from './network-plugin.js';
 import { NAMESPACES, NODES, PODS } from './resources.js';
 
 const log = logger('agent/network');
@@ -439,7 +439,7 @@ export class NodeNetwork implements NetworkPlugin {
     return d ? resolvConf(namespace, d.nameserver, d.domain) : undefined;
   }
 
-  async setUp(sandbox: PodSandbox): Promise<{ ips: string[] }> {
+  async setUp(sandbox: PodNetns): Promise<{ ips: string[] }> {
     const wait = this.o.podRangeWaitMs ?? 60_000;
     let timer: NodeJS.Timeout | undefined;
     const bridge = await Promise.race([
@@ -451,7 +451,7 @@ export class NodeNetwork implements NetworkPlugin {
     return bridge.setUp(sandbox);
   }
 
-  async tearDown(sandbox: { podUid: string; namespace: string; name: string }): Promise<void> {
+  async tearDown(sandbox: PodRef): Promise<void> {
     await this.bridge?.tearDown(sandbox);
   }
 }

@@ -18,7 +18,7 @@ import { logger } from '../lib/log.js';
 import type { RuntimeDriver, SharedNamespaces } from '../runtime/driver.js';
 import { live } from './container-runs.js';
 import type { ExitNotifier } from './exit-watcher.js';
-import type { NetworkPlugin } from './network-plugin.js';
+import type { NetworkPlugin, PodRef } from './network-plugin.js';
 import type { ContainerRun } from './pod-status.js';
 
 const log = logger('agent');
@@ -97,13 +97,6 @@ export class PodSandboxes {
     }
     await fs.rm(path.dirname(p.network), { recursive: true, force: true });
   }
-}
-
-/** The pod a sandbox is for. */
-export interface PodRef {
-  podUid: string;
-  namespace: string;
-  name: string;
 }
 
 /**

@@ -8,7 +8,7 @@ import { ipBatch, netnsRunner, type NetnsRunner } from './netns-runner.js';
 
 const log = logger('network');
 
-/** The sandbox the plugin wires up (the agent's PodSandbox, restated: network/ may not import agent/). */
+/** The sandbox the plugin wires up (the agent's PodNetns, restated: network/ may not import agent/). */
 export interface PodSandboxRef {
   podUid: string;
   namespace: string;

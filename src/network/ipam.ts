@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { errno, invalid } from '../lib/errors.js';
-import { contains, formatCidr, formatIp, lastIp, parseCidr, parseIp, type Cidr } from '../lib/cidr.js';
+import { formatCidr, formatIp, lastIp, parseCidr, parseIp, type Cidr } from '../lib/cidr.js';
 
 /**
  * The pod address allocator of one node, persisted under `dir`: one file per allocated address, named

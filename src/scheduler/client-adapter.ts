@@ -3,7 +3,6 @@
  * go to pods/<name>/binding, PodScheduled conditions to the pod's status subresource, and Scheduled /
  * FailedScheduling events to core/v1 Events. Run it where the controllers run (under leader election).
  */
-import { trace } from '../lib/trace.js';
 import type { Node } from '../api/core/v1/node.js';
 import type { Pod, PodCondition } from '../api/core/v1/pod-types.js';
 import type { KubeObject } from '../api/meta.js';
@@ -11,6 +10,7 @@ import { Informer } from '../client/informer.js';
 import type { ResourceInfo, RestClient } from '../client/rest-client.js';
 import { messageOf } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
+import { trace } from '../lib/trace.js';
 import { type Binder, type EventRecorder, type PodStatusUpdater, Scheduler, type SchedulerOptions } from './scheduler.js';
 
 const log = logger('scheduler');

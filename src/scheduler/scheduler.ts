@@ -1,4 +1,3 @@
-import { trace } from '../lib/trace.js';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import type { Node } from '../api/core/v1/node.js';
 import type { Pod, PodCondition } from '../api/core/v1/pod-types.js';
@@ -104,7 +103,6 @@ export class Scheduler {
   }
 
   onPodAdd(pod: Pod): void {
-    trace(`scheduler: pod ${pod.metadata.name} seen`);
     this.onPodUpdate(undefined, pod);
   }
 

@@ -19,7 +19,7 @@ import { logger } from '../../lib/log.js';
 import { claimObjects, recheckOwner } from '../claim.js';
 import { type Controller, type ControllerDeps, runController, resolveOwner, slowStartBatch, writeStatus } from '../controller.js';
 import { Expectations } from '../expectations.js';
-import { compareForDeletion, controllerRefOf, isPodActive, isPodReady, keyOf, podFromTemplate, splitKey } from '../pod-util.js';
+import { compareForDeletion, isPodActive, isPodReady, keyOf, podFromTemplate, splitKey } from '../pod-util.js';
 import { JOBS, PODS } from '../resources.js';
 import { type ReconcileResult, WorkQueue } from '../work-queue.js';
 

@@ -36,7 +36,6 @@ import {
   ContainerStore,
   newContainerId,
   randomName,
-  shortId,
   type ContainerPaths,
   type ContainerRecord,
 } from './container-store.js';

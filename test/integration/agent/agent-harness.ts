@@ -5,7 +5,7 @@
  * has removed them, stops the agent and checks that nothing is left on the machine.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Pod, PodSpec } from '../../../src/api/core/v1/pod-types.js';
@@ -14,7 +14,7 @@ import { connectionFor, loadKubeconfig, selectContext } from '../../../src/clien
 import { RestClient, type ResourceInfo } from '../../../src/client/rest-client.js';
 import { RealHost } from '../../../src/host/real-host.js';
 import { startAgent, type Agent, type AgentTiming } from '../../../src/agent/index.js';
-import { leftovers, snapshotHost, type HostSnapshot } from '../../helpers/leaks.js';
+import { agentDirsLeft, leftovers, snapshotHost, type HostSnapshot } from '../../helpers/leaks.js';
 import { eventually, TestServer } from '../apiserver/harness.js';
 
 export { eventually };
@@ -129,12 +129,7 @@ export class AgentEnv {
       await this.stopAgent();
       // Only the /nubis tree is the agent's: other cgroups named nubis-* belong to other runs on the machine.
       const left = leftovers(this.dataDir, this.before).filter((l) => !l.startsWith('cgroup left:') || /^cgroup left: [^/]+\/nubis(\/|$)/.test(l));
-      const entries = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
-      const dirs = [
-        ...entries(path.join(this.dataDir, 'agent', 'pods')).map((d) => `pod dir left: ${d}`),
-        ...entries(path.join(this.dataDir, 'containers')).filter((d) => /^[0-9a-f]{64}$/.test(d)).map((d) => `container left: ${d}`),
-      ];
-      const problems = [...left, ...dirs];
+      const problems = [...left, ...agentDirsLeft(this.dataDir)];
       if (problems.length > 0) throw new Error(`leftovers after test:\n  ${problems.join('\n  ')}`);
     } finally {
       this.#abort.abort();

@@ -3,7 +3,7 @@ import type { KubeObject } from '../../meta.js';
 import { kindSchema } from '../../meta-schema.js';
 import type { FieldError, ResourceType } from '../../resource-type.js';
 import { int, obj, str, time } from '../../schema.js';
-import { ageColumn, column, since, wide } from '../../table.js';
+import { column, since, wide } from '../../table.js';
 import { fieldErr } from '../../validation.js';
 import { objectReferenceSchema, type ObjectReference } from './object-reference.js';
 

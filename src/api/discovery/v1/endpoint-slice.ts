@@ -3,7 +3,7 @@ import type { KubeObject } from '../../meta.js';
 import { objectReferenceSchema, type ObjectReference } from '../../core/v1/object-reference.js';
 import { kindSchema } from '../../meta-schema.js';
 import type { FieldError, ResourceType } from '../../resource-type.js';
-import { bool, int, list, obj, str, stringList, stringMap } from '../../schema.js';
+import { bool, int, list, obj, str, stringMap } from '../../schema.js';
 import { age, ageColumn, column, nameColumn } from '../../table.js';
 import { fieldErr, isPortNumber } from '../../validation.js';
 
