@@ -12,27 +12,10 @@ import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeImage, makeLayer, pushImage } from '../test/integration/image/image-builder.js';
 import { requireTool, startRegistry, tempDir } from '../test/integration/image/registry-fixture.js';
+import { numberArg } from './args.js';
+import { median, timeCmd } from './start.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
-function timed(cmd: string, args: string[]): number {
-  const t = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  const ms = Number(process.hrtime.bigint() - t) / 1e6;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return ms;
-}
 
 /** Unmounts whatever is mounted below `dir` (podman's overlay storage may leave mounts). */
 function unmountBelow(dir: string): void {
@@ -45,8 +28,8 @@ function unmountBelow(dir: string): void {
 }
 
 async function main(): Promise<void> {
-  const runs = arg('--runs', 5);
-  const layerMb = arg('--layer-mb', 19);
+  const runs = numberArg('runs', 5);
+  const layerMb = numberArg('layer-mb', 19);
   const tools: [string, string][] = [['podman', 'podman'], ['docker-registry', 'docker-registry'], ['busybox', 'busybox-static']];
   for (const [bin, pkg] of tools) requireTool(bin, pkg);
   if (!process.argv.includes('--no-build')) {
@@ -72,14 +55,14 @@ async function main(): Promise<void> {
     const times = { nubis: [] as number[], podman: [] as number[] };
     const runNubis = async (i: number) => {
       const data = path.join(work, `nubis-${i}`);
-      times.nubis.push(timed(nubis, ['--data-dir', data, 'ctr', 'image', 'pull', '-q', ref]));
+      times.nubis.push(timeCmd(nubis, ['--data-dir', data, 'ctr', 'image', 'pull', '-q', ref]));
       await fs.rm(data, { recursive: true, force: true });
     };
     const runPodman = async (i: number) => {
       const root = path.join(work, `podman-${i}`);
       const store = ['--root', path.join(root, 'root'), '--runroot', path.join(root, 'run')];
       try {
-        times.podman.push(timed('podman', [...store, 'pull', '-q', '--tls-verify=false', ref]));
+        times.podman.push(timeCmd('podman', [...store, 'pull', '-q', '--tls-verify=false', ref]));
       } finally {
         spawnSync('podman', [...store, 'rmi', '-af'], { stdio: 'ignore' });
         unmountBelow(root);

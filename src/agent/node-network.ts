@@ -91,6 +91,8 @@ export class NodeNetwork implements NetworkPlugin {
   private full = true;
   private routesDirty = true;
   private hostPortsDirty = true;
+  /** A changed pod range of this Node that was already reported. */
+  private warnedRange: string | undefined;
   private wake: (() => void) | undefined;
   /** The Service rules in the kernel by key, and the hostPorts: each is checked against the other. */
   private readonly applied = new Map<string, ServiceRule>();
@@ -160,12 +162,16 @@ export class NodeNetwork implements NetworkPlugin {
 
   private touch(key: string): void {
     this.dirty.add(key);
-    this.hostPortsDirty = true; // a NodePort that goes may free a hostPort that was refused
     this.kick();
   }
 
   private kick(): void {
     this.wake?.();
+  }
+
+  /** A part that failed is tried again in 30 s (or at its next change, if sooner). */
+  private retryLater(markDirty: () => void): void {
+    setTimeout(() => (markDirty(), this.kick()), 30_000).unref();
   }
 
   /** The range the bridge hands addresses from (once set up). */
@@ -194,9 +200,9 @@ export class NodeNetwork implements NetworkPlugin {
           }
           // Each part on its own: a failure in one does not hold back the others.
           await this.step('services', () => this.applyServices(), () => (this.full = true));
-          if (this.routesDirty) await this.step('routes', () => this.applyRoutes(), () => setTimeout(() => ((this.routesDirty = true), this.kick()), 30_000).unref());
-          if (this.hostPortsDirty) await this.step('hostPorts', () => this.applyHostPorts(), () => undefined);
-          if (this.policyDirty) await this.step('network policies', () => this.applyPolicies(), () => undefined);
+          if (this.routesDirty) await this.step('routes', () => this.applyRoutes(), () => this.retryLater(() => (this.routesDirty = true)));
+          if (this.hostPortsDirty) await this.step('hostPorts', () => this.applyHostPorts(), () => this.retryLater(() => (this.hostPortsDirty = true)));
+          if (this.policyDirty) await this.step('network policies', () => this.applyPolicies(), () => this.retryLater(() => (this.policyDirty = true)));
         }
       } catch (err) {
         log.warn(`network set-up failed (retrying): ${messageOf(err)}`);
@@ -304,7 +310,10 @@ export class NodeNetwork implements NetworkPlugin {
       if (svc) this.dns.upsert(dnsServiceFrom(svc, this.slicesOf(key)));
       else this.dns.remove(namespace, name);
       const rule = this.ruleOf(key);
-      if (JSON.stringify(rule) === JSON.stringify(this.applied.get(key))) continue;
+      const before = this.applied.get(key);
+      if (JSON.stringify(rule) === JSON.stringify(before)) continue;
+      // NodePorts that come or go change which hostPorts can be published.
+      if (nodePortsOf(rule) !== nodePortsOf(before)) this.hostPortsDirty = true;
       try {
         if (rule) await proxy.update(rule);
         else await proxy.remove(key);
@@ -345,7 +354,8 @@ export class NodeNetwork implements NetworkPlugin {
   private async applyRoutes(): Promise<void> {
     this.routesDirty = false;
     const mine = this.podRange();
-    if (mine && this.bridge && formatCidr(parseCidr(mine)) !== this.podRangeInUse()) {
+    if (mine && this.bridge && mine !== this.warnedRange && formatCidr(parseCidr(mine)) !== this.podRangeInUse()) {
+      this.warnedRange = mine;
       log.error(`Node ${this.o.nodeName} now says pod range ${mine}, but its pods use ${this.podRangeInUse()}: the node keeps using the old range (an agent started with no pods here takes the new one)`);
     }
     const want: NodeRoute[] = [];
@@ -454,4 +464,9 @@ export class NodeNetwork implements NetworkPlugin {
   async tearDown(sandbox: PodRef): Promise<void> {
     await this.bridge?.tearDown(sandbox);
   }
+}
+
+/** The NodePorts a rule holds, as one comparable string. */
+function nodePortsOf(rule: ServiceRule | undefined): string {
+  return (rule?.ports ?? []).flatMap((p) => (p.nodePort ? [`${p.protocol}/${p.nodePort}`] : [])).join(',');
 }

@@ -9,7 +9,7 @@ import { messageOf } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
 import type { ResourceInfo, RestClient } from './rest-client.js';
 
-const EVENTS: ResourceInfo = { group: '', version: 'v1', resource: 'events', kind: 'Event', namespaced: true };
+export const EVENTS: ResourceInfo = { group: '', version: 'v1', resource: 'events', kind: 'Event', namespaced: true };
 
 const log = logger('events');
 const AGGREGATE_MS = 10 * 60_000;
@@ -22,7 +22,7 @@ export interface Recorder {
 }
 
 export class EventRecorder implements Recorder {
-  readonly #seen = new Map<string, { name: string; namespace: string; count: number; at: number; first: string }>();
+  readonly #seen = new Map<string, { name: string; namespace: string; count: number; at: number }>();
   #pending: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -62,7 +62,7 @@ export class EventRecorder implements Recorder {
           reportingInstance: '',
         };
         await this.client.create(EVENTS, ev);
-        this.#seen.set(key, { name: ev.metadata.name, namespace, count: 1, at: Date.now(), first: now });
+        this.#seen.set(key, { name: ev.metadata.name, namespace, count: 1, at: Date.now() });
         if (this.#seen.size > 4096) this.#seen.delete(this.#seen.keys().next().value!);
       } catch (err) {
         if (prev) this.#seen.delete(key);

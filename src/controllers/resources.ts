@@ -8,7 +8,7 @@ export const NODES = core('nodes', 'Node', false);
 export const NAMESPACES = core('namespaces', 'Namespace', false);
 export const SERVICES = core('services', 'Service');
 export const ENDPOINTS = core('endpoints', 'Endpoints');
-export const EVENTS = core('events', 'Event');
+export { EVENTS } from '../client/event-recorder.js';
 export const DEPLOYMENTS: ResourceInfo = { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', namespaced: true };
 export const REPLICASETS: ResourceInfo = { group: 'apps', version: 'v1', resource: 'replicasets', kind: 'ReplicaSet', namespaced: true };
 export const DAEMONSETS: ResourceInfo = { group: 'apps', version: 'v1', resource: 'daemonsets', kind: 'DaemonSet', namespaced: true };

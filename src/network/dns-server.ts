@@ -34,10 +34,18 @@ export class DnsServer {
   private tcp?: net.Server;
   private readonly conns = new Set<net.Socket>();
 
+  /** Where names outside the cluster domain go (opts.upstream, parsed once). */
+  private readonly upstream: { ip: string; port: number }[];
+
   constructor(
     private readonly dns: ClusterDns,
     private readonly opts: DnsServerOptions = {},
-  ) {}
+  ) {
+    this.upstream = (opts.upstream ?? []).map((server) => {
+      const [ip, port] = server.split(':');
+      return { ip: ip!, port: port ? Number(port) : 53 };
+    });
+  }
 
   /** Starts listening; resolves with the address and the port both transports listen on. */
   async start(): Promise<{ host: string; port: number }> {
@@ -46,7 +54,7 @@ export class DnsServer {
     udp.on('message', (msg, rinfo) => {
       const res = this.respond(msg, true);
       if (!res) return;
-      if (this.opts.upstream?.length && (res[3]! & 0x0f) === 5) {
+      if (this.upstream.length > 0 && (res[3]! & 0x0f) === 5) {
         // REFUSED: outside the cluster domain. The node's resolvers answer it, or it stays REFUSED.
         void this.forward(msg).then((up) => udp.send(up ?? res, rinfo.port, rinfo.address));
         return;
@@ -84,8 +92,7 @@ export class DnsServer {
 
   /** Asks the first upstream server that answers in time; undefined when none does. */
   private async forward(msg: Buffer): Promise<Buffer | undefined> {
-    for (const server of this.opts.upstream ?? []) {
-      const [ip, port] = server.includes(':') ? [server.split(':')[0]!, Number(server.split(':')[1])] : [server, 53];
+    for (const { ip, port } of this.upstream) {
       const answer = await new Promise<Buffer | undefined>((resolve) => {
         const sock = dgram.createSocket('udp4');
         const done = (b?: Buffer) => {

@@ -7,6 +7,7 @@ import type { Node } from '../api/core/v1/node.js';
 import type { Pod, PodCondition } from '../api/core/v1/pod-types.js';
 import type { KubeObject } from '../api/meta.js';
 import { Informer } from '../client/informer.js';
+import { EVENTS } from '../client/event-recorder.js';
 import type { ResourceInfo, RestClient } from '../client/rest-client.js';
 import { messageOf } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
@@ -17,7 +18,6 @@ const log = logger('scheduler');
 const PODS: ResourceInfo = { group: '', version: 'v1', resource: 'pods', kind: 'Pod', namespaced: true };
 const NODES: ResourceInfo = { group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false };
 const NAMESPACES: ResourceInfo = { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false };
-const EVENTS: ResourceInfo = { group: '', version: 'v1', resource: 'events', kind: 'Event', namespaced: true };
 
 /** Binds through the binding subresource. */
 export function clientBinder(client: RestClient): Binder {
