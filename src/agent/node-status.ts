@@ -225,8 +225,9 @@ export class NodeReporter {
     } catch (err) {
       if (!isNubisError(err, 'NotFound')) throw err;
     }
+    // The server makes the namespace; a node may not (Forbidden), an older server may lack it.
     await this.o.client.create(NAMESPACES, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: LEASE_NAMESPACE } }).catch((err: unknown) => {
-      if (!isNubisError(err, 'AlreadyExists')) throw err;
+      if (!isNubisError(err, 'AlreadyExists') && !isNubisError(err, 'Forbidden')) throw err;
     });
     const node = await this.o.client.get(NODES, this.o.nodeName).catch(() => undefined);
     const owner = node?.metadata.uid ? [{ apiVersion: 'v1', kind: 'Node', name: this.o.nodeName, uid: node.metadata.uid }] : undefined;

@@ -52,6 +52,8 @@ export interface ResourceType {
    * always go at once (finalizers aside).
    */
   gracefulDeletion?(obj: KubeObject, requestedSeconds: number | undefined): number;
+  /** A question answered on create and never stored (access reviews). */
+  ephemeral?: boolean;
 }
 
 /** One field error, as Kubernetes' field.Error: the server turns a list into a 422 Status with causes. */

@@ -6,7 +6,9 @@ import { asObject, mediaType, negotiate, parseBody, readBody, sendJson } from '.
 import type { ObjectOps } from './object-ops.js';
 import type { ResourceRequest } from './request-info.js';
 import { includeObjectParam, toTable } from './table-output.js';
-import type { UserInfo } from './tokens.js';
+import type { UserInfo } from './authn/authenticator.js';
+import type { Authorizer } from './authz/authorizer.js';
+import type { RbacAuthorizer } from './authz/rbac-authorizer.js';
 import type { WatchCaches } from './watch-cache.js';
 
 export interface WatchSettings {
@@ -43,6 +45,10 @@ export interface HandlerDeps {
   caches: WatchCaches;
   watch: WatchSettings;
   pods: PodRoutes;
+  /** The request pipeline's authorizer (access reviews ask it). */
+  authorizer: Authorizer;
+  /** RBAC's index (rules reviews list from it). */
+  rbac: RbacAuthorizer;
 }
 
 /** Writes an object (or its Table) with the given code, and any warnings as Warning headers. */

@@ -23,8 +23,25 @@ import { requestInfo, type ResourceRequest } from './request-info.js';
 import { DEFAULT_WATCH_SETTINGS, type HandlerDeps, type WatchSettings } from './api-request.js';
 import { handleResource } from './resource-handler.js';
 import { ServiceAllocations } from './service-allocations.js';
-import { ApiError, failure, statusOf } from './status.js';
-import { adminKubeconfigFile, ensureAdminAccess, TokenAuthenticator, tokensFile, type UserInfo } from './tokens.js';
+import { ApiError, statusOf } from './status.js';
+import { adminKubeconfigFile, ensureAdminAccess, tokensFile } from './tokens.js';
+import { AdmissionChain } from './admission/admission.js';
+import { NamespaceLifecycle } from './admission/namespace-lifecycle.js';
+import { NodeRestriction } from './admission/node-restriction.js';
+import { RbacEscalation } from './admission/rbac-escalation.js';
+import { AuthenticatorChain, credentialsOf, type UserInfo } from './authn/authenticator.js';
+import { ClientCertificateAuthenticator } from './authn/client-certificate.js';
+import { TokenFileAuthenticator } from './authn/token-file.js';
+import { AuthorizerChain, forbiddenMessage, type Attributes } from './authz/authorizer.js';
+import { ensureBootstrapPolicy } from './authz/ensure-policy.js';
+import { NodeAuthorizer } from './authz/node-authorizer.js';
+import { RbacAuthorizer } from './authz/rbac-authorizer.js';
+import { RoleAggregator } from './authz/role-aggregator.js';
+import { SuperuserAuthorizer } from './authz/superuser.js';
+import { InternalWriter, SYSTEM_USERS } from './internal-writer.js';
+import { CsrSigner } from './csr-signer.js';
+import { StoreMirror } from './store-mirror.js';
+import { CsrRequester } from './admission/csr-requester.js';
 import { WatchCaches } from './watch-cache.js';
 
 const log = logger('apiserver');
@@ -49,16 +66,7 @@ export interface ApiServerOptions {
 }
 
 export const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
-const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
-
-/** The one object anyone may read without credentials, as kubeadm's discovery needs (the CA to pin). */
-const CLUSTER_INFO_PATH = '/api/v1/namespaces/kube-public/configmaps/cluster-info';
-const ANONYMOUS: UserInfo = { name: 'system:anonymous', groups: ['system:unauthenticated'] };
-
-/** A plain GET of exactly kube-public/cluster-info (no watch, no other verb or object). */
-export function isClusterInfoRead(method: string | undefined, path: string, query: URLSearchParams): boolean {
-  return method === 'GET' && path === CLUSTER_INFO_PATH && !['true', '1'].includes(query.get('watch') ?? '');
-}
+const HEALTH_PATHS = new Set(['/healthz', '/livez', '/readyz']);
 
 export class ApiServer {
   private readonly registry: ResourceRegistry;
@@ -70,7 +78,15 @@ export class ApiServer {
   private repairInterval: NodeJS.Timeout | undefined;
   private readonly openapi: OpenApiDocuments;
   private readonly pods: PodProxy;
-  private readonly auth: TokenAuthenticator;
+  private readonly tokenFile: TokenFileAuthenticator;
+  private readonly authn: AuthenticatorChain;
+  private readonly rbac: RbacAuthorizer;
+  private readonly nodes: NodeAuthorizer;
+  /** Every request's authorization: superuser, node, RBAC; default deny. */
+  readonly authorizer: AuthorizerChain;
+  private readonly system: InternalWriter;
+  private readonly indexes = new AbortController();
+  private aggregator: RoleAggregator | undefined;
   private readonly deps: HandlerDeps;
   private server: https.Server | undefined;
   private authReloader: NodeJS.Timeout | undefined;
@@ -86,12 +102,18 @@ export class ApiServer {
       this.gc.trigger();
       this.repairTimer ??= setTimeout(() => void this.repairAllocations(), 500).unref();
     };
-    this.ops = new ObjectOps(options.store, this.registry, deleted, this.services);
-    this.gc.ops = this.ops;
+    this.tokenFile = new TokenFileAuthenticator(tokensFile(options.dataDir));
+    this.authn = new AuthenticatorChain([this.tokenFile, new ClientCertificateAuthenticator()]);
+    this.rbac = new RbacAuthorizer(options.store);
+    this.nodes = new NodeAuthorizer(options.store);
+    this.authorizer = new AuthorizerChain([new SuperuserAuthorizer(), this.nodes, this.rbac]);
+    const admission = new AdmissionChain([new CsrRequester(), new NamespaceLifecycle(options.store), new NodeRestriction(), new RbacEscalation(this.authorizer, this.rbac)]);
+    this.ops = new ObjectOps(options.store, this.registry, deleted, this.services, admission);
+    this.system = new InternalWriter(this.ops, this.authorizer, SYSTEM_USERS.apiserver);
+    this.gc.writer = new InternalWriter(this.ops, this.authorizer, SYSTEM_USERS.garbageCollector);
     this.openapi = new OpenApiDocuments(this.registry);
     this.pods = new PodProxy(options.store);
-    this.auth = new TokenAuthenticator(tokensFile(options.dataDir));
-    this.deps = { ops: this.ops, caches: this.caches, watch, pods: this.pods };
+    this.deps = { ops: this.ops, caches: this.caches, watch, pods: this.pods, authorizer: this.authorizer, rbac: this.rbac };
   }
 
   /** Makes PKI and admin access if missing, creates the default namespaces and starts listening. */
@@ -117,9 +139,27 @@ export class ApiServer {
   private async listen(): Promise<void> {
     const o = this.options;
     const pki = await ensureServerPki(o.dataDir, servingNames(o.advertiseAddress ? [o.advertiseAddress] : []));
+    await Promise.all([this.rbac.start(this.indexes.signal), this.nodes.start(this.indexes.signal)]);
     await this.ensureNamespaces();
+    await ensureBootstrapPolicy(this.system);
+    const csrs = new StoreMirror(o.store, { group: 'certificates.k8s.io', resource: 'certificatesigningrequests' });
+    new CsrSigner(csrs, new InternalWriter(this.ops, this.authorizer, SYSTEM_USERS.certificateController), { cert: pki.caCert, key: pki.caKey });
+    await csrs.start(this.indexes.signal);
+    this.aggregator = new RoleAggregator(this.rbac.clusterRoles, new InternalWriter(this.ops, this.authorizer, SYSTEM_USERS.roleAggregator));
+    await this.aggregator.run();
     await this.ensureDnsService();
-    const server = https.createServer({ key: pki.key, cert: pki.cert, requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 });
+    // Client certificates are asked for, not required: kubectl with a token sends none. One the cluster CA
+    // did not sign fails authentication (401), not the handshake, so the client hears why.
+    const server = https.createServer({
+      key: pki.key,
+      cert: pki.cert,
+      ca: pki.caCert,
+      requestCert: true,
+      rejectUnauthorized: false,
+      requestTimeout: 0,
+      headersTimeout: 60_000,
+      keepAliveTimeout: 65_000,
+    });
     server.on('request', (req, res) => void this.serve(req, res));
     server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket as Duplex, head));
     server.on('clientError', (_err, socket) => {
@@ -139,8 +179,8 @@ export class ApiServer {
     const local = o.listen && o.listen !== '0.0.0.0' && o.listen !== '::' ? o.listen : '127.0.0.1';
     this.serverAddress = `${local.includes(':') ? `[${local}]` : local}:${port}`;
     await ensureAdminAccess(o.dataDir, this.url, pki.caCert);
-    await this.auth.reload();
-    this.authReloader = setInterval(() => void this.auth.reload().catch((err) => log.warn(`token file: ${(err as Error).message}`)), 2000);
+    await this.tokenFile.reload();
+    this.authReloader = setInterval(() => void this.tokenFile.reload().catch((err: Error) => log.warn(`token file: ${err.message}`)), 2000);
     this.authReloader.unref();
     this.gc.start();
     this.repairInterval = setInterval(() => void this.repairAllocations(), 60_000).unref();
@@ -173,7 +213,7 @@ export class ApiServer {
       if (!isNubisError(err, 'NotFound')) throw err;
     }
     try {
-      await this.ops.create(t, namespace, body);
+      await this.system.create(t, namespace, body);
     } catch (e) {
       if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
     }
@@ -183,10 +223,19 @@ export class ApiServer {
     for (const name of DEFAULT_NAMESPACES) await this.ensureObject('namespaces', undefined, { metadata: { name } });
   }
 
-  private authenticate(req: IncomingMessage): UserInfo | undefined {
-    const h = req.headers.authorization;
-    if (!h || !/^bearer /i.test(h)) return undefined;
-    return this.auth.authenticate(h.slice(7).trim());
+  /** The request's user; 401 for credentials that do not authenticate. */
+  private async authenticate(req: IncomingMessage): Promise<UserInfo> {
+    const r = await this.authn.authenticate(credentialsOf(req));
+    if ('invalid' in r) throw new ApiError('Unauthorized', 'Unauthorized');
+    return r.user;
+  }
+
+  /** 403 in kube-apiserver's words unless the chain allows it. */
+  private async authorize(a: Attributes): Promise<void> {
+    const d = await this.authorizer.authorize(a);
+    if (d.decision === 'allow') return;
+    const details = a.path === undefined ? { name: a.name, group: a.group, kind: a.resource } : undefined;
+    throw new ApiError('Forbidden', forbiddenMessage(a, d.reason), details);
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -195,23 +244,25 @@ export class ApiServer {
     try {
       const url = splitUrl(req.url);
       const path = url.pathname;
-      if (PUBLIC_PATHS.has(path) || path.startsWith('/readyz/') || path.startsWith('/livez/') || path.startsWith('/healthz/')) {
-        req.resume();
-        if (path === '/version') return sendJson(res, 200, VERSION);
-        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
-        res.end('ok');
-        return;
-      }
-      const user = this.authenticate(req) ?? (!req.headers.authorization && isClusterInfoRead(req.method, path, url.searchParams) ? ANONYMOUS : undefined);
-      if (!user) {
-        req.resume();
-        return sendStatus(res, failure('Unauthorized', 'Unauthorized'));
-      }
+      const user = await this.authenticate(req);
+      const verb = (req.method ?? 'GET').toLowerCase();
       const proxied = matchNodeProxy(path);
-      if (proxied) return await new NodeProxy(this.pods).serve(req, res, proxied, url.searchParams.size ? `?${url.searchParams}` : '');
+      if (proxied) {
+        await this.authorize({ user, verb: verb === 'head' ? 'get' : verb, group: '', resource: 'nodes', subresource: 'proxy', name: proxied.node });
+        return await new NodeProxy(this.pods).serve(req, res, proxied, url.searchParams.size ? `?${url.searchParams}` : '');
+      }
       const info = requestInfo(req.method ?? 'GET', path, url.searchParams);
-      if (info.kind === 'nonresource') {
+      if (info.kind !== 'resource') {
+        await this.authorize({ user, verb: verb === 'head' ? 'get' : verb, path });
         req.resume();
+      }
+      if (info.kind === 'nonresource') {
+        if (HEALTH_PATHS.has(path) || /^\/(readyz|livez|healthz)\//.test(path)) {
+          res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+          res.end('ok');
+          return;
+        }
+        if (path === '/version' || path === '/version/') return sendJson(res, 200, VERSION);
         if (path === '/openapi/v2' || path.startsWith('/openapi/v3')) {
           const [type, body] = this.openapi.serve(path, req.headers.accept);
           res.writeHead(200, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
@@ -221,10 +272,8 @@ export class ApiServer {
         if (path === '/' || path === '') return sendJson(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
         throw new ApiError('NotFound', `the server could not find the requested resource (${path.slice(0, 200)})`);
       }
-      if (info.kind === 'discovery') {
-        req.resume();
-        return this.discovery(req, res, info.legacy, info.group, info.version);
-      }
+      if (info.kind === 'discovery') return this.discovery(req, res, info.legacy, info.group, info.version);
+      await this.authorize({ user, verb: info.verb, group: info.group, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name });
       const type = this.resolve(info);
       await handleResource({ req, res, info, query: url.searchParams, user, type }, this.deps);
     } catch (err) {
@@ -260,11 +309,13 @@ export class ApiServer {
     socket.on('error', () => socket.destroy());
     try {
       const url = splitUrl(req.url);
-      if (!this.authenticate(req)) throw new ApiError('Unauthorized', 'Unauthorized');
+      const user = await this.authenticate(req);
       const info = requestInfo('GET', url.pathname, url.searchParams);
       if (info.kind !== 'resource' || !['exec', 'attach'].includes(info.subresource ?? '') || !info.name) {
         throw new ApiError('BadRequest', 'upgrades are served only for pods/exec and pods/attach');
       }
+      // A connection that runs commands is a create, whatever the HTTP method of the upgrade.
+      await this.authorize({ user, verb: 'create', group: info.group, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name });
       const type = this.resolve(info);
       if (type.group !== '' || type.resource !== 'pods') throw new ApiError('NotFound', `${type.resource} has no ${info.subresource} subresource`);
       const pod = await this.options.store
@@ -284,6 +335,8 @@ export class ApiServer {
 
   /** Stops listening, ends watches and the garbage collector (the store stays open: the caller owns it). */
   async close(): Promise<void> {
+    this.indexes.abort();
+    this.aggregator?.stop();
     if (this.authReloader) clearInterval(this.authReloader);
     clearInterval(this.repairInterval);
     clearTimeout(this.repairTimer);

@@ -21,7 +21,8 @@ import type { ResourceRegistry, ResourceType } from '../api/registry.js';
 import { conflict, isNubisError } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { FOREGROUND_FINALIZER, ORPHAN_FINALIZER, refOf, type ObjectOps } from './object-ops.js';
+import type { InternalWriter } from './internal-writer.js';
+import { FOREGROUND_FINALIZER, ORPHAN_FINALIZER, refOf } from './object-ops.js';
 import { ApiError } from './status.js';
 
 const log = logger('garbage-collector');
@@ -54,7 +55,8 @@ function withOwners(obj: KubeObject, refs: OwnerReference[]): KubeObject {
 }
 
 export class GarbageCollector {
-  ops!: ObjectOps;
+  /** How the collector writes: as its own identity, through authorization and admission. */
+  writer!: InternalWriter;
   private timer: NodeJS.Timeout | undefined;
   private interval: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -118,6 +120,7 @@ export class GarbageCollector {
     const revision = await this.store.currentRevision();
     const all: Item[] = [];
     for (const type of this.registry.all()) {
+      if (type.ephemeral) continue;
       let cont: string | undefined;
       do {
         const page = await this.store.list(refOf(type), { resourceVersion: cont ? undefined : revision, continue: cont, limit: 2000 });
@@ -155,12 +158,12 @@ export class GarbageCollector {
       if (gone.length === refs.length) {
         if (!it.obj.metadata.deletionTimestamp) {
           await act(`delete ${it.type.resource}/${name}`, () =>
-            this.ops.delete(it.type, namespace, name, { propagationPolicy: 'Background', preconditions: { uid: it.obj.metadata.uid } }),
+            this.writer.delete(it.type, namespace, name, { propagationPolicy: 'Background', preconditions: { uid: it.obj.metadata.uid } }),
           );
         }
       } else {
         await act(`drop dangling owners of ${it.type.resource}/${name}`, () =>
-          this.current(it).then((cur) => this.store.update(refOf(it.type), withOwners(cur, refs.filter((r) => byUid.has(r.uid))))),
+          this.current(it).then((cur) => this.writer.replace(it.type, cur, withOwners(cur, refs.filter((r) => byUid.has(r.uid))))),
         );
       }
     }
@@ -172,7 +175,7 @@ export class GarbageCollector {
       if (m.finalizers?.includes(ORPHAN_FINALIZER)) {
         for (const d of deps) {
           await act(`orphan ${d.type.resource}/${d.obj.metadata.name}`, () =>
-            this.current(d).then((cur) => this.store.update(refOf(d.type), withOwners(cur, (cur.metadata.ownerReferences ?? []).filter((r) => r.uid !== m.uid)))),
+            this.current(d).then((cur) => this.writer.replace(d.type, cur, withOwners(cur, (cur.metadata.ownerReferences ?? []).filter((r) => r.uid !== m.uid)))),
           );
         }
         if (deps.length === 0) await act(`release ${it.type.resource}/${m.name}`, () => this.removeFinalizer(it, ORPHAN_FINALIZER));
@@ -181,7 +184,7 @@ export class GarbageCollector {
         for (const d of deps) {
           if (d.obj.metadata.deletionTimestamp) continue;
           await act(`delete ${d.type.resource}/${d.obj.metadata.name}`, () =>
-            this.ops.delete(d.type, d.obj.metadata.namespace, d.obj.metadata.name, { propagationPolicy: 'Foreground', preconditions: { uid: d.obj.metadata.uid } }),
+            this.writer.delete(d.type, d.obj.metadata.namespace, d.obj.metadata.name, { propagationPolicy: 'Foreground', preconditions: { uid: d.obj.metadata.uid } }),
           );
         }
         if (deps.length === 0) await act(`release ${it.type.resource}/${m.name}`, () => this.removeFinalizer(it, FOREGROUND_FINALIZER));
@@ -191,21 +194,17 @@ export class GarbageCollector {
         for (const x of inside) {
           if (x.obj.metadata.deletionTimestamp) continue;
           await act(`delete ${x.type.resource}/${x.obj.metadata.name} in terminating namespace ${m.name}`, () =>
-            this.ops.delete(x.type, m.name, x.obj.metadata.name, { propagationPolicy: 'Background', preconditions: { uid: x.obj.metadata.uid } }),
+            this.writer.delete(x.type, m.name, x.obj.metadata.name, { propagationPolicy: 'Background', preconditions: { uid: x.obj.metadata.uid } }),
           );
         }
         const specFinalizers = (it.obj.spec as { finalizers?: string[] } | undefined)?.finalizers ?? [];
         if (inside.length === 0 && specFinalizers.includes('kubernetes')) {
           await act(`finalize namespace ${m.name}`, async () => {
             const cur = await this.current(it);
-            const saved = await this.store.update(refOf(it.type), {
-              ...cur,
-              spec: { ...(cur.spec as object), finalizers: specFinalizers.filter((f) => f !== 'kubernetes') },
-            });
-            await this.ops.finishIfReleased(it.type, saved);
+            await this.writer.replace(it.type, cur, { ...cur, spec: { ...(cur.spec as object), finalizers: specFinalizers.filter((f) => f !== 'kubernetes') } }, 'finalize');
           });
         } else if (inside.length === 0 && specFinalizers.length === 0) {
-          await act(`delete namespace ${m.name}`, async () => this.ops.finishIfReleased(it.type, await this.current(it)));
+          await act(`delete namespace ${m.name}`, async () => this.writer.ops.finishIfReleased(it.type, await this.current(it)));
         }
       }
     }
@@ -225,7 +224,6 @@ export class GarbageCollector {
     const finalizers = (cur.metadata.finalizers ?? []).filter((f) => f !== finalizer);
     const metadata: KubeObject['metadata'] = { ...cur.metadata, finalizers };
     if (finalizers.length === 0) delete metadata.finalizers;
-    const saved = await this.store.update(refOf(it.type), { ...cur, metadata });
-    await this.ops.finishIfReleased(it.type, saved);
+    await this.writer.replace(it.type, cur, { ...cur, metadata });
   }
 }

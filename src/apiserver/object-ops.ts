@@ -12,6 +12,8 @@ import { unknownFields } from '../api/schema.js';
 import { deepEqual, describeFieldErrors } from '../api/validation.js';
 import { isNubisError } from '../lib/errors.js';
 import type { ObjectStore, Preconditions, ResourceRef } from '../store/object-store.js';
+import type { AdmissionChain, AdmissionRequest } from './admission/admission.js';
+import type { UserInfo } from './authn/authenticator.js';
 import { AllocationRejected, type ServiceAllocations, type Undo } from './service-allocations.js';
 import { ApiError, badRequest } from './status.js';
 
@@ -19,6 +21,8 @@ export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 export type PropagationPolicy = 'Foreground' | 'Background' | 'Orphan';
 
 export interface WriteOptions {
+  /** Who writes: admission plugins judge the write by it. */
+  user: UserInfo;
   dryRun?: boolean;
   fieldValidation?: FieldValidation;
   /** Warnings for the Warning header (fieldValidation=Warn). */
@@ -34,11 +38,16 @@ export interface WriteOptions {
 }
 
 export interface DeleteOptions {
+  /** Who deletes: admission plugins judge the delete by it. */
+  user: UserInfo;
   dryRun?: boolean;
   propagationPolicy?: PropagationPolicy;
   gracePeriodSeconds?: number;
   preconditions?: Preconditions;
 }
+
+/** The subresources written through update semantics (binding sets spec.nodeName, finalize spec.finalizers). */
+export type Subresource = 'status' | 'scale' | 'binding' | 'finalize' | 'approval';
 
 export const FOREGROUND_FINALIZER = 'foregroundDeletion';
 export const ORPHAN_FINALIZER = 'orphan';
@@ -109,7 +118,7 @@ function sameContent(a: KubeObject, b: KubeObject): boolean {
  * client-side to server-side apply rewrites them; `[{}]` clears them, `[]` or none keeps them), then
  * the fields this write set or changed recorded for its manager.
  */
-function trackManagedFields(t: ResourceType, old: KubeObject, next: KubeObject, opts: WriteOptions & { subresource?: 'status' }): void {
+function trackManagedFields(t: ResourceType, old: KubeObject, next: KubeObject, opts: WriteOptions & { subresource?: Subresource }): void {
   const sent = next.metadata.managedFields;
   if (sent === undefined || sent === null || (Array.isArray(sent) && sent.length === 0)) {
     if (old.metadata.managedFields === undefined) delete next.metadata.managedFields;
@@ -127,7 +136,8 @@ function trackManagedFields(t: ResourceType, old: KubeObject, next: KubeObject, 
     }
   }
   if (opts.fieldManager === undefined) return;
-  recordUpdate(old, next, t.schema, { fieldManager: opts.fieldManager, apiVersion: apiVersion(t), subresource: opts.subresource });
+  const sub = opts.subresource === 'status' || opts.subresource === 'scale' ? opts.subresource : undefined;
+  recordUpdate(old, next, t.schema, { fieldManager: opts.fieldManager, apiVersion: apiVersion(t), subresource: sub });
 }
 
 /** Empty lists and maps in metadata are left out, as Kubernetes' JSON (omitempty) never shows them. */
@@ -146,7 +156,15 @@ export class ObjectOps {
     private readonly onDeletion: () => void = () => {},
     /** ClusterIPs and NodePorts of Services (none: Services are stored as sent). */
     private readonly services?: ServiceAllocations,
+    /** Mutating and validating admission (none: writes are only validated). */
+    private readonly admission?: AdmissionChain,
   ) {}
+
+  private async admit(r: AdmissionRequest, validated: () => void): Promise<void> {
+    if (r.object) await this.admission?.mutate(r);
+    validated();
+    await this.admission?.validate(r);
+  }
 
   /** After an object left the store: the garbage collector is told, a Service's addresses and ports are freed. */
   private async deleted(t: ResourceType, gone: KubeObject): Promise<void> {
@@ -195,10 +213,11 @@ export class ObjectOps {
     opts.warnings?.push(...unknown.map((f) => `unknown field "${f}"`));
   }
 
-  private validate(t: ResourceType, obj: KubeObject, old?: KubeObject): void {
+  private validate(t: ResourceType, obj: KubeObject, old?: KubeObject, subresource?: Subresource): void {
     let errors: FieldError[];
     try {
-      errors = t.validate(obj, old);
+      // A binding sets the one field an update may not change: the pod as it was, bound, is checked.
+      errors = subresource === 'binding' ? t.validate(obj, { ...old!, spec: { ...(old!.spec as object), nodeName: (obj.spec as { nodeName?: string }).nodeName } }) : t.validate(obj, old);
     } catch (err) {
       // A validator meeting a value of the wrong shape must not crash the request.
       throw new ApiError('Invalid', `${t.kind} "${obj.metadata.name}" is invalid: ${(err as Error).message}`, { name: obj.metadata.name, kind: t.kind }, { cause: err });
@@ -206,25 +225,8 @@ export class ObjectOps {
     if (errors.length > 0) throw invalidStatus(t, obj.metadata.name, errors);
   }
 
-  private async checkNamespace(t: ResourceType, namespace: string | undefined): Promise<void> {
-    if (!t.namespaced || !namespace) return;
-    let ns: KubeObject;
-    try {
-      ns = await this.store.get({ resource: 'namespaces' }, { name: namespace });
-    } catch (err) {
-      if (isNubisError(err, 'NotFound')) throw new ApiError('NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
-      throw err;
-    }
-    if (ns.metadata.deletionTimestamp) {
-      throw new ApiError('Forbidden', `${t.resource} "${''}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
-        kind: t.resource,
-        group: t.group,
-      });
-    }
-  }
-
   /** Create: the body becomes a stored object (201), or a preview with dryRun. */
-  async create(t: ResourceType, namespace: string | undefined, body: Record<string, unknown>, opts: WriteOptions = {}): Promise<KubeObject> {
+  async create(t: ResourceType, namespace: string | undefined, body: Record<string, unknown>, opts: WriteOptions): Promise<KubeObject> {
     const obj = this.checkKind(t, body);
     const meta = obj.metadata;
     if (t.namespaced) {
@@ -246,8 +248,7 @@ export class ObjectOps {
     t.defaults(obj);
     dropEmptyMetadata(meta);
     if (!opts.tracked && opts.fieldManager !== undefined) recordUpdate(undefined, obj, t.schema, { fieldManager: opts.fieldManager, apiVersion: apiVersion(t) });
-    this.validate(t, obj);
-    await this.checkNamespace(t, namespace);
+    await this.admit({ user: opts.user, operation: 'CREATE', type: t, namespace, name: meta.name, object: obj, dryRun: !!opts.dryRun }, () => this.validate(t, obj));
     const undo = await this.allocate(t, obj, undefined, !!opts.dryRun);
     if (opts.dryRun) return { ...obj, metadata: { ...meta, creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } };
     for (let attempt = 0; ; attempt++) {
@@ -273,7 +274,7 @@ export class ObjectOps {
     namespace: string | undefined,
     name: string,
     body: Record<string, unknown>,
-    opts: WriteOptions & { subresource?: 'status' } = {},
+    opts: WriteOptions & { subresource?: Subresource },
   ): Promise<KubeObject> {
     const incoming = this.checkKind(t, body);
     const meta = incoming.metadata;
@@ -294,16 +295,17 @@ export class ObjectOps {
    * incoming's resourceVersion. A write that changes nothing (managedFields timestamps aside) is not
    * made: the stored object comes back with its resourceVersion, and watchers see no event.
    */
-  async replace(t: ResourceType, old: KubeObject, incoming: KubeObject, opts: WriteOptions & { subresource?: 'status' } = {}): Promise<KubeObject> {
+  async replace(t: ResourceType, old: KubeObject, incoming: KubeObject, opts: WriteOptions & { subresource?: Subresource }): Promise<KubeObject> {
     const name = old.metadata.name;
-    const next = this.merged(t, old, incoming, opts.subresource);
+    const next = opts.subresource === 'status' || opts.subresource === 'finalize' || opts.subresource === 'approval' ? this.merged(t, old, incoming, opts.subresource) : this.merged(t, old, incoming);
     t.defaults(next);
     dropEmptyMetadata(next.metadata);
     if (!opts.tracked) trackManagedFields(t, old, next, opts);
-    const undo = opts.subresource === 'status' ? async () => {} : await this.allocate(t, next, old, !!opts.dryRun);
+    const admission: AdmissionRequest = { user: opts.user, operation: 'UPDATE', type: t, namespace: old.metadata.namespace, name, subresource: opts.subresource, object: next, oldObject: old, dryRun: !!opts.dryRun };
+    await this.admit(admission, () => this.validate(t, next, old, opts.subresource));
+    const undo = opts.subresource === 'status' || opts.subresource === 'approval' ? async () => {} : await this.allocate(t, next, old, !!opts.dryRun);
     let saved: KubeObject;
     try {
-      this.validate(t, next, old);
       const rv = next.metadata.resourceVersion;
       if ((!rv || rv === old.metadata.resourceVersion) && sameContent(old, next)) return old;
       if (opts.dryRun) return next;
@@ -316,8 +318,17 @@ export class ObjectOps {
   }
 
   /** The object an update would store: system fields from the stored object, status by subresource rules. */
-  merged(t: ResourceType, old: KubeObject, incoming: KubeObject, subresource?: 'status'): KubeObject {
+  merged(t: ResourceType, old: KubeObject, incoming: KubeObject, subresource?: 'status' | 'finalize' | 'approval'): KubeObject {
     const meta = incoming.metadata;
+    if (subresource === 'approval') {
+      // Approval changes conditions only; the issued certificate is the signer's (status).
+      const status = { ...((old.status as object) ?? {}), conditions: (incoming.status as { conditions?: unknown } | undefined)?.conditions };
+      return { ...old, status, metadata: { ...old.metadata, resourceVersion: meta.resourceVersion || undefined } } as KubeObject;
+    }
+    if (subresource === 'finalize') {
+      const finalizers = (incoming.spec as { finalizers?: string[] } | undefined)?.finalizers ?? [];
+      return { ...old, spec: { ...((old.spec as object) ?? {}), finalizers }, metadata: { ...old.metadata, resourceVersion: meta.resourceVersion || undefined } } as KubeObject;
+    }
     if (subresource === 'status') {
       return {
         ...old,
@@ -371,11 +382,12 @@ export class ObjectOps {
    * adds one) are marked with deletionTimestamp and removed when the last finalizer goes; others go now.
    * Background dependents are removed afterwards by the garbage collector.
    */
-  async delete(t: ResourceType, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<KubeObject> {
+  async delete(t: ResourceType, namespace: string | undefined, name: string, opts: DeleteOptions): Promise<KubeObject> {
     const key = { namespace: t.namespaced ? namespace : undefined, name };
     const ref = refOf(t);
     for (let attempt = 0; ; attempt++) {
       const current = await this.store.get(ref, key).catch((err) => Promise.reject(storeError(t, name, err)));
+      if (attempt === 0) await this.admit({ user: opts.user, operation: 'DELETE', type: t, namespace: key.namespace, name, oldObject: current, dryRun: !!opts.dryRun }, () => {});
       const pre = opts.preconditions;
       if (pre?.uid && pre.uid !== current.metadata.uid) {
         throw new ApiError('Conflict', `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid ?? ''}`, { name, kind: t.resource, group: t.group });

@@ -30,7 +30,7 @@ export async function handlePatch(r: ApiRequest, deps: HandlerDeps, subresource:
   const patch = parseBody(await readBody(r.req), kind === 'apply' ? 'application/yaml' : 'application/json');
   const name = r.info.name!;
   const key = { namespace: t.namespaced ? r.info.namespace : undefined, name };
-  const opts = writeOptions(r.query, r.req.headers['user-agent']);
+  const opts = writeOptions(r.query, r.req.headers['user-agent'], r.user);
   if (kind === 'apply') {
     if (subresource === 'scale') throw new ApiError('UnsupportedMediaType', 'server-side apply is not served on the scale subresource; patch it with a merge patch');
     return handleApply(r, deps, subresource, patch, opts);

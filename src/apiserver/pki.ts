@@ -10,11 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { exists, writeFileAtomic } from '../lib/files.js';
 import { withLock } from '../lib/lock.js';
-import { makeCertificate } from './x509.js';
+import { makeCertificate } from '../lib/x509.js';
 
 /** PEM material the HTTPS listener and the kubeconfig need. */
 export interface ServerPki {
   caCert: string;
+  /** The CA's private key: the certificate signer issues client certificates with it. */
+  caKey: string;
   cert: string;
   key: string;
 }
@@ -64,6 +66,6 @@ export async function ensureServerPki(dataDir: string, names: string[]): Promise
       await writeFileAtomic(file('server.crt'), serving.cert);
       await writeFileAtomic(namesFile, wanted);
     }
-    return { caCert: ca.cert, cert: await readFile(file('server.crt'), 'utf8'), key: await readFile(file('server.key'), 'utf8') };
+    return { caCert: ca.cert, caKey: ca.key, cert: await readFile(file('server.crt'), 'utf8'), key: await readFile(file('server.key'), 'utf8') };
   });
 }

@@ -4,6 +4,7 @@ import type { ResourceType } from '../api/registry.js';
 import { parseFieldSelector, type FieldSelector } from '../store/field-selector.js';
 import { EVERYTHING, matchesLabels, parseLabelSelector, type LabelSelector } from '../store/label-selector.js';
 import type { DeleteOptions, FieldValidation, PropagationPolicy, WriteOptions } from './object-ops.js';
+import type { UserInfo } from './authn/authenticator.js';
 import { badRequest } from './status.js';
 
 export function labelSelectorParam(q: URLSearchParams): LabelSelector {
@@ -78,8 +79,8 @@ export function fieldValidationParam(q: URLSearchParams): FieldValidation {
  * Options of a create, update or patch. The manager recorded in managedFields is the fieldManager
  * parameter or, as in Kubernetes, the product part of the User-Agent (`kubectl/v1.32.4 ...` → kubectl).
  */
-export function writeOptions(q: URLSearchParams, userAgent: string | undefined): WriteOptions {
-  return { dryRun: dryRunParam(q), fieldValidation: fieldValidationParam(q), warnings: [], fieldManager: fieldManagerParam(q) ?? (userAgent ?? '').split('/')[0]!.slice(0, 128) };
+export function writeOptions(q: URLSearchParams, userAgent: string | undefined, user: UserInfo): WriteOptions {
+  return { user, dryRun: dryRunParam(q), fieldValidation: fieldValidationParam(q), warnings: [], fieldManager: fieldManagerParam(q) ?? (userAgent ?? '').split('/')[0]!.slice(0, 128) };
 }
 
 /** The fieldManager parameter: at most 128 printable characters. */
@@ -98,8 +99,9 @@ function policy(v: unknown): PropagationPolicy | undefined {
 }
 
 /** DeleteOptions from the query and an optional metav1.DeleteOptions body (the body wins). */
-export function deleteOptions(q: URLSearchParams, body: Record<string, unknown> | undefined): DeleteOptions {
+export function deleteOptions(q: URLSearchParams, body: Record<string, unknown> | undefined, user: UserInfo): DeleteOptions {
   const opts: DeleteOptions = {
+    user,
     dryRun: dryRunParam(q),
     propagationPolicy: policy(q.get('propagationPolicy')),
     gracePeriodSeconds: intParam(q, 'gracePeriodSeconds', -1),

@@ -12,6 +12,7 @@ import { apiVersion, refOf, storeError } from './object-ops.js';
 import { handlePatch } from './patch-handler.js';
 import { deleteOptions, fieldSelectorParam, intParam, labelSelectorParam, objectFilter, writeOptions } from './query.js';
 import { ApiError, badRequest } from './status.js';
+import { handleReview } from './reviews.js';
 import { handleSubresource } from './subresources.js';
 import { includeObjectParam, toTable } from './table-output.js';
 import { serveWatch } from './watch-handler.js';
@@ -41,13 +42,14 @@ export async function handleResource(r: ApiRequest, deps: HandlerDeps): Promise<
       return serveWatch(r, deps, ns);
     case 'create': {
       if (name !== undefined) throw notAllowed(r);
-      const opts = writeOptions(r.query, r.req.headers['user-agent']);
+      if (t.ephemeral) return handleReview(r, deps);
+      const opts = writeOptions(r.query, r.req.headers['user-agent'], r.user);
       const obj = await deps.ops.create(t, ns, await readObjectBody(r), opts);
       sendObject(r, 201, obj, opts.warnings);
       return;
     }
     case 'update': {
-      const opts = writeOptions(r.query, r.req.headers['user-agent']);
+      const opts = writeOptions(r.query, r.req.headers['user-agent'], r.user);
       const obj = await deps.ops.update(t, ns, name!, await readObjectBody(r), opts);
       sendObject(r, 200, obj, opts.warnings);
       return;
@@ -56,7 +58,7 @@ export async function handleResource(r: ApiRequest, deps: HandlerDeps): Promise<
       return handlePatch(r, deps, undefined);
     case 'delete': {
       const body = await optionalBody(r);
-      const obj = await deps.ops.delete(t, ns, name!, deleteOptions(r.query, body));
+      const obj = await deps.ops.delete(t, ns, name!, deleteOptions(r.query, body, r.user));
       sendObject(r, 200, obj);
       return;
     }
@@ -159,7 +161,7 @@ async function deleteCollection(r: ApiRequest, deps: HandlerDeps, ns: string | u
   const t = r.type;
   const labels = labelSelectorParam(r.query);
   const fields = fieldSelectorParam(t, r.query);
-  const opts = deleteOptions(r.query, await optionalBody(r));
+  const opts = deleteOptions(r.query, await optionalBody(r), r.user);
   const filter = objectFilter(t, ns, labels, fields);
   const result = await deps.ops.store.list(refOf(t), { namespace: ns, labelSelector: labels });
   const deleted: KubeObject[] = [];

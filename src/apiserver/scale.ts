@@ -71,9 +71,9 @@ export async function applyScale(r: ApiRequest, deps: HandlerDeps, scale: Record
   // Scaling to the replicas it has is no write (no new resourceVersion, no watch event).
   if (wanted === current.metadata.resourceVersion && readPath(current, t.scale!.specReplicasPath) === replicas) return scaleOf(r, current);
   next.metadata.resourceVersion = wanted;
-  const manager = writeOptions(r.query, r.req.headers['user-agent']).fieldManager;
+  const manager = writeOptions(r.query, r.req.headers['user-agent'], r.user).fieldManager;
   if (manager !== undefined) recordUpdate(current, next, t.schema, { fieldManager: manager, apiVersion: apiVersion(t), subresource: 'scale' });
-  const saved = await deps.ops.store.update(refOf(t), next).catch((err) => Promise.reject(storeError(t, key.name, err)));
+  const saved = await deps.ops.replace(t, current, next, { user: r.user, subresource: 'scale', tracked: true });
   return scaleOf(r, saved);
 }
 

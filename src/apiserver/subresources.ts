@@ -4,7 +4,6 @@
  * node's agent by PodProxy).
  */
 import type { KubeObject } from '../api/meta.js';
-import { isNubisError } from '../lib/errors.js';
 import { sendJson } from './http-io.js';
 import { refOf, storeError, type DeleteOptions } from './object-ops.js';
 import { handlePatch } from './patch-handler.js';
@@ -28,10 +27,16 @@ export async function handleSubresource(r: ApiRequest, deps: HandlerDeps): Promi
   const key = { namespace: ns, name };
   const get = () => deps.ops.store.get(refOf(t), key).catch((err) => Promise.reject(storeError(t, name, err)));
   switch (sub) {
+    case 'approval':
     case 'status':
       if (info.verb === 'get') return sendObject(r, 200, await get());
+      if (sub === 'approval' && info.verb === 'update') {
+        const opts = writeOptions(r.query, r.req.headers['user-agent'], r.user);
+        return sendObject(r, 200, await deps.ops.update(t, ns, name, await readObjectBody(r), { ...opts, subresource: 'approval' }), opts.warnings);
+      }
+      if (sub === 'approval') throw notAllowed(r);
       if (info.verb === 'update') {
-        const opts = writeOptions(r.query, r.req.headers['user-agent']);
+        const opts = writeOptions(r.query, r.req.headers['user-agent'], r.user);
         return sendObject(r, 200, await deps.ops.update(t, ns, name, await readObjectBody(r), { ...opts, subresource: 'status' }), opts.warnings);
       }
       if (info.verb === 'patch') return handlePatch(r, deps, 'status');
@@ -39,14 +44,13 @@ export async function handleSubresource(r: ApiRequest, deps: HandlerDeps): Promi
     case 'finalize': {
       if (info.verb !== 'update') throw notAllowed(r);
       const body = await readObjectBody(r);
-      const current = await get();
       const finalizers = (body.spec as { finalizers?: unknown } | undefined)?.finalizers;
       if (finalizers !== undefined && (!Array.isArray(finalizers) || finalizers.some((f) => typeof f !== 'string'))) throw badRequest('spec.finalizers must be a list of strings');
-      const next = { ...current, spec: { ...((current.spec as object) ?? {}), finalizers: finalizers ?? [] } } as KubeObject;
+      const current = await get();
       const rv = (body.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
-      if (rv) next.metadata = { ...next.metadata, resourceVersion: rv };
-      const saved = await deps.ops.store.update(refOf(t), next).catch((err) => Promise.reject(storeError(t, name, err)));
-      return sendObject(r, 200, await deps.ops.finishIfReleased(t, saved));
+      const incoming = { ...current, spec: { finalizers: finalizers ?? [] }, metadata: { ...current.metadata, resourceVersion: rv || current.metadata.resourceVersion } } as KubeObject;
+      const saved = await deps.ops.replace(t, current, incoming, { user: r.user, subresource: 'finalize' });
+      return sendObject(r, 200, saved);
     }
     case 'scale':
       if (!t.scale) throw new ApiError('NotFound', `${t.resource} has no scale subresource`);
@@ -61,7 +65,7 @@ export async function handleSubresource(r: ApiRequest, deps: HandlerDeps): Promi
       if (info.verb !== 'create') throw notAllowed(r);
       const body = await readObjectBody(r);
       const raw = body.deleteOptions;
-      const opts: DeleteOptions = deleteOptions(r.query, raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined);
+      const opts: DeleteOptions = deleteOptions(r.query, raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined, r.user);
       await deps.ops.delete(t, ns, name, opts);
       return sendJson(r.res, 201, success());
     }
@@ -98,11 +102,11 @@ async function bind(r: ApiRequest, deps: HandlerDeps, body: Record<string, unkno
     if (spec.nodeName) throw new ApiError('Conflict', `pod ${key.name} is already assigned to node "${spec.nodeName}"`, { name: key.name, kind: 'pods' });
     const next = { ...pod, spec: { ...spec, nodeName: target.name } } as KubeObject;
     try {
-      await deps.ops.store.update(refOf(t), next);
+      await deps.ops.replace(t, pod, next, { user: r.user, subresource: 'binding' });
       return sendJson(r.res, 201, success());
     } catch (err) {
-      if (isNubisError(err, 'Conflict') && attempt < 5) continue;
-      throw storeError(t, key.name, err);
+      if (err instanceof ApiError && err.reason === 'Conflict' && attempt < 5) continue;
+      throw err;
     }
   }
 }

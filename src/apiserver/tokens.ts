@@ -12,15 +12,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
-import { errno } from '../lib/errors.js';
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from '../lib/files.js';
 import { withLock } from '../lib/lock.js';
-
-/** Who made a request, as authentication found it. */
-export interface UserInfo {
-  name: string;
-  groups: string[];
-}
 
 export interface TokenEntry {
   id: string;
@@ -47,37 +40,6 @@ export function adminKubeconfigFile(dataDir: string): string {
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
-}
-
-/** Authenticates bearer tokens against the token file (re-read when it changes on disk). */
-export class TokenAuthenticator {
-  private byHash = new Map<string, TokenEntry>();
-  private loadedFrom = '';
-
-  constructor(private readonly file: string) {}
-
-  async reload(): Promise<void> {
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (err) {
-      if (errno(err) === 'ENOENT') text = '{"tokens":[]}';
-      else throw err;
-    }
-    if (text === this.loadedFrom) return;
-    const parsed = JSON.parse(text) as TokenFile;
-    this.byHash = new Map((parsed.tokens ?? []).map((t) => [t.sha256, t]));
-    this.loadedFrom = text;
-  }
-
-  /** The user a token belongs to, or undefined for a missing, unknown or expired token. */
-  authenticate(token: string | undefined): UserInfo | undefined {
-    if (!token) return undefined;
-    const entry = this.byHash.get(hashToken(token));
-    if (!entry) return undefined;
-    if (entry.expiresAt && Date.parse(entry.expiresAt) <= Date.now()) return undefined;
-    return { name: entry.user, groups: entry.groups ?? [] };
-  }
 }
 
 /** The kubeconfig that lets `kubectl --kubeconfig <data-dir>/admin.kubeconfig` reach this server as admin. */

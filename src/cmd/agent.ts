@@ -11,13 +11,14 @@ import { CommanderError } from 'commander';
 import YAML from 'yaml';
 import { startAgent, type Agent } from '../agent/index.js';
 import { connect } from '../client/connect.js';
-import type { RestClient } from '../client/rest-client.js';
+import { RestClient } from '../client/rest-client.js';
 import { RealHost } from '../host/real-host.js';
 import { resolveDataDir } from '../lib/data-dir.js';
 import { invalid } from '../lib/errors.js';
 import { exists, writeFileAtomic } from '../lib/files.js';
 import { setLogLevel, type Level } from '../lib/log.js';
 import { checkJoinToken, discoverCa } from './join.js';
+import { requestNodeCertificate, type NodeCredentials } from './node-certificate.js';
 import { aborted, daemonProgram, DEFAULT_CLUSTER_NETWORK, parseDuration, stopSignal } from './process-flags.js';
 import { failed } from './server.js';
 
@@ -25,13 +26,16 @@ export function agentKubeconfigFile(dataDir: string): string {
   return path.join(dataDir, 'agent.kubeconfig');
 }
 
-/** A kubeconfig for the agent: the server, its CA and the join token. */
-export function agentKubeconfig(server: string, caPem: string, token: string, nodeName: string): string {
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+/** A kubeconfig for the agent: the server, its CA, and the node's certificate (or, to join, the token). */
+export function agentKubeconfig(server: string, caPem: string, credential: { token: string } | NodeCredentials, nodeName: string): string {
+  const user = 'token' in credential ? { token: credential.token } : { 'client-certificate-data': b64(credential.cert), 'client-key-data': b64(credential.key) };
   return YAML.stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'nubis', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
-    users: [{ name: `system:node:${nodeName}`, user: { token } }],
+    clusters: [{ name: 'nubis', cluster: { server, 'certificate-authority-data': b64(caPem) } }],
+    users: [{ name: `system:node:${nodeName}`, user }],
     contexts: [{ name: 'nubis', context: { cluster: 'nubis', user: `system:node:${nodeName}` } }],
     'current-context': 'nubis',
   });
@@ -68,8 +72,16 @@ async function agentClient(dataDir: string, f: AgentFlags, nodeName: string): Pr
     if (f.caFile) ca = await readFile(f.caFile, 'utf8');
     else if (f.caCertHash) ca = await discoverCa(f.server, f.token, f.caCertHash);
     else throw invalid('joining needs --ca-cert-hash sha256:… (printed by `nubis server`) or --ca-file FILE, to know the server is the right one');
+    const server = f.server.replace(/\/$/, '');
+    const bootstrap = new RestClient({ server, ca, token: f.token }, { userAgent: `nubis-agent/${nodeName}` });
+    let creds: NodeCredentials;
+    try {
+      creds = await requestNodeCertificate(bootstrap, nodeName);
+    } finally {
+      bootstrap.close();
+    }
     await mkdir(dataDir, { recursive: true });
-    await writeFileAtomic(file, agentKubeconfig(f.server.replace(/\/$/, ''), ca, f.token, nodeName), 0o600);
+    await writeFileAtomic(file, agentKubeconfig(server, ca, creds, nodeName), 0o600);
   } else if (!(await exists(file))) {
     throw invalid(`this agent has not joined a server yet (no ${file}): give --server URL --token T --ca-cert-hash sha256:…`);
   }

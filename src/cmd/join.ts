@@ -3,7 +3,7 @@
  *
  * A join token looks like kubeadm's bootstrap tokens, `<6 chars>.<16 chars>` of [a-z0-9]. The server
  * keeps only its sha256 in the token file (apiserver/tokens.ts) under the id `join-<first part>`, with
- * the user `system:bootstrap:<first part>` in the groups system:bootstrappers and system:nodes. The first
+ * the user `system:bootstrap:<first part>` in the group system:bootstrappers (it may only ask for the node's certificate, cmd/node-certificate.ts). The first
  * server start writes one to `<data-dir>/join-token` (0600); `nubis server token create` adds more.
  *
  * The CA pin is kubeadm's discovery-token-ca-cert-hash: `sha256:<hex>` of the CA certificate's
@@ -52,7 +52,7 @@ export async function createJoinToken(dataDir: string, opts: { ttlMs?: number; d
       id: `join-${id}`,
       sha256: hashToken(token),
       user: `system:bootstrap:${id}`,
-      groups: ['system:bootstrappers', 'system:nodes', 'system:authenticated'],
+      groups: ['system:bootstrappers', 'system:authenticated'],
       createdAt: new Date().toISOString(),
       ...(opts.ttlMs ? { expiresAt: new Date(Date.now() + opts.ttlMs).toISOString() } : {}),
       ...(opts.description ? { description: opts.description } : {}),

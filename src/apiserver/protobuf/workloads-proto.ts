@@ -65,3 +65,41 @@ message SuccessPolicy { repeated SuccessPolicyRule rules = 1; }
 message SuccessPolicyRule { optional string succeededIndexes = 1 [(ptr)=true]; optional int32 succeededCount = 2 [(ptr)=true]; }
 message UncountedTerminatedPods { repeated string succeeded = 1; repeated string failed = 2; }
 `;
+
+/** rbac.authorization.k8s.io/v1 roles and bindings. */
+export const RBAC_PROTO = `syntax = "proto2";
+package k8s.rbac;
+message AggregationRule { repeated meta.LabelSelector clusterRoleSelectors = 1; }
+message ClusterRole { optional meta.ObjectMeta metadata = 1; repeated PolicyRule rules = 2; optional AggregationRule aggregationRule = 3 [(ptr)=true]; }
+message ClusterRoleBinding { optional meta.ObjectMeta metadata = 1; repeated Subject subjects = 2; optional RoleRef roleRef = 3 [(keep)=true]; }
+message PolicyRule { repeated string verbs = 1 [(keep)=true]; repeated string apiGroups = 2; repeated string resources = 3; repeated string resourceNames = 4; repeated string nonResourceURLs = 5; }
+message Role { optional meta.ObjectMeta metadata = 1; repeated PolicyRule rules = 2; }
+message RoleBinding { optional meta.ObjectMeta metadata = 1; repeated Subject subjects = 2; optional RoleRef roleRef = 3 [(keep)=true]; }
+message RoleRef { optional string apiGroup = 1 [(keep)=true]; optional string kind = 2 [(keep)=true]; optional string name = 3 [(keep)=true]; }
+message Subject { optional string kind = 1 [(keep)=true]; optional string apiGroup = 2; optional string name = 3 [(keep)=true]; optional string namespace = 4; }
+`;
+
+/** authorization.k8s.io/v1 and authentication.k8s.io/v1 reviews (the extra map is not decoded). */
+export const REVIEWS_PROTO = `syntax = "proto2";
+package k8s.authorization;
+message NonResourceAttributes { optional string path = 1; optional string verb = 2; }
+message ResourceAttributes { optional string namespace = 1; optional string verb = 2; optional string group = 3; optional string version = 4; optional string resource = 5; optional string subresource = 6; optional string name = 7; }
+message SelfSubjectAccessReview { optional meta.ObjectMeta metadata = 1; optional SelfSubjectAccessReviewSpec spec = 2; optional SubjectAccessReviewStatus status = 3; }
+message SelfSubjectAccessReviewSpec { optional ResourceAttributes resourceAttributes = 1 [(ptr)=true]; optional NonResourceAttributes nonResourceAttributes = 2 [(ptr)=true]; }
+message SelfSubjectRulesReview { optional meta.ObjectMeta metadata = 1; optional SelfSubjectRulesReviewSpec spec = 2; optional SubjectRulesReviewStatus status = 3; }
+message SubjectRulesReviewStatus { repeated ResourceRule resourceRules = 1; repeated NonResourceRule nonResourceRules = 2; optional bool incomplete = 3; optional string evaluationError = 4; }
+message ResourceRule { repeated string verbs = 1; repeated string apiGroups = 2; repeated string resources = 3; repeated string resourceNames = 4; }
+message NonResourceRule { repeated string verbs = 1; repeated string nonResourceURLs = 2; }
+message SelfSubjectRulesReviewSpec { optional string namespace = 1; }
+message SubjectAccessReview { optional meta.ObjectMeta metadata = 1; optional SubjectAccessReviewSpec spec = 2; optional SubjectAccessReviewStatus status = 3; }
+message LocalSubjectAccessReview { optional meta.ObjectMeta metadata = 1; optional SubjectAccessReviewSpec spec = 2; optional SubjectAccessReviewStatus status = 3; }
+message SubjectAccessReviewSpec { optional ResourceAttributes resourceAttributes = 1 [(ptr)=true]; optional NonResourceAttributes nonResourceAttributes = 2 [(ptr)=true]; optional string user = 3; repeated string groups = 4; optional string uid = 6; }
+message SubjectAccessReviewStatus { optional bool allowed = 1 [(keep)=true]; optional bool denied = 4; optional string reason = 2; optional string evaluationError = 3; }
+`;
+
+export const AUTHENTICATION_PROTO = `syntax = "proto2";
+package k8s.authentication;
+message SelfSubjectReview { optional meta.ObjectMeta metadata = 1; optional SelfSubjectReviewStatus status = 2; }
+message SelfSubjectReviewStatus { optional UserInfo userInfo = 1; }
+message UserInfo { optional string username = 1; optional string uid = 2; repeated string groups = 3; }
+`;

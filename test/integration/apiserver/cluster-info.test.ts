@@ -31,14 +31,14 @@ after(async () => {
   await t?.close();
 });
 
-test('only a plain GET of kube-public/cluster-info is served without credentials', async () => {
+test('only a plain GET of kube-public/cluster-info is allowed without credentials (the bootstrap RBAC role)', async () => {
   const anon = await t.request('GET', CLUSTER_INFO, { token: null });
   assert.equal(anon.status, 200);
   assert.equal(anon.json().data['ca.crt'], t.ca);
   for (const p of ['/api/v1/namespaces/kube-public/configmaps/other', '/api/v1/namespaces/kube-public/configmaps', `${CLUSTER_INFO}?watch=true`, '/api/v1/namespaces/default/configmaps/cluster-info']) {
-    assert.equal((await t.request('GET', p, { token: null })).status, 401, p);
+    assert.equal((await t.request('GET', p, { token: null })).status, 403, p);
   }
-  assert.equal((await t.request('DELETE', CLUSTER_INFO, { token: null })).status, 401);
+  assert.equal((await t.request('DELETE', CLUSTER_INFO, { token: null })).status, 403);
   // A bad token is refused, not treated as anonymous.
   assert.equal((await t.request('GET', CLUSTER_INFO, { token: 'abcdef.0000000000000000' })).status, 401);
 });

@@ -9,7 +9,11 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
+import { randomBytes } from 'node:crypto';
 import { ApiServer, type ApiServerOptions } from '../../../src/apiserver/api-server.js';
+import { hashToken, tokensFile, type TokenFile } from '../../../src/apiserver/tokens.js';
+import { readJson, writeJsonAtomic } from '../../../src/lib/files.js';
+import { withLock } from '../../../src/lib/lock.js';
 import type { ObjectStore } from '../../../src/store/object-store.js';
 import { SqliteStore, sqliteStoreFile } from '../../../src/store/sqlite/sqlite-store.js';
 
@@ -102,6 +106,27 @@ export class TestServer {
       req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${urlPath} timed out`)));
       req.end(opts.body);
     });
+  }
+
+  /**
+   * A bearer token for a user of the test's choosing, added to the server's token file (the way Tenant
+   * users arrive is tested elsewhere); resolves once the server accepts it.
+   */
+  async addUser(name: string, groups: string[] = []): Promise<string> {
+    const file = tokensFile(this.dataDir);
+    const token = `nubis-test-${randomBytes(16).toString('hex')}`;
+    await withLock(`${file}.lock`, async () => {
+      const tokens = (await readJson<TokenFile>(file)) ?? { tokens: [] };
+      tokens.tokens.push({ id: `test-${name}-${tokens.tokens.length}`, sha256: hashToken(token), user: name, groups, createdAt: new Date().toISOString() });
+      await writeJsonAtomic(file, tokens);
+    });
+    await eventually(`the server to accept ${name}'s token`, async () => (await this.request('GET', '/version', { token })).status !== 401, 10_000);
+    return token;
+  }
+
+  /** Runs kubectl as the user holding `token`. */
+  kubectlAs(token: string, args: string[], opts: { input?: string; allowFail?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+    return this.kubectl(['--token', token, ...args], opts);
   }
 
   async close(): Promise<void> {

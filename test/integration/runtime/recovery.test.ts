@@ -62,7 +62,7 @@ describe('recovery across processes', () => {
   });
 
   it('a detached --rm container is removed by conmon once it exits', async () => {
-    const id = (await t.ctr('run', '-d', '--rm', 'busybox', 'sh', '-c', 'sleep 0.5')).trim();
+    const id = (await t.ctr('run', '-d', '--rm', 'busybox', 'sh', '-c', 'sleep 2')).trim(); // long enough to be seen by ps on a loaded machine
     assert.match(id, /^[0-9a-f]{64}$/);
     assert.match(await t.ctr('ps', '--no-trunc'), new RegExp(id));
     await eventually(async () => (await t.ctr('ps', '-aq', '--no-trunc')).trim() === '', 20_000, 'auto-removal');
