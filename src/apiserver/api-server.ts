@@ -87,6 +87,7 @@ export class ApiServer {
   private readonly system: InternalWriter;
   private readonly indexes = new AbortController();
   private aggregator: RoleAggregator | undefined;
+  private signer: CsrSigner | undefined;
   private readonly deps: HandlerDeps;
   private server: https.Server | undefined;
   private authReloader: NodeJS.Timeout | undefined;
@@ -143,8 +144,9 @@ export class ApiServer {
     await this.ensureNamespaces();
     await ensureBootstrapPolicy(this.system);
     const csrs = new StoreMirror(o.store, { group: 'certificates.k8s.io', resource: 'certificatesigningrequests' });
-    new CsrSigner(csrs, new InternalWriter(this.ops, this.authorizer, SYSTEM_USERS.certificateController), { cert: pki.caCert, key: pki.caKey });
+    this.signer = new CsrSigner(csrs, new InternalWriter(this.ops, this.authorizer, SYSTEM_USERS.certificateController), { cert: pki.caCert, key: pki.caKey });
     await csrs.start(this.indexes.signal);
+    void this.signer.sweep();
     this.aggregator = new RoleAggregator(this.rbac.clusterRoles, new InternalWriter(this.ops, this.authorizer, SYSTEM_USERS.roleAggregator));
     await this.aggregator.run();
     await this.ensureDnsService();
@@ -337,6 +339,7 @@ export class ApiServer {
   async close(): Promise<void> {
     this.indexes.abort();
     this.aggregator?.stop();
+    this.signer?.stop();
     if (this.authReloader) clearInterval(this.authReloader);
     clearInterval(this.repairInterval);
     clearTimeout(this.repairTimer);

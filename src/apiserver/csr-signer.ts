@@ -25,17 +25,38 @@ function nodeRequest(p: ParsedSigningRequest): boolean {
   return /^system:node:[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(p.commonName) && p.organizations.length === 1 && p.organizations[0] === 'system:nodes';
 }
 
+/** How long finished requests (issued, denied, failed) and unanswered ones are kept, as Kubernetes' cleaner. */
+const KEEP_FINISHED_MS = 3600_000;
+const KEEP_PENDING_MS = 24 * 3600_000;
+
 export class CsrSigner {
   private queue = Promise.resolve();
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(
-    csrs: StoreMirror,
+    private readonly csrs: StoreMirror,
     private readonly writer: InternalWriter,
     private readonly ca: { cert: string; key: string },
   ) {
     csrs.onChange((_key, obj) => {
       if (obj) this.queue = this.queue.then(() => this.handle(obj as CertificateSigningRequest)).catch(() => undefined);
     });
+    this.sweeper = setInterval(() => void this.sweep(), 600_000).unref();
+  }
+
+  stop(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /** Deletes requests that are done with (or were never answered) once they are old enough. */
+  async sweep(now = Date.now()): Promise<void> {
+    for (const obj of [...this.csrs.objects.values()]) {
+      const csr = obj as CertificateSigningRequest;
+      const age = now - Date.parse(csr.metadata.creationTimestamp ?? '');
+      const finished = !!csr.status?.certificate || !!conditionOf(csr, 'Denied') || !!conditionOf(csr, 'Failed');
+      if (!(age > (finished ? KEEP_FINISHED_MS : KEEP_PENDING_MS))) continue;
+      await this.writer.delete(this.type(), undefined, csr.metadata.name, { preconditions: { uid: csr.metadata.uid } }).catch((err: unknown) => this.report(csr, err));
+    }
   }
 
   private type() {

@@ -163,30 +163,48 @@ function objectNamespace(r: ResourceInfo, obj: KubeObject, namespace?: string): 
 
 /** A typed client of one API server. Call `close()` to release its connections. */
 export class RestClient {
-  readonly #agent: http.Agent;
+  #agent: http.Agent;
+  /** Agents of credentials replaced by useClientCertificate: their open connections may finish. */
+  readonly #retired = new Set<http.Agent>();
   readonly #url: URL;
   readonly #auth: string | undefined;
   /** Called with each Warning header the server sends (kubectl prints them as "Warning: ..."). */
   onWarning: ((message: string) => void) | undefined;
 
-  constructor(readonly connection: ClusterConnection, options: { userAgent?: string } = {}) {
+  constructor(
+    public connection: ClusterConnection,
+    options: { userAgent?: string } = {},
+  ) {
     this.#url = new URL(connection.server);
-    const secure = this.#url.protocol === 'https:';
-    const agentOptions = { keepAlive: true, keepAliveMsecs: 15_000, maxFreeSockets: 16 };
-    this.#agent = secure
-      ? new https.Agent({
-          ...agentOptions,
-          ...withExtraCa({ ca: connection.ca, cert: connection.cert, key: connection.key }),
-          rejectUnauthorized: !connection.insecureSkipTLSVerify,
-          servername: connection.tlsServerName,
-        })
-      : new http.Agent(agentOptions);
+    this.#agent = this.#makeAgent();
     if (connection.token) this.#auth = `Bearer ${connection.token}`;
     else if (connection.basicAuth) this.#auth = `Basic ${Buffer.from(connection.basicAuth).toString('base64')}`;
     this.userAgent = options.userAgent ?? 'nubis';
   }
 
   readonly userAgent: string;
+
+  #makeAgent(): http.Agent {
+    const c = this.connection;
+    const agentOptions = { keepAlive: true, keepAliveMsecs: 15_000, maxFreeSockets: 16 };
+    if (this.#url.protocol !== 'https:') return new http.Agent(agentOptions);
+    return new https.Agent({ ...agentOptions, ...withExtraCa({ ca: c.ca, cert: c.cert, key: c.key }), rejectUnauthorized: !c.insecureSkipTLSVerify, servername: c.tlsServerName });
+  }
+
+  /**
+   * Switches to another client certificate (a renewed one): new requests use it at once; connections
+   * already open (watches) keep the old one for up to an hour, while it is still valid.
+   */
+  useClientCertificate(cert: string, key: string): void {
+    this.connection = { ...this.connection, cert, key };
+    const old = this.#agent;
+    this.#agent = this.#makeAgent();
+    this.#retired.add(old);
+    setTimeout(() => {
+      old.destroy();
+      this.#retired.delete(old);
+    }, 3600_000).unref();
+  }
 
   /** Opens a request and resolves with the response once its headers arrive; statuses >= 400 reject. */
   async open(opts: RequestOptions): Promise<http.IncomingMessage> {
@@ -394,6 +412,8 @@ export class RestClient {
   /** Closes idle connections and refuses new ones. */
   close(): void {
     this.#agent.destroy();
+    for (const a of this.#retired) a.destroy();
+    this.#retired.clear();
   }
 }
 

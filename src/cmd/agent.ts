@@ -16,11 +16,13 @@ import { RealHost } from '../host/real-host.js';
 import { resolveDataDir } from '../lib/data-dir.js';
 import { invalid } from '../lib/errors.js';
 import { exists, writeFileAtomic } from '../lib/files.js';
-import { setLogLevel, type Level } from '../lib/log.js';
+import { logger, setLogLevel, type Level } from '../lib/log.js';
 import { checkJoinToken, discoverCa } from './join.js';
-import { requestNodeCertificate, type NodeCredentials } from './node-certificate.js';
+import { certificateNode, renewalTime, renewNodeCertificate, requestNodeCertificate, type NodeCredentials } from './node-certificate.js';
 import { aborted, daemonProgram, DEFAULT_CLUSTER_NETWORK, parseDuration, stopSignal } from './process-flags.js';
 import { failed } from './server.js';
+
+const log = logger('agent');
 
 export function agentKubeconfigFile(dataDir: string): string {
   return path.join(dataDir, 'agent.kubeconfig');
@@ -62,9 +64,53 @@ export interface AgentFlags {
   serviceCidr?: string;
 }
 
-/** Writes agent.kubeconfig from the join flags (when given) and connects with it. */
-async function agentClient(dataDir: string, f: AgentFlags, nodeName: string): Promise<RestClient> {
+/** The credentials in agent.kubeconfig, if they are this node's certificate from `ca` and not yet due for renewal. */
+async function keptCredentials(file: string, nodeName: string, ca: string): Promise<NodeCredentials | undefined> {
+  try {
+    const doc = YAML.parse(await readFile(file, 'utf8')) as { users?: Array<{ user?: Record<string, string> }>; clusters?: Array<{ cluster?: Record<string, string> }> };
+    const user = doc.users?.[0]?.user ?? {};
+    const cert = Buffer.from(user['client-certificate-data'] ?? '', 'base64').toString('utf8');
+    const key = Buffer.from(user['client-key-data'] ?? '', 'base64').toString('utf8');
+    const keptCa = Buffer.from(doc.clusters?.[0]?.cluster?.['certificate-authority-data'] ?? '', 'base64').toString('utf8');
+    if (!cert || !key || keptCa !== ca || certificateNode(cert) !== nodeName || Date.now() >= renewalTime(cert)) return undefined;
+    return { cert, key };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Joins this machine as node `nodeName`: its certificate (the one kept in agent.kubeconfig while it is
+ * good, else a new one asked for with the join token) goes into agent.kubeconfig with the server and CA.
+ */
+export async function joinAsNode(dataDir: string, nodeName: string, join: { server: string; ca: string; token: string }): Promise<void> {
   const file = agentKubeconfigFile(dataDir);
+  const server = join.server.replace(/\/$/, '');
+  let creds = await keptCredentials(file, nodeName, join.ca);
+  if (!creds) {
+    const bootstrap = new RestClient({ server, ca: join.ca, token: join.token }, { userAgent: `nubis-agent/${nodeName}` });
+    try {
+      creds = await requestNodeCertificate(bootstrap, nodeName);
+    } finally {
+      bootstrap.close();
+    }
+  }
+  await mkdir(dataDir, { recursive: true });
+  await writeFileAtomic(file, agentKubeconfig(server, join.ca, creds, nodeName), 0o600);
+}
+
+/** The node's client from agent.kubeconfig; its certificate is renewed in the background until `signal` aborts. */
+export async function nodeClient(dataDir: string, nodeName: string, signal: AbortSignal): Promise<RestClient> {
+  const file = agentKubeconfigFile(dataDir);
+  if (!(await exists(file))) throw invalid(`this agent has not joined a server yet (no ${file}): give --server URL --token T --ca-cert-hash sha256:…`);
+  const client = (await connect({ flag: file }, undefined, { userAgent: `nubis-agent/${nodeName}` })).client;
+  const save = async (c: NodeCredentials) => writeFileAtomic(file, agentKubeconfig(client.connection.server, String(client.connection.ca ?? ''), c, nodeName), 0o600);
+  renewNodeCertificate(client, nodeName, save, signal, (msg) => log.info(msg));
+  return client;
+}
+
+/** Joins with the flags when they are given, then connects as the node. */
+async function agentClient(dataDir: string, f: AgentFlags, nodeName: string, signal: AbortSignal): Promise<RestClient> {
   if (f.server || f.token) {
     if (!f.server || !f.token) throw invalid('joining needs both --server URL and --token T');
     checkJoinToken(f.token);
@@ -72,20 +118,9 @@ async function agentClient(dataDir: string, f: AgentFlags, nodeName: string): Pr
     if (f.caFile) ca = await readFile(f.caFile, 'utf8');
     else if (f.caCertHash) ca = await discoverCa(f.server, f.token, f.caCertHash);
     else throw invalid('joining needs --ca-cert-hash sha256:… (printed by `nubis server`) or --ca-file FILE, to know the server is the right one');
-    const server = f.server.replace(/\/$/, '');
-    const bootstrap = new RestClient({ server, ca, token: f.token }, { userAgent: `nubis-agent/${nodeName}` });
-    let creds: NodeCredentials;
-    try {
-      creds = await requestNodeCertificate(bootstrap, nodeName);
-    } finally {
-      bootstrap.close();
-    }
-    await mkdir(dataDir, { recursive: true });
-    await writeFileAtomic(file, agentKubeconfig(server, ca, creds, nodeName), 0o600);
-  } else if (!(await exists(file))) {
-    throw invalid(`this agent has not joined a server yet (no ${file}): give --server URL --token T --ca-cert-hash sha256:…`);
+    await joinAsNode(dataDir, nodeName, { server: f.server, ca, token: f.token });
   }
-  return (await connect({ flag: file }, undefined, { userAgent: `nubis-agent/${nodeName}` })).client;
+  return nodeClient(dataDir, nodeName, signal);
 }
 
 /** Agent timing flags shared by `agent` and `up`. */
@@ -154,7 +189,7 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
   try {
     const dataDir = resolveDataDir(f.dataDir);
     const nodeName = f.nodeName ?? os.hostname().toLowerCase();
-    client = await agentClient(dataDir, f, nodeName);
+    client = await agentClient(dataDir, f, nodeName, signal);
     const agent = await startNodeAgent(client, dataDir, f, nodeName, signal);
     process.stdout.write(`nubis agent: node ${nodeName} joined ${client.connection.server}; endpoint on port ${agent.port}\n`);
     await aborted(signal);

@@ -40,7 +40,15 @@ function randomChars(n: number): string {
   return out;
 }
 
-/** Adds a join token to the server's token file and returns its plaintext (shown once). */
+/** How long a join token lasts unless told otherwise (kubeadm's default). */
+export const JOIN_TOKEN_TTL_MS = 24 * 3600_000;
+
+const expired = (t: { expiresAt?: string }, marginMs = 0) => !!t.expiresAt && Date.parse(t.expiresAt) <= Date.now() + marginMs;
+
+/**
+ * Adds a join token to the server's token file and returns its plaintext (shown once). Join tokens
+ * that have expired are dropped from the file at the same time.
+ */
 export async function createJoinToken(dataDir: string, opts: { ttlMs?: number; description?: string } = {}): Promise<string> {
   const file = tokensFile(dataDir);
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -48,13 +56,14 @@ export async function createJoinToken(dataDir: string, opts: { ttlMs?: number; d
   const token = `${id}.${randomChars(16)}`;
   await withLock(`${file}.lock`, async () => {
     const tokens = (await readJson<TokenFile>(file)) ?? { tokens: [] };
+    tokens.tokens = tokens.tokens.filter((t) => !(t.id.startsWith('join-') && expired(t)));
     tokens.tokens.push({
       id: `join-${id}`,
       sha256: hashToken(token),
       user: `system:bootstrap:${id}`,
       groups: ['system:bootstrappers', 'system:authenticated'],
       createdAt: new Date().toISOString(),
-      ...(opts.ttlMs ? { expiresAt: new Date(Date.now() + opts.ttlMs).toISOString() } : {}),
+      expiresAt: new Date(Date.now() + (opts.ttlMs ?? JOIN_TOKEN_TTL_MS)).toISOString(),
       ...(opts.description ? { description: opts.description } : {}),
     });
     await writeJsonAtomic(file, tokens);
@@ -62,13 +71,16 @@ export async function createJoinToken(dataDir: string, opts: { ttlMs?: number; d
   return token;
 }
 
-/** The join token in <data-dir>/join-token, made at first start (again if the token file lost it). */
+/**
+ * The join token in <data-dir>/join-token, made at start when there is none, when the token file lost
+ * it, or when it expires within the hour (a join token lasts 24 h; `nubis server token create` makes more).
+ */
 export async function ensureJoinToken(dataDir: string): Promise<string> {
   const file = joinTokenFile(dataDir);
   const current = (await readFile(file, 'utf8').catch(() => '')).trim();
   if (current) {
-    const known = (await readJson<TokenFile>(tokensFile(dataDir)))?.tokens.some((t) => t.sha256 === hashToken(current));
-    if (known) return current;
+    const entry = (await readJson<TokenFile>(tokensFile(dataDir)))?.tokens.find((t) => t.sha256 === hashToken(current));
+    if (entry && !expired(entry, 3600_000)) return current;
   }
   const token = await createJoinToken(dataDir, { description: 'written to the join-token file at first start' });
   await writeFileAtomic(file, `${token}\n`, 0o600);

@@ -4,7 +4,7 @@
  * CertificateSigningRequest, which the server approves and signs; from then on the agent authenticates
  * with that certificate and the join token is no longer used.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import type { CertificateSigningRequest } from '../api/certificates/v1/csr.js';
 import { conditionOf, NODE_CLIENT_SIGNER } from '../api/certificates/v1/csr.js';
 import type { ResourceInfo, RestClient } from '../client/rest-client.js';
@@ -38,4 +38,50 @@ export async function requestNodeCertificate(client: RestClient, nodeName: strin
     if (Date.now() > deadline) throw new NubisError('Timeout', `no certificate was issued for request ${name} within ${timeoutMs / 1000} s (is it waiting for approval? kubectl get csr ${name})`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** When a certificate should be renewed: once 80% of its validity has passed (kubelet renews at 70-90%). */
+export function renewalTime(certPem: string): number {
+  const c = new X509Certificate(certPem);
+  const from = Date.parse(c.validFrom);
+  const to = Date.parse(c.validTo);
+  return from + 0.8 * (to - from);
+}
+
+/** The node a certificate names (its CN without `system:node:`), if it is a node certificate. */
+export function certificateNode(certPem: string): string | undefined {
+  const cn = /(?:^|\n)CN=system:node:([^\n]+)/.exec(new X509Certificate(certPem).subject)?.[1];
+  return cn || undefined;
+}
+
+/**
+ * Renews the node's certificate before it expires, for as long as `signal` lasts: the node asks for a
+ * new one as itself (the signer approves a node renewing its own name), `save` keeps it, and the
+ * client switches to it without dropping its open watches.
+ */
+export function renewNodeCertificate(client: RestClient, nodeName: string, save: (c: NodeCredentials) => Promise<void>, signal: AbortSignal, log: (msg: string) => void): void {
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (ms: number) => {
+    if (signal.aborted) return;
+    // setTimeout holds at most ~24.8 days: wake up daily and look again.
+    timer = setTimeout(() => void check(), Math.max(0, Math.min(ms, 86_400_000)));
+    timer.unref();
+  };
+  const check = async () => {
+    const cert = String(client.connection.cert ?? '');
+    const due = renewalTime(cert);
+    if (Date.now() < due) return schedule(due - Date.now());
+    try {
+      const next = await requestNodeCertificate(client, nodeName);
+      await save(next);
+      client.useClientCertificate(next.cert, next.key);
+      log(`node certificate renewed; valid until ${new X509Certificate(next.cert).validTo}`);
+      schedule(renewalTime(next.cert) - Date.now());
+    } catch (err) {
+      log(`node certificate renewal failed (retrying in a minute): ${(err as Error).message}`);
+      schedule(60_000);
+    }
+  };
+  signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+  if (client.connection.cert) void check();
 }

@@ -8,7 +8,7 @@ import { CommanderError, Option } from 'commander';
 import { resolveDataDir } from '../lib/data-dir.js';
 import { isNubisError, messageOf } from '../lib/errors.js';
 import { setLogLevel, type Level } from '../lib/log.js';
-import { createJoinToken } from './join.js';
+import { createJoinToken, joinTokenFile } from './join.js';
 import { aborted, clusterNetwork, controlPlaneTiming, daemonProgram, parseDuration, stopSignal, withControlPlaneFlags } from './process-flags.js';
 import { startServerProcess } from './server-process.js';
 
@@ -77,7 +77,7 @@ export async function runServerCommand(argv: string[]): Promise<number> {
     try {
       process.stdout.write(
         `nubis server: serving on ${server.api.url} (port ${server.api.port}); kubeconfig ${server.api.kubeconfig}\n` +
-          `nubis server: join agents with: nubis agent --server ${server.joinUrl} --token ${server.joinToken} --ca-cert-hash ${server.caHash}\n`,
+          `nubis server: join agents with: nubis agent --server ${server.joinUrl} --token $(cat ${joinTokenFile(dataDir)}) --ca-cert-hash ${server.caHash}\n`,
       );
       await aborted(signal);
     } finally {
@@ -97,11 +97,11 @@ async function runTokenCommand(argv: string[]): Promise<number> {
     .description('join tokens for agents')
     .command('create')
     .description('create a join token and print it (shown once; stored hashed)')
-    .option('--ttl <duration>', 'the token expires after this long (default: never)')
+    .option('--ttl <duration>', 'the token expires after this long', '24h')
     .option('--description <text>', 'a note kept with the token')
-    .action(async (o: { ttl?: string; description?: string }) => {
+    .action(async (o: { ttl: string; description?: string }) => {
       const dataDir = resolveDataDir(program.opts<{ dataDir?: string }>().dataDir);
-      const token = await createJoinToken(dataDir, { ttlMs: o.ttl ? parseDuration(o.ttl, 'ttl') : undefined, description: o.description });
+      const token = await createJoinToken(dataDir, { ttlMs: parseDuration(o.ttl, 'ttl'), description: o.description });
       process.stdout.write(`${token}\n`);
     });
   try {

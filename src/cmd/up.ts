@@ -17,7 +17,9 @@ import { resolveDataDir } from '../lib/data-dir.js';
 import { invalid, timeout } from '../lib/errors.js';
 import { writeFileAtomic } from '../lib/files.js';
 import { setLogLevel } from '../lib/log.js';
-import { startNodeAgent, withAgentFlags, type AgentFlags } from './agent.js';
+import type { RestClient } from '../client/rest-client.js';
+import { joinAsNode, nodeClient, startNodeAgent, withAgentFlags, type AgentFlags } from './agent.js';
+import { joinTokenFile, serverCaFile } from './join.js';
 import { aborted, clusterNetwork, controlPlaneTiming, daemonProgram, stopSignal, withControlPlaneFlags } from './process-flags.js';
 import { failed } from './server.js';
 import { startServerProcess } from './server-process.js';
@@ -84,17 +86,22 @@ export async function runUpCommand(argv: string[]): Promise<number> {
     const timing = controlPlaneTiming(program.opts());
     const network = clusterNetwork(program.opts());
     const server = await startServerProcess({ dataDir, store: { backend: 'sqlite', dataDir }, listen: f.apiListen, port: apiPort, timing, network }, signal);
+    let nodeApi: RestClient | undefined;
     try {
-      const agent = await startNodeAgent(server.client, dataDir, { ...f, port: f.agentPort }, nodeName, signal);
+      // The node agent is a node like any other: its own certificate, the Node authorizer's limits.
+      await joinAsNode(dataDir, nodeName, { server: server.api.url, ca: await readFile(serverCaFile(dataDir), 'utf8'), token: server.joinToken });
+      nodeApi = await nodeClient(dataDir, nodeName, signal);
+      const agent = await startNodeAgent(nodeApi, dataDir, { ...f, port: f.agentPort }, nodeName, signal);
       await writeFileAtomic(upPidFile(dataDir), `${process.pid}\n`);
       process.stdout.write(
         `nubis up: ready: node ${nodeName}, API on ${server.api.url}\n` +
           `nubis up: kubeconfig ${server.api.kubeconfig} (nubis get nodes, kubectl --kubeconfig ${server.api.kubeconfig} get nodes)\n` +
-          `nubis up: join more machines with: nubis agent --server ${server.joinUrl} --token ${server.joinToken} --ca-cert-hash ${server.caHash}\n`,
+          `nubis up: join more machines with: nubis agent --server ${server.joinUrl} --token $(cat ${joinTokenFile(dataDir)}) --ca-cert-hash ${server.caHash}\n`,
       );
       await aborted(signal);
       await agent.done;
     } finally {
+      nodeApi?.close();
       await server.close();
       await removePidFile(dataDir);
     }

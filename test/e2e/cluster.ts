@@ -214,8 +214,9 @@ export class E2eCluster {
     const store = this.opts.etcd ? ['--etcd', this.opts.etcd.join(','), '--etcd-prefix', this.prefix] : [];
     const listen = this.net ? ['--listen', this.net.serverIp, '--advertise-address', this.net.serverIp] : ['--listen', '127.0.0.1'];
     const proc = new NubisProcess(`server-${i}`, ['--data-dir', dataDir, 'server', ...listen, '--port', '0', ...store, ...FAST_SERVER_FLAGS]);
-    const m = await proc.waitFor(/--server (\S+) --token (\S+) --ca-cert-hash (\S+)/);
-    const info = { dataDir, proc, url: m[1]!, token: m[2]!, caHash: m[3]! };
+    // The token itself is never printed: the server names the file it is in.
+    const m = await proc.waitFor(/--server (\S+) --token \$\(cat (\S+)\) --ca-cert-hash (\S+)/);
+    const info = { dataDir, proc, url: m[1]!, token: readFileSync(m[2]!, 'utf8').trim(), caHash: m[3]! };
     this.servers[i] = info;
     return info;
   }

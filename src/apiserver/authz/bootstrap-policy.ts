@@ -113,7 +113,7 @@ export function bootstrapPolicy(): BootstrapPolicy {
     clusterRole('system:controller:generic-garbage-collector', [rule(['get', 'list', 'watch', 'update', 'patch', 'delete'], ['*'], ['*'])]),
     clusterRole('system:controller:clusterrole-aggregation-controller', [rule(['escalate', 'get', 'list', 'watch', 'update', 'patch'], [RBAC_GROUP], ['clusterroles'])]),
     clusterRole('system:controller:certificate-controller', [
-      rule(['get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests']),
+      rule(['get', 'list', 'watch', 'delete'], ['certificates.k8s.io'], ['certificatesigningrequests']),
       rule(['update'], ['certificates.k8s.io'], ['certificatesigningrequests/status', 'certificatesigningrequests/approval']),
     ]),
     clusterRole('system:node-bootstrapper', [rule(['create', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests'])]),

@@ -14,7 +14,7 @@ import protobuf from 'protobufjs';
 import { ApiError, badRequest } from '../status.js';
 import { CORE_PROTO } from './core-proto.js';
 import { SMALL_PROTOS } from './meta-proto.js';
-import { AUTHENTICATION_PROTO, BATCH_PROTO, RBAC_PROTO, REVIEWS_PROTO, WORKLOADS_PROTO } from './workloads-proto.js';
+import { AUTHENTICATION_PROTO, BATCH_PROTO, CERTIFICATES_PROTO, RBAC_PROTO, REVIEWS_PROTO, WORKLOADS_PROTO } from './workloads-proto.js';
 
 export const PROTOBUF_CONTENT_TYPE = 'application/vnd.kubernetes.protobuf';
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
@@ -33,6 +33,7 @@ const PACKAGES: Record<string, string> = {
   'rbac.authorization.k8s.io': 'k8s.rbac',
   'authorization.k8s.io': 'k8s.authorization',
   'authentication.k8s.io': 'k8s.authentication',
+  'certificates.k8s.io': 'k8s.certificates',
 };
 
 let root: protobuf.Root | undefined;
@@ -41,7 +42,7 @@ let root: protobuf.Root | undefined;
 function schema(): protobuf.Root {
   if (root) return root;
   const r = new protobuf.Root();
-  for (const src of [...SMALL_PROTOS, CORE_PROTO, WORKLOADS_PROTO, BATCH_PROTO, RBAC_PROTO, REVIEWS_PROTO, AUTHENTICATION_PROTO]) protobuf.parse(src, r, { keepCase: true });
+  for (const src of [...SMALL_PROTOS, CORE_PROTO, WORKLOADS_PROTO, BATCH_PROTO, RBAC_PROTO, REVIEWS_PROTO, AUTHENTICATION_PROTO, CERTIFICATES_PROTO]) protobuf.parse(src, r, { keepCase: true });
   r.resolveAll();
   root = r;
   return r;

@@ -103,3 +103,15 @@ message SelfSubjectReview { optional meta.ObjectMeta metadata = 1; optional Self
 message SelfSubjectReviewStatus { optional UserInfo userInfo = 1; }
 message UserInfo { optional string username = 1; optional string uid = 2; repeated string groups = 3; }
 `;
+
+/** certificates.k8s.io/v1 CertificateSigningRequest (the extra map is not decoded). */
+export const CERTIFICATES_PROTO = `syntax = "proto2";
+package k8s.certificates;
+message CertificateSigningRequest { optional meta.ObjectMeta metadata = 1; optional CertificateSigningRequestSpec spec = 2; optional CertificateSigningRequestStatus status = 3; }
+message CertificateSigningRequestSpec {
+  optional bytes request = 1 [(keep)=true]; optional string signerName = 7 [(keep)=true]; optional int32 expirationSeconds = 8 [(ptr)=true]; repeated string usages = 5;
+  optional string username = 2; optional string uid = 3; repeated string groups = 4;
+}
+message CertificateSigningRequestStatus { repeated CertificateSigningRequestCondition conditions = 1; optional bytes certificate = 2; }
+message CertificateSigningRequestCondition { optional string type = 1; optional string status = 6; optional string reason = 2; optional string message = 3; optional meta.Time lastUpdateTime = 4; optional meta.Time lastTransitionTime = 5; }
+`;
