@@ -7,14 +7,17 @@
  *   GET /exec/{namespace}/{pod}/{container}?command=…&stdin&stdout&stderr&tty   (WebSocket, channel protocol)
  *   GET /stats/summary
  *
- * Plain HTTP, by default on 127.0.0.1 only: nothing here authenticates the caller, so the agent listens
- * where only the local API server can reach it (a later issue adds TLS with certificates from the
- * cluster CA for agents on other machines).
+ * HTTPS only, both ways authenticated: the agent serves its node's certificate from the cluster CA and
+ * completes a handshake only with a client certificate of that CA; of those it serves only the API
+ * server's (`CN=nubis:apiserver`), so a node's or a user's certificate gets 403.
  */
-import http from 'node:http';
+import type http from 'node:http';
+import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
+import { AGENT_CLIENT_CN } from '../client/certificates.js';
 import { isNubisError } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
 import type { RuntimeDriver } from '../runtime/driver.js';
@@ -64,17 +67,25 @@ export interface AgentServerOptions {
   pods: PodManager;
   driver: RuntimeDriver;
   stats: StatsCollector;
+  /** The serving certificate and key, and the cluster CA that client certificates must chain to. */
+  tls: { cert: string; key: string; ca: string };
+}
+
+/** Whether the request comes from the API server (the only caller served). */
+function fromApiServer(req: http.IncomingMessage): boolean {
+  const peer = (req.socket as TLSSocket).getPeerCertificate?.();
+  return (req.socket as TLSSocket).authorized === true && peer?.subject?.CN === AGENT_CLIENT_CN;
 }
 
 export class AgentServer {
-  readonly #server: http.Server;
+  readonly #server: https.Server;
   readonly #wss = new WebSocketServer({
     noServer: true,
     handleProtocols: (offered) => PROTOCOLS.find((p) => offered.has(p)) ?? false,
   });
 
   private constructor(private readonly o: AgentServerOptions) {
-    this.#server = http.createServer((req, res) => void this.#handle(req, res));
+    this.#server = https.createServer({ ...o.tls, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, (req, res) => void this.#handle(req, res));
     this.#server.on('upgrade', (req, socket, head) => void this.#upgrade(req, socket, head));
   }
 
@@ -85,6 +96,11 @@ export class AgentServer {
       s.#server.listen(o.port, o.host, () => resolve());
     });
     return s;
+  }
+
+  /** Serves a renewed certificate from now on (connections already open keep theirs). */
+  useCertificate(cert: string, key: string): void {
+    this.#server.setSecureContext({ cert, key, ca: this.o.tls.ca });
   }
 
   get port(): number {
@@ -115,6 +131,7 @@ export class AgentServer {
     const url = new URL(req.url ?? '/', 'http://agent');
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     try {
+      if (!fromApiServer(req)) throw new HttpError(403, 'Forbidden', 'only the API server may use the agent endpoint');
       if (req.method !== 'GET') throw new HttpError(405, 'MethodNotAllowed', `${req.method} is not supported`);
       if (url.pathname === '/healthz') {
         res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
@@ -165,11 +182,12 @@ export class AgentServer {
   async #upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://agent');
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-    if (parts[0] !== 'exec' || parts.length !== 4) {
-      const body = statusBody(404, 'NotFound', `no upgrade route for ${url.pathname}`);
-      socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-      return;
-    }
+    const refuse = (code: number, reason: string, text: string, message: string) => {
+      const body = statusBody(code, reason, message);
+      socket.end(`HTTP/1.1 ${code} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    };
+    if (!fromApiServer(req)) return refuse(403, 'Forbidden', 'Forbidden', 'only the API server may use the agent endpoint');
+    if (parts[0] !== 'exec' || parts.length !== 4) return refuse(404, 'NotFound', 'Not Found', `no upgrade route for ${url.pathname}`);
     this.#wss.handleUpgrade(req, socket, head, (ws) => void this.#exec(ws, parts[1]!, parts[2]!, parts[3]!, url.searchParams));
   }
 

@@ -21,6 +21,7 @@ import type { RuntimeDriver } from '../runtime/driver.js';
 import { imageDigestsInUse } from '../runtime/oci/container-store.js';
 import { OciDriver } from '../runtime/oci/oci-driver.js';
 import { AgentServer } from './agent-server.js';
+import { clusterCa, renewServingCertificate, servingCertificate } from './serving-certificate.js';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import type { ObjectSource } from './env.js';
 import { ImagePuller } from './image-puller.js';
@@ -161,7 +162,10 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     },
     t.exitPollMs ?? 1000,
   );
-  const server = await AgentServer.start({ host: opts.listen ?? address, port: opts.port ?? 10250, pods, driver, stats: new StatsCollector(opts.nodeName, driver, pods) });
+  const serving = await servingCertificate(opts.client, opts.dataDir, opts.nodeName);
+  const tls = { ...serving, ca: clusterCa(opts.client) };
+  const server = await AgentServer.start({ host: opts.listen ?? address, port: opts.port ?? 10250, pods, driver, stats: new StatsCollector(opts.nodeName, driver, pods), tls });
+  renewServingCertificate(opts.client, opts.dataDir, opts.nodeName, serving, (c) => server.useCertificate(c.cert, c.key), opts.signal, (m) => log.info(m));
   try {
     reporter = new NodeReporter({
       client: opts.client,

@@ -140,6 +140,7 @@ export class ApiServer {
   private async listen(): Promise<void> {
     const o = this.options;
     const pki = await ensureServerPki(o.dataDir, servingNames(o.advertiseAddress ? [o.advertiseAddress] : []));
+    this.pods.useAgentTls({ ca: pki.caCert, ...pki.agentClient });
     await Promise.all([this.rbac.start(this.indexes.signal), this.nodes.start(this.indexes.signal)]);
     await this.ensureNamespaces();
     await ensureBootstrapPolicy(this.system);

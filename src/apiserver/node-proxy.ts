@@ -4,7 +4,7 @@
  * /api/v1/nodes/<n>/proxy/stats/summary` and `nubis top` read the agent's stats summary this way.
  * Only GET (and HEAD) are proxied; the agent's status code, content type and body pass through unchanged.
  */
-import http from 'node:http';
+import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PodProxy } from './pod-proxy.js';
 import { ApiError } from './status.js';
@@ -19,7 +19,7 @@ export function matchNodeProxy(pathname: string): { node: string; path: string }
 }
 
 export class NodeProxy {
-  constructor(private readonly agents: Pick<PodProxy, 'agentOfNode'>) {}
+  constructor(private readonly agents: Pick<PodProxy, 'agentOfNode' | 'tlsFor'>) {}
 
   /** Proxies one request for `target` (from matchNodeProxy) with its query string. */
   async serve(req: IncomingMessage, res: ServerResponse, target: { node: string; path: string }, search: string): Promise<void> {
@@ -29,7 +29,7 @@ export class NodeProxy {
     if (target.path.split('/').includes('..')) throw new ApiError('BadRequest', `invalid proxy path ${target.path.slice(0, 200)}`);
     const agent = await this.agents.agentOfNode(target.node);
     await new Promise<void>((resolve, reject) => {
-      const up = http.request(`http://${agent}${target.path}${search}`, { method, headers: { accept: req.headers.accept ?? '*/*' } }, (ans) => {
+      const up = https.request(`https://${agent}${target.path}${search}`, { ...this.agents.tlsFor(target.node), method, headers: { accept: req.headers.accept ?? '*/*' } }, (ans) => {
         const headers: Record<string, string> = { 'Content-Type': ans.headers['content-type'] ?? 'application/octet-stream' };
         if (ans.headers['content-length']) headers['Content-Length'] = ans.headers['content-length'];
         res.writeHead(ans.statusCode ?? 502, headers);

@@ -4,12 +4,13 @@
  * cover change (a new --advertise-address or hostname). RSA keys and signatures come from Node's crypto,
  * the certificates' DER from x509.ts: no openssl at runtime, and no certificate library in memory.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { exists, writeFileAtomic } from '../lib/files.js';
 import { withLock } from '../lib/lock.js';
+import { AGENT_CLIENT_CN } from '../client/certificates.js';
 import { makeCertificate } from '../lib/x509.js';
 
 /** PEM material the HTTPS listener and the kubeconfig need. */
@@ -17,6 +18,8 @@ export interface ServerPki {
   caCert: string;
   /** The CA's private key: the certificate signer issues client certificates with it. */
   caKey: string;
+  /** The client certificate the API server shows agents (CN=nubis:apiserver), and its key. */
+  agentClient: { cert: string; key: string };
   cert: string;
   key: string;
 }
@@ -28,6 +31,12 @@ export function pkiDir(dataDir: string): string {
 /** The names a serving certificate covers: loopback, localhost, the hostname and any extra address. */
 export function servingNames(extra: string[] = []): string[] {
   return [...new Set(['127.0.0.1', 'localhost', os.hostname(), ...extra].filter((n) => n !== ''))].sort();
+}
+
+/** Whether `cert` was signed by `ca` and is valid for another 30 days. */
+function issuedBy(cert: string, ca: string): boolean {
+  const c = new X509Certificate(cert);
+  return c.verify(new X509Certificate(ca).publicKey) && Date.parse(c.validTo) > Date.now() + 30 * 86_400_000;
 }
 
 function newKey(): string {
@@ -66,6 +75,12 @@ export async function ensureServerPki(dataDir: string, names: string[]): Promise
       await writeFileAtomic(file('server.crt'), serving.cert);
       await writeFileAtomic(namesFile, wanted);
     }
-    return { caCert: ca.cert, caKey: ca.key, cert: await readFile(file('server.crt'), 'utf8'), key: await readFile(file('server.key'), 'utf8') };
+    if (!(await exists(file('agent-client.crt'))) || !(await exists(file('agent-client.key'))) || !issuedBy(await readFile(file('agent-client.crt'), 'utf8'), ca.cert)) {
+      const key = newKey();
+      await writeFileAtomic(file('agent-client.key'), key, 0o600);
+      await writeFileAtomic(file('agent-client.crt'), makeCertificate({ commonName: AGENT_CLIENT_CN, key, issuer: ca, validDays: 730, ca: false, usage: 'client' }));
+    }
+    const agentClient = { cert: await readFile(file('agent-client.crt'), 'utf8'), key: await readFile(file('agent-client.key'), 'utf8') };
+    return { caCert: ca.cert, caKey: ca.key, agentClient, cert: await readFile(file('server.crt'), 'utf8'), key: await readFile(file('server.key'), 'utf8') };
   });
 }

@@ -3,8 +3,9 @@
  * reads the pod's spec.nodeName, the Node's agent address (status.addresses InternalIP, else Hostname,
  * and status.daemonEndpoints.kubeletEndpoint.Port) and proxies the request there.
  *
- * The agent-side HTTP contract (plain HTTP for now, on that address and port; later issues may add TLS
- * with certificates from the server's CA):
+ * The agent-side HTTP contract, over TLS both ways: the agent serves a certificate from the cluster CA
+ * naming its node (`CN=system:node:<name>`, checked here instead of the address), and accepts only the
+ * API server's client certificate (`CN=nubis:apiserver`, from the same CA):
  *
  *   GET /containerLogs/{namespace}/{pod}/{container}?follow=&previous=&timestamps=&tailLines=&sinceSeconds=&limitBytes=
  *     200 text/plain: the log, streamed while follow=true until the container ends or the client leaves.
@@ -20,7 +21,9 @@
  * Until a Node names an agent address the server answers 503 ServiceUnavailable with a clear message.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
+import type { PeerCertificate } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { KubeObject } from '../api/meta.js';
@@ -33,6 +36,13 @@ interface PodSpec {
   nodeName?: string;
   containers?: Array<{ name?: string }>;
   initContainers?: Array<{ name?: string }>;
+}
+
+/** The API server's side of agent TLS: the cluster CA and its client certificate for agents. */
+export interface AgentTls {
+  ca: string;
+  cert: string;
+  key: string;
 }
 
 interface NodeStatus {
@@ -50,7 +60,29 @@ export class PodProxy implements PodRoutes {
     handleProtocols: (_offered, req) => (req as IncomingMessage & { agentProtocol?: string }).agentProtocol ?? false,
   });
 
+  private tls: AgentTls | undefined;
+
   constructor(private readonly store: ObjectStore) {}
+
+  /** The PKI agents are reached with (the server loads it when it starts listening). */
+  useAgentTls(tls: AgentTls): void {
+    this.tls = tls;
+  }
+
+  /** TLS options for a connection to the agent of `nodeName`: the cluster CA, our client certificate, the node's name. */
+  tlsFor(nodeName: string): https.RequestOptions {
+    const expected = `system:node:${nodeName}`;
+    if (!this.tls) throw new ApiError('ServiceUnavailable', 'the server has not loaded its agent credentials yet');
+    return {
+      ca: this.tls.ca,
+      cert: this.tls.cert,
+      key: this.tls.key,
+      checkServerIdentity: (_host: string, peer: PeerCertificate) => {
+        const cn = peer.subject?.CN;
+        return cn === expected ? undefined : new Error(`the agent's certificate names ${String(cn)}, not ${expected}`);
+      },
+    };
+  }
 
   /** host:port of the agent running the pod; 400/503 Status errors when there is none. */
   async agentFor(pod: KubeObject): Promise<string> {
@@ -103,7 +135,7 @@ export class PodProxy implements PodRoutes {
     }
     const path = `/containerLogs/${encodeURIComponent(pod.metadata.namespace ?? '')}/${encodeURIComponent(pod.metadata.name)}/${encodeURIComponent(container)}?${q}`;
     await new Promise<void>((resolve, reject) => {
-      const up = http.get(`http://${agent}${path}`, (res) => {
+      const up = https.get(`https://${agent}${path}`, this.tlsFor((pod.spec as PodSpec).nodeName!), (res) => {
         r.res.writeHead(res.statusCode ?? 502, { 'Content-Type': res.headers['content-type'] ?? 'text/plain', 'Cache-Control': 'no-cache' });
         res.pipe(r.res);
         res.on('end', resolve);
@@ -136,8 +168,9 @@ export class PodProxy implements PodRoutes {
     const q = new URLSearchParams();
     for (const k of ['command', 'stdin', 'stdout', 'stderr', 'tty']) for (const v of query.getAll(k)) q.append(k, v);
     const upstream = new WebSocket(
-      `ws://${agent}/exec/${encodeURIComponent(pod.metadata.namespace ?? '')}/${encodeURIComponent(pod.metadata.name)}/${encodeURIComponent(container)}?${q}`,
+      `wss://${agent}/exec/${encodeURIComponent(pod.metadata.namespace ?? '')}/${encodeURIComponent(pod.metadata.name)}/${encodeURIComponent(container)}?${q}`,
       offered,
+      this.tlsFor((pod.spec as PodSpec).nodeName!),
     );
     await new Promise<void>((resolve, reject) => {
       upstream.once('open', resolve);

@@ -18,7 +18,8 @@ import { invalid } from '../lib/errors.js';
 import { exists, writeFileAtomic } from '../lib/files.js';
 import { logger, setLogLevel, type Level } from '../lib/log.js';
 import { checkJoinToken, discoverCa } from './join.js';
-import { certificateNode, renewalTime, renewNodeCertificate, requestNodeCertificate, type NodeCredentials } from './node-certificate.js';
+import { certificateNode, renewalTime } from '../client/certificates.js';
+import { renewNodeCertificate, requestNodeCertificate, type NodeCredentials } from './node-certificate.js';
 import { aborted, daemonProgram, DEFAULT_CLUSTER_NETWORK, parseDuration, stopSignal } from './process-flags.js';
 import { failed } from './server.js';
 

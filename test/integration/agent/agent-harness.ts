@@ -1,7 +1,9 @@
 /**
  * An API server (test/integration/apiserver/harness.ts) plus a real node agent in this process with a
  * temp data dir, real containers (conmon + runc) and short intervals and back-offs; helpers to create
- * pods bound to the node and to wait for their status. `close` deletes every pod, waits until the agent
+ * pods bound to the node and to wait for their status. The agent joins as a node does (a join token, then
+ * its own certificate), so it works under the Node authorizer; the test acts as admin through `client`.
+ * `close` deletes every pod, waits until the agent
  * has removed them, stops the agent and checks that nothing is left on the machine.
  */
 import assert from 'node:assert/strict';
@@ -14,6 +16,8 @@ import { connectionFor, loadKubeconfig, selectContext } from '../../../src/clien
 import { RestClient, type ResourceInfo } from '../../../src/client/rest-client.js';
 import { RealHost } from '../../../src/host/real-host.js';
 import { startAgent, type Agent, type AgentTiming } from '../../../src/agent/index.js';
+import { createJoinToken } from '../../../src/cmd/join.js';
+import { requestNodeCertificate } from '../../../src/cmd/node-certificate.js';
 import { agentDirsLeft, leftovers, snapshotHost, type HostSnapshot } from '../../helpers/leaks.js';
 import { eventually, TestServer } from '../apiserver/harness.js';
 
@@ -41,6 +45,8 @@ export class AgentEnv {
   private constructor(
     readonly api: TestServer,
     readonly client: RestClient,
+    /** The agent's own client: the node's certificate. */
+    readonly nodeClient: RestClient,
     readonly dataDir: string,
     readonly before: HostSnapshot,
     readonly nodeName: string,
@@ -51,15 +57,20 @@ export class AgentEnv {
     const api = await TestServer.start();
     const conn = await connectionFor(selectContext((await loadKubeconfig({ flag: api.kubeconfig })).config));
     const client = new RestClient(conn);
+    const token = await createJoinToken(api.dataDir);
+    await eventually('the join token to be accepted', async () => (await api.request('GET', '/version', { token })).status === 200);
+    const bootstrap = new RestClient({ server: conn.server, ca: conn.ca, token });
+    const creds = await requestNodeCertificate(bootstrap, nodeName).finally(() => bootstrap.close());
+    const nodeClient = new RestClient({ server: conn.server, ca: conn.ca, ...creds });
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'nubis-agent-'));
-    const env = new AgentEnv(api, client, dataDir, before, nodeName);
+    const env = new AgentEnv(api, client, nodeClient, dataDir, before, nodeName);
     await env.startAgent(timing);
     return env;
   }
 
   async startAgent(timing: AgentTiming = FAST): Promise<Agent> {
     this.#abort = new AbortController();
-    this.agent = await startAgent({ client: this.client, nodeName: this.nodeName, dataDir: this.dataDir, host: this.host, port: 0, timing, signal: this.#abort.signal });
+    this.agent = await startAgent({ client: this.nodeClient, nodeName: this.nodeName, dataDir: this.dataDir, host: this.host, port: 0, timing, signal: this.#abort.signal });
     return this.agent;
   }
 
@@ -134,6 +145,7 @@ export class AgentEnv {
     } finally {
       this.#abort.abort();
       this.client.close();
+      this.nodeClient.close();
       await this.api.close();
       rmSync(this.dataDir, { recursive: true, force: true });
     }

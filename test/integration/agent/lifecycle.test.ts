@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -25,14 +24,11 @@ after(async () => {
   rmSync(hostDir, { recursive: true, force: true });
 });
 
-function getJson(port: number, p: string): Promise<any> {
-  return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: p }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body)) : reject(new Error(`${res.statusCode}: ${body}`))));
-    }).on('error', reject);
-  });
+/** A GET of the agent's endpoint through the API server's node proxy (the agent serves only the server). */
+async function getJson(p: string): Promise<any> {
+  const r = await env.api.request('GET', `/api/v1/nodes/node-l/proxy${p}`);
+  if (r.status !== 200) throw new Error(`${r.status}: ${r.body}`);
+  return r.json();
 }
 
 test('graceful deletion: preStop, then SIGTERM; a container that ignores it is killed after the grace period', async () => {
@@ -129,7 +125,7 @@ test('an agent restart adopts running pods without restarting them; probes, rest
   const restarted = await env.waitPod('survivor', 'b restarted', (p) => (p.status?.containerStatuses?.find((c) => c.name === 'b')?.restartCount ?? 0) === 1);
   assert.notEqual(containerStatus(restarted, 'b').containerID, ids.b);
 
-  const summary = await getJson(env.agent.port, '/stats/summary');
+  const summary = await getJson('/stats/summary');
   assert.equal(summary.node.nodeName, 'node-l');
   assert.ok(summary.node.memory.workingSetBytes > 0);
   const podStats = summary.pods.find((p: { podRef: { name: string } }) => p.podRef.name === 'survivor');

@@ -5,6 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
@@ -54,4 +57,32 @@ test('nodes/proxy serves the agent stats summary: memory of a 20 MB pod, CPU in 
   assert.ok(Number(row[1]) < 2000, `CPU ${row[1]}m`);
   assert.ok(Number(row[2]) >= 15, `memory ${row[2]}Mi`);
   await env.deletePod('hog');
+});
+
+test('the agent endpoint serves only the API server: no certificate, a node certificate or plain HTTP get nothing', async () => {
+  const port = env.agent.port;
+  const get = (opts: https.RequestOptions) =>
+    new Promise<number>((resolve, reject) => {
+      const req = https.get({ host: '127.0.0.1', port, path: '/stats/summary', ca: env.api.ca, checkServerIdentity: () => undefined, ...opts }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+    });
+  await assert.rejects(get({}), 'a client without a certificate does not complete the handshake');
+  const conn = env.nodeClient.connection;
+  assert.equal(await get({ cert: conn.cert, key: conn.key }), 403, "the node's own client certificate is not the API server's");
+  const plain = await new Promise<string>((resolve) => {
+    http.get({ host: '127.0.0.1', port, path: '/stats/summary' }, () => resolve('answered')).on('error', (err) => resolve(err.message));
+  });
+  assert.notEqual(plain, 'answered');
+  // The serving certificate names the node and chains to the cluster CA.
+  const peer = await new Promise<tls.PeerCertificate>((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port, ca: env.api.ca, cert: conn.cert, key: conn.key, checkServerIdentity: () => undefined }, () => {
+      resolve(s.getPeerCertificate());
+      s.end();
+    });
+    s.on('error', reject);
+  });
+  assert.equal(peer.subject.CN, 'system:node:node-p');
 });

@@ -13,6 +13,7 @@ import { fieldErr, immutable } from '../../validation.js';
 
 export const NODE_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client-kubelet';
 export const CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client';
+export const SERVING_SIGNER = 'kubernetes.io/kubelet-serving';
 
 export interface CsrCondition {
   type: 'Approved' | 'Denied' | 'Failed';
