@@ -9,6 +9,7 @@ import { includeObjectParam, toTable } from './table-output.js';
 import type { UserInfo } from './authn/authenticator.js';
 import type { Authorizer } from './authz/authorizer.js';
 import type { RbacAuthorizer } from './authz/rbac-authorizer.js';
+import type { Credentials } from './tenancy/credentials.js';
 import type { WatchCaches } from './watch-cache.js';
 
 export interface WatchSettings {
@@ -38,6 +39,8 @@ export interface ApiRequest {
   query: URLSearchParams;
   user: UserInfo;
   type: ResourceType;
+  /** What of a list or watch the user may see (authorization's scope); absent: everything it asked for. */
+  visible?: (o: KubeObject) => boolean;
 }
 
 export interface HandlerDeps {
@@ -49,6 +52,8 @@ export interface HandlerDeps {
   authorizer: Authorizer;
   /** RBAC's index (rules reviews list from it). */
   rbac: RbacAuthorizer;
+  /** Tenant users' passwords and logins. */
+  credentials: Credentials;
 }
 
 /** Writes an object (or its Table) with the given code, and any warnings as Warning headers. */

@@ -3,6 +3,7 @@
  * over an ObjectStore (SQLite or etcd), watch caches, garbage collection and namespace lifecycle.
  * Several servers may share one etcd: each watches the store, so watches agree across them.
  */
+import { setMaxListeners } from 'node:events';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -39,6 +40,13 @@ import { RbacAuthorizer } from './authz/rbac-authorizer.js';
 import { RoleAggregator } from './authz/role-aggregator.js';
 import { SuperuserAuthorizer } from './authz/superuser.js';
 import { InternalWriter, SYSTEM_USERS } from './internal-writer.js';
+import { UserTokenAuthenticator } from './authn/user-token.js';
+import { Credentials } from './tenancy/credentials.js';
+import { TenancyAuthorizer } from './tenancy/tenancy-authorizer.js';
+import { TenancyIndex } from './tenancy/tenancy-index.js';
+import { TenantAdmission } from './tenancy/tenant-admission.js';
+import { TenantNamespaces } from './tenancy/tenant-namespaces.js';
+import type { KubeObject } from '../api/meta.js';
 import { CsrSigner } from './csr-signer.js';
 import { StoreMirror } from './store-mirror.js';
 import { CsrRequester } from './admission/csr-requester.js';
@@ -85,6 +93,9 @@ export class ApiServer {
   /** Every request's authorization: superuser, node, RBAC; default deny. */
   readonly authorizer: AuthorizerChain;
   private readonly system: InternalWriter;
+  private readonly tenancy: TenancyIndex;
+  private readonly credentials: Credentials;
+  private readonly tenantNamespaces: TenantNamespaces;
   private readonly indexes = new AbortController();
   private aggregator: RoleAggregator | undefined;
   private signer: CsrSigner | undefined;
@@ -104,17 +115,29 @@ export class ApiServer {
       this.repairTimer ??= setTimeout(() => void this.repairAllocations(), 500).unref();
     };
     this.tokenFile = new TokenFileAuthenticator(tokensFile(options.dataDir));
-    this.authn = new AuthenticatorChain([this.tokenFile, new ClientCertificateAuthenticator()]);
+    this.tenancy = new TenancyIndex(options.store);
+    this.authn = new AuthenticatorChain([this.tokenFile, new UserTokenAuthenticator(this.tenancy), new ClientCertificateAuthenticator()]);
     this.rbac = new RbacAuthorizer(options.store);
     this.nodes = new NodeAuthorizer(options.store);
-    this.authorizer = new AuthorizerChain([new SuperuserAuthorizer(), this.nodes, this.rbac]);
-    const admission = new AdmissionChain([new CsrRequester(), new NamespaceLifecycle(options.store), new NodeRestriction(), new RbacEscalation(this.authorizer, this.rbac)]);
+    const namespaced = (group: string, resource: string) => this.registry.byResource(group, resource)?.namespaced ?? false;
+    const tenants = new TenancyAuthorizer(this.tenancy, this.rbac, namespaced, (kind, ns, name) => this.rbac.roleRules(kind, ns, name));
+    this.authorizer = new AuthorizerChain([new SuperuserAuthorizer(), this.nodes, tenants, this.rbac]);
+    const admission = new AdmissionChain([
+      new CsrRequester(),
+      new NamespaceLifecycle(options.store),
+      new NodeRestriction(),
+      new TenantAdmission(this.tenancy),
+      new RbacEscalation(this.authorizer, this.rbac, (user, ns) => tenants.rulesFor(user, ns)),
+    ]);
     this.ops = new ObjectOps(options.store, this.registry, deleted, this.services, admission);
-    this.system = new InternalWriter(this.ops, this.authorizer, SYSTEM_USERS.apiserver);
-    this.gc.writer = new InternalWriter(this.ops, this.authorizer, SYSTEM_USERS.garbageCollector);
+    const as = (user: UserInfo) => new InternalWriter(this.ops, this.authorizer, user);
+    this.system = as(SYSTEM_USERS.apiserver);
+    this.gc.writer = as(SYSTEM_USERS.garbageCollector);
+    this.credentials = new Credentials(options.store, this.tenancy, this.system);
+    this.tenantNamespaces = new TenantNamespaces(this.tenancy, as(SYSTEM_USERS.tenantController));
     this.openapi = new OpenApiDocuments(this.registry);
     this.pods = new PodProxy(options.store);
-    this.deps = { ops: this.ops, caches: this.caches, watch, pods: this.pods, authorizer: this.authorizer, rbac: this.rbac };
+    this.deps = { ops: this.ops, caches: this.caches, watch, pods: this.pods, authorizer: this.authorizer, rbac: this.rbac, credentials: this.credentials };
   }
 
   /** Makes PKI and admin access if missing, creates the default namespaces and starts listening. */
@@ -141,13 +164,15 @@ export class ApiServer {
     const o = this.options;
     const pki = await ensureServerPki(o.dataDir, servingNames(o.advertiseAddress ? [o.advertiseAddress] : []));
     this.pods.useAgentTls({ ca: pki.caCert, ...pki.agentClient });
-    await Promise.all([this.rbac.start(this.indexes.signal), this.nodes.start(this.indexes.signal)]);
+    setMaxListeners(64, this.indexes.signal); // one per store mirror
+    await Promise.all([this.rbac.start(this.indexes.signal), this.nodes.start(this.indexes.signal), this.tenancy.start(this.indexes.signal)]);
     await this.ensureNamespaces();
     await ensureBootstrapPolicy(this.system);
     const csrs = new StoreMirror(o.store, { group: 'certificates.k8s.io', resource: 'certificatesigningrequests' });
     this.signer = new CsrSigner(csrs, new InternalWriter(this.ops, this.authorizer, SYSTEM_USERS.certificateController), { cert: pki.caCert, key: pki.caKey });
     await csrs.start(this.indexes.signal);
     void this.signer.sweep();
+    await this.tenantNamespaces.syncAll();
     this.aggregator = new RoleAggregator(this.rbac.clusterRoles, new InternalWriter(this.ops, this.authorizer, SYSTEM_USERS.roleAggregator));
     await this.aggregator.run();
     await this.ensureDnsService();
@@ -233,10 +258,19 @@ export class ApiServer {
     return r.user;
   }
 
-  /** 403 in kube-apiserver's words unless the chain allows it. */
-  private async authorize(a: Attributes): Promise<void> {
+  /**
+   * 403 in kube-apiserver's words unless the chain allows it; 404 where what was asked must look absent
+   * (another tenant's). An allowed list or watch may come back with what of it the user may see.
+   */
+  private async authorize(a: Attributes): Promise<((o: KubeObject) => boolean) | undefined> {
     const d = await this.authorizer.authorize(a);
-    if (d.decision === 'allow') return;
+    if (d.decision === 'allow') return d.visible;
+    if (d.hidden) {
+      if (a.resource === 'namespaces' && !a.group && a.name) throw new ApiError('NotFound', `namespaces "${a.name}" not found`, { name: a.name, kind: 'namespaces' });
+      if (!a.name || a.verb === 'create') throw new ApiError('NotFound', `namespaces "${a.namespace ?? ''}" not found`, { name: a.namespace, kind: 'namespaces' });
+      const qualified = a.group ? `${a.resource}.${a.group}` : a.resource;
+      throw new ApiError('NotFound', `${qualified} "${a.name}" not found`, { name: a.name, group: a.group, kind: a.resource });
+    }
     const details = a.path === undefined ? { name: a.name, group: a.group, kind: a.resource } : undefined;
     throw new ApiError('Forbidden', forbiddenMessage(a, d.reason), details);
   }
@@ -276,9 +310,9 @@ export class ApiServer {
         throw new ApiError('NotFound', `the server could not find the requested resource (${path.slice(0, 200)})`);
       }
       if (info.kind === 'discovery') return this.discovery(req, res, info.legacy, info.group, info.version);
-      await this.authorize({ user, verb: info.verb, group: info.group, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name });
+      const visible = await this.authorize({ user, verb: info.verb, group: info.group, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name });
       const type = this.resolve(info);
-      await handleResource({ req, res, info, query: url.searchParams, user, type }, this.deps);
+      await handleResource({ req, res, info, query: url.searchParams, user, type, visible }, this.deps);
     } catch (err) {
       if (!(err instanceof ApiError) && !isNubisError(err)) log.warn(`${req.method} ${req.url?.slice(0, 200)}: ${(err as Error).stack ?? String(err)}`);
       if (!req.complete) req.resume();
@@ -341,6 +375,7 @@ export class ApiServer {
     this.indexes.abort();
     this.aggregator?.stop();
     this.signer?.stop();
+    this.credentials.stop();
     if (this.authReloader) clearInterval(this.authReloader);
     clearInterval(this.repairInterval);
     clearTimeout(this.repairTimer);

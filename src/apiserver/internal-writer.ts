@@ -20,6 +20,7 @@ export const SYSTEM_USERS = {
   garbageCollector: systemAccount('generic-garbage-collector'),
   roleAggregator: systemAccount('clusterrole-aggregation-controller'),
   certificateController: systemAccount('certificate-controller'),
+  tenantController: systemAccount('tenant-controller'),
 } satisfies Record<string, UserInfo>;
 
 export class InternalWriter {

@@ -33,10 +33,14 @@ export function fieldSelectorParam(t: ResourceType, q: URLSearchParams): FieldSe
   return sel;
 }
 
-/** The object filter of a list or watch: namespace, labels and the kind's field values. */
-export function objectFilter(t: ResourceType, namespace: string | undefined, labels: LabelSelector, fields: FieldSelector): (o: KubeObject) => boolean {
+/**
+ * The object filter of a list or watch: namespace, labels, the kind's field values, and what the user
+ * may see at all (a tenant user sees its tenant's objects only).
+ */
+export function objectFilter(t: ResourceType, namespace: string | undefined, labels: LabelSelector, fields: FieldSelector, visible?: (o: KubeObject) => boolean): (o: KubeObject) => boolean {
   return (o) => {
     if (namespace && o.metadata.namespace !== namespace) return false;
+    if (visible && !visible(o)) return false;
     if (labels.requirements.length > 0 && !matchesLabels(labels, o.metadata.labels)) return false;
     for (const r of fields.requirements) {
       const v = t.fieldValue(o, r.field) ?? '';

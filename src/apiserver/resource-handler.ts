@@ -102,13 +102,13 @@ async function list(r: ApiRequest, deps: HandlerDeps, ns: string | undefined): P
   const cont = r.query.get('continue') || undefined;
   const rvParam = r.query.get('resourceVersion');
   const exact = r.query.get('resourceVersionMatch') === 'Exact';
-  const filter = objectFilter(t, ns, labels, fields);
+  const filter = objectFilter(t, ns, labels, fields, r.visible);
   const table = negotiate(r.req.headers.accept) === 'table';
   const page = (opts: { limit?: number; continue?: string }) =>
     deps.ops.store
       .list(refOf(t), { namespace: ns, labelSelector: labels, ...opts, resourceVersion: exact && rvParam && !opts.continue ? rvParam : undefined })
       .catch((err) => Promise.reject(isNubisError(err, 'Invalid') ? badRequest(err.message, err) : err));
-  const select = (items: KubeObject[]) => (fields.requirements.length > 0 ? items.filter(filter) : items);
+  const select = (items: KubeObject[]) => (fields.requirements.length > 0 || r.visible ? items.filter(filter) : items);
   if (limit === undefined && cont === undefined && !table) return streamList(r, page, select);
   const result = await page({ limit, continue: cont });
   const items = select(result.items);
@@ -162,7 +162,7 @@ async function deleteCollection(r: ApiRequest, deps: HandlerDeps, ns: string | u
   const labels = labelSelectorParam(r.query);
   const fields = fieldSelectorParam(t, r.query);
   const opts = deleteOptions(r.query, await optionalBody(r), r.user);
-  const filter = objectFilter(t, ns, labels, fields);
+  const filter = objectFilter(t, ns, labels, fields, r.visible);
   const result = await deps.ops.store.list(refOf(t), { namespace: ns, labelSelector: labels });
   const deleted: KubeObject[] = [];
   for (const o of result.items.filter(filter)) {

@@ -5,6 +5,7 @@
  */
 import type { AccessReview, AccessReviewSpec } from '../api/authorization/v1/reviews.js';
 import type { KubeObject } from '../api/meta.js';
+import type { Login } from '../api/nubis/v1/tenancy.js';
 import type { UserInfo } from './authn/authenticator.js';
 import type { Attributes } from './authz/authorizer.js';
 import { readObjectBody, sendObject, type ApiRequest, type HandlerDeps } from './api-request.js';
@@ -67,6 +68,11 @@ export async function handleReview(r: ApiRequest, deps: HandlerDeps): Promise<vo
     }
     case 'SelfSubjectRulesReview':
       status = rulesStatus(deps, r.user, (spec as { namespace?: string }).namespace || undefined);
+      break;
+    case 'Login':
+      status = await deps.credentials.login(spec as unknown as Login['spec'], `login from ${String(r.req.headers['user-agent'] ?? 'unknown client').slice(0, 100)}`);
+      // The password never comes back.
+      (body.spec as unknown as { password?: string }).password = undefined;
       break;
     case 'SelfSubjectReview':
       status = { userInfo: { username: r.user.name, groups: r.user.groups, ...(r.user.uid ? { uid: r.user.uid } : {}), ...(r.user.extra ? { extra: r.user.extra } : {}) } };

@@ -69,6 +69,13 @@ export async function handleSubresource(r: ApiRequest, deps: HandlerDeps): Promi
       await deps.ops.delete(t, ns, name, opts);
       return sendJson(r.res, 201, success());
     }
+    case 'password': {
+      if (info.verb !== 'create' && info.verb !== 'update') throw notAllowed(r);
+      const body = await readObjectBody(r);
+      await get(); // the user must exist
+      await deps.credentials.setPassword(name, body.password);
+      return sendJson(r.res, 200, success({ name, group: t.group, kind: t.resource }));
+    }
     case 'log':
       if (info.verb !== 'get') throw notAllowed(r);
       return deps.pods.log(r, await get());

@@ -48,7 +48,7 @@ export async function serveWatch(r: ApiRequest, deps: HandlerDeps, ns: string | 
   const cache = deps.caches.for(refOf(t));
   let events: AsyncIterable<WatchEvent>;
   try {
-    events = await cache.watch({ resourceVersion: rv, filter: objectFilter(t, ns, labels, fields), signal: abort.signal });
+    events = await cache.watch({ resourceVersion: rv, filter: objectFilter(t, ns, labels, fields, r.visible), signal: abort.signal });
   } catch (err) {
     clearTimeout(timer);
     throw err;

@@ -9,6 +9,7 @@ import { registerImageCommands } from './commands/ctr-image.js';
 import { registerKubeCommands } from './commands/kube-commands.js';
 import { registerPodCommands } from './commands/kube-pod-commands.js';
 import { registerRolloutCommands } from './commands/kube-rollout.js';
+import { registerTenancyCommands } from './commands/tenancy-commands.js';
 
 /** Builds the whole command tree. Every command group is wired here, explicitly. */
 export function buildProgram(ctx: CliContext): Command {
@@ -32,6 +33,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerKubeCommands(program, ctx);
   registerRolloutCommands(program, ctx);
   registerPodCommands(program, ctx);
+  registerTenancyCommands(program, ctx);
   return program;
 }
 

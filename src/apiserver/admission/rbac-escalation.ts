@@ -18,6 +18,8 @@ export class RbacEscalation implements AdmissionPlugin {
   constructor(
     private readonly authorizer: Authorizer,
     private readonly rbac: RbacAuthorizer,
+    /** Rules a user holds outside RBAC's bindings (a tenant's roles in its namespaces). */
+    private readonly otherRules: (user: AdmissionRequest['user'], namespace: string | undefined) => PolicyRule[] = () => [],
   ) {}
 
   private async may(r: AdmissionRequest, verb: string, resource: string, name: string): Promise<boolean> {
@@ -26,7 +28,7 @@ export class RbacEscalation implements AdmissionPlugin {
   }
 
   private check(r: AdmissionRequest, wanted: PolicyRule[], what: string): void {
-    const owned = this.rbac.rulesFor(r.user, r.namespace).flatMap((g) => g.rules);
+    const owned = [...this.rbac.rulesFor(r.user, r.namespace).flatMap((g) => g.rules), ...this.otherRules(r.user, r.namespace)];
     const missing = uncovered(owned, wanted);
     if (missing.length === 0) return;
     const shown = missing.slice(0, 10).map(describeRule).join(', ');

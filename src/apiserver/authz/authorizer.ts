@@ -4,6 +4,7 @@
  * denied. Authorizers read indexes kept in memory; one that may need the store (a graph the store
  * mirror has not caught up with) answers with a promise.
  */
+import type { KubeObject } from '../../api/meta.js';
 import type { UserInfo } from '../authn/authenticator.js';
 
 /** What a request asks, in RBAC's terms (Kubernetes' authorizer.Attributes). */
@@ -25,6 +26,10 @@ export type Decision = 'allow' | 'deny' | 'none';
 export interface AuthzResult {
   decision: Decision;
   reason?: string;
+  /** An allowed list or watch shows only the objects this accepts (a tenant user's scope). */
+  visible?: (o: KubeObject) => boolean;
+  /** A denial that must look like absence (404), so names of other tenants do not leak. */
+  hidden?: boolean;
 }
 
 export interface Authorizer {

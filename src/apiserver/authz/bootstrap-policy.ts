@@ -116,6 +116,13 @@ export function bootstrapPolicy(): BootstrapPolicy {
       rule(['get', 'list', 'watch', 'delete'], ['certificates.k8s.io'], ['certificatesigningrequests']),
       rule(['update'], ['certificates.k8s.io'], ['certificatesigningrequests/status', 'certificatesigningrequests/approval']),
     ]),
+    clusterRole('system:controller:tenant-controller', [
+      rule(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'], [RBAC_GROUP], ['rolebindings']),
+      rule(['bind'], [RBAC_GROUP], ['clusterroles'], ['admin', 'edit', 'view']),
+      rule(['get', 'list', 'watch'], ['nubis.dev'], ['tenants']),
+      rule(['update'], ['nubis.dev'], ['tenants/status']),
+    ]),
+    clusterRole('nubis:login', [rule(['create'], ['nubis.dev'], ['logins'])]),
     clusterRole('system:node-bootstrapper', [rule(['create', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests'])]),
   ];
   const clusterRoleBindings = [
@@ -130,6 +137,10 @@ export function bootstrapPolicy(): BootstrapPolicy {
     clusterBinding('system:controller:certificate-controller', 'system:controller:certificate-controller', [
       { kind: 'ServiceAccount', apiGroup: '', name: 'certificate-controller', namespace: 'kube-system' },
     ]),
+    clusterBinding('system:controller:tenant-controller', 'system:controller:tenant-controller', [
+      { kind: 'ServiceAccount', apiGroup: '', name: 'tenant-controller', namespace: 'kube-system' },
+    ]),
+    clusterBinding('nubis:login', 'nubis:login', [group('system:unauthenticated'), group('system:authenticated')]),
     clusterBinding('system:controller:generic-garbage-collector', 'system:controller:generic-garbage-collector', [
       { kind: 'ServiceAccount', apiGroup: '', name: 'generic-garbage-collector', namespace: 'kube-system' },
     ]),
