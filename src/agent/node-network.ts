@@ -27,7 +27,7 @@ import { NodeRoutes, type NodeRoute } from '../network/node-routes.js';
 import { createServiceProxy, type ServiceProxy } from '../network/service-proxy.js';
 import { dnsServiceFrom, serviceRuleFrom } from '../network/service-model.js';
 import { validateHostPorts, validateServices, type HostPortRule, type ServiceRule } from '../network/service-rules.js';
-import { PolicyRules, renderPolicies, type NetworkPolicyRule, type PolicyModel, type PolicyPod } from '../network/policy-rules.js';
+import { PolicyRules, renderPolicies, TENANT_LABEL, type NetworkPolicyRule, type PolicyModel, type PolicyPod } from '../network/policy-rules.js';
 import type { NetworkPolicy } from '../api/networking/v1/network-policy.js';
 import type { KubeObject } from '../api/meta.js';
 import type { NetworkPlugin, PodNetns, PodRef } from './network-plugin.js';
@@ -75,6 +75,8 @@ export class NodeNetwork implements NetworkPlugin {
   private readonly nodes: Informer<Node>;
   /** Every pod of the cluster: policies select peers anywhere; hostPorts are this node's pods'. */
   private readonly pods: Informer<Pod>;
+  /** Pod addresses → namespace: which tenant a DNS query comes from. */
+  private readonly namespaceOfIp = new Map<string, string>();
   private readonly policies: Informer<NetworkPolicy>;
   private readonly namespaces: Informer<KubeObject>;
   private policyRules: PolicyRules | undefined;
@@ -122,13 +124,40 @@ export class NodeNetwork implements NetworkPlugin {
       this.policyDirty = true;
       this.kick();
     };
-    this.pods.addHandlers({ add: podChanged, update: (_, p) => podChanged(p), delete: podChanged });
+    const podIp = (p: Pod) => (p.spec.hostNetwork ? undefined : p.status?.podIP);
+    this.pods.addHandlers({
+      add: (p) => {
+        if (podIp(p)) this.namespaceOfIp.set(podIp(p)!, p.metadata.namespace ?? '');
+        podChanged(p);
+      },
+      update: (old, p) => {
+        if (podIp(old) && podIp(old) !== podIp(p)) this.namespaceOfIp.delete(podIp(old)!);
+        if (podIp(p)) this.namespaceOfIp.set(podIp(p)!, p.metadata.namespace ?? '');
+        podChanged(p);
+      },
+      delete: (p) => {
+        if (podIp(p) && this.namespaceOfIp.get(podIp(p)!) === p.metadata.namespace) this.namespaceOfIp.delete(podIp(p)!);
+        podChanged(p);
+      },
+    });
     const policyChanged = () => {
       this.policyDirty = true;
       this.kick();
     };
     this.policies.addHandlers({ add: policyChanged, update: policyChanged, delete: policyChanged });
     this.namespaces.addHandlers({ add: policyChanged, update: policyChanged, delete: policyChanged });
+  }
+
+  /**
+   * What a DNS client may resolve: a pod sees the namespaces of its own tenant (or, outside any tenant,
+   * those of no tenant); the node and unknown addresses see everything.
+   */
+  private dnsView(ip: string): ((namespace: string) => boolean) | undefined {
+    const ns = this.namespaceOfIp.get(ip);
+    if (ns === undefined) return undefined;
+    const tenantOf = (name: string) => this.namespaces.cache.get(name)?.metadata.labels?.[TENANT_LABEL] ?? '';
+    const mine = tenantOf(ns);
+    return (other) => tenantOf(other) === mine;
   }
 
   /** Resolves once the loop has stopped after the signal (and cleaned up, when no pod was left). */
@@ -258,7 +287,7 @@ export class NodeNetwork implements NetworkPlugin {
       .split('\n')
       .map((l) => /^\s*nameserver\s+(\d+\.\d+\.\d+\.\d+)\s*$/.exec(l)?.[1])
       .filter((ip): ip is string => Boolean(ip));
-    this.dnsServer = new DnsServer(this.dns, { host: gateway, port: 53, upstream });
+    this.dnsServer = new DnsServer(this.dns, { host: gateway, port: 53, upstream, viewOf: (ip) => this.dnsView(ip) });
     await this.dnsServer.start();
     this.bridge = bridge;
     this.full = true;

@@ -22,14 +22,27 @@ dns.reset([
 type Decoded = Packet & { rcode?: string; flag_aa?: boolean };
 const decode = (b: Buffer) => dnsPacket.decode(b) as Decoded;
 
-const ask = (name: string, type: RecordType = 'A'): Decoded => {
+const ask = (name: string, type: RecordType = 'A', visible?: (ns: string) => boolean): Decoded => {
   const q: Packet = { type: 'query', id: 7, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name, class: 'IN' }] };
   // Through the codec both ways, as on the wire.
-  return decode(dnsPacket.encode(dns.answer(dnsPacket.decode(dnsPacket.encode(q)))));
+  return decode(dnsPacket.encode(dns.answer(dnsPacket.decode(dnsPacket.encode(q)), visible)));
 };
 const data = (p: Packet) => (p.answers ?? []).map((a) => ('data' in a ? a.data : undefined));
 
 describe('ClusterDns', () => {
+  it('answers a tenant\'s pods with their tenant\'s names only (and kubernetes.default)', () => {
+    dns.upsert({ namespace: 'default', name: 'kubernetes', clusterIP: '10.43.0.1', ports: [{ name: 'https', protocol: 'TCP', port: 443 }] });
+    const onlyDb = (ns: string) => ns === 'db';
+    assert.equal(ask('web.default.svc.cluster.local', 'A', onlyDb).rcode, 'NXDOMAIN');
+    assert.equal(ask('default.svc.cluster.local', 'A', onlyDb).rcode, 'NXDOMAIN');
+    assert.equal(ask('10-42-9-9.default.pod.cluster.local', 'A', onlyDb).rcode, 'NXDOMAIN');
+    assert.equal(ask('20.0.43.10.in-addr.arpa', 'PTR', onlyDb).rcode, 'REFUSED');
+    assert.deepEqual(data(ask('pg-0.pg.db.svc.cluster.local', 'A', onlyDb)), ['10.42.1.5']);
+    assert.deepEqual(data(ask('kubernetes.default.svc.cluster.local', 'A', onlyDb)), ['10.43.0.1']);
+    assert.deepEqual(data(ask('web.default.svc.cluster.local')), ['10.43.0.20'], 'without a view, everything');
+    dns.remove('default', 'kubernetes');
+  });
+
   it('answers a service name with its ClusterIP, case-insensitively', () => {
     const r = ask('Web.default.svc.cluster.local');
     assert.equal(r.rcode, 'NOERROR');

@@ -51,8 +51,12 @@ export class ClusterDns {
     for (const s of services) this.upsert(s);
   }
 
-  /** The response to a decoded query. */
-  answer(query: Packet): Packet {
+  /**
+   * The response to a decoded query. With `visible`, names of namespaces it refuses do not exist for
+   * this client (NXDOMAIN, no reverse names), so a tenant's pods cannot resolve or discover other
+   * tenants' Services; `kubernetes.default` is always visible.
+   */
+  answer(query: Packet, visible?: (namespace: string) => boolean): Packet {
     const q = query.questions?.[0];
     const reply = (rcode: number, answers: Answer[] = [], additionals: Answer[] = [], aa = true): Packet => ({
       type: 'response',
@@ -69,23 +73,24 @@ export class ClusterDns {
     const ptr = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\.in-addr\.arpa$/.exec(name);
     if (ptr) {
       // Reverse lookups of addresses the cluster knows; any other address is not ours to answer.
-      const target = this.reverse(`${ptr[4]}.${ptr[3]}.${ptr[2]}.${ptr[1]}`);
+      const target = this.reverse(`${ptr[4]}.${ptr[3]}.${ptr[2]}.${ptr[1]}`, visible);
       if (!target) return reply(RCODE.REFUSED, [], [], false);
       const answers: Answer[] = q.type === 'PTR' ? [{ type: 'PTR', name: q.name, ttl: this.ttl, class: 'IN', data: target }] : [];
       return reply(RCODE.NOERROR, answers);
     }
     if (name !== this.domain && !name.endsWith(`.${this.domain}`)) return reply(RCODE.REFUSED, [], [], false);
-    const found = this.lookup(name, q);
+    const found = this.lookup(name, q, visible ? (ns, svc) => visible(ns) || (ns === 'default' && svc === 'kubernetes') : () => true);
     if (!found) return reply(RCODE.NXDOMAIN);
     return reply(RCODE.NOERROR, found.answers.filter((a) => a.type === q.type || (q.type as string) === 'ANY'), found.additionals);
   }
 
   /** Every record of `name` (any type), or undefined when the name does not exist. */
-  private lookup(name: string, q: Question): { answers: Answer[]; additionals: Answer[] } | undefined {
+  private lookup(name: string, q: Question, sees: (namespace: string, service?: string) => boolean): { answers: Answer[]; additionals: Answer[] } | undefined {
     const rel = name === this.domain ? [] : name.slice(0, -(this.domain.length + 1)).split('.');
     const a = (n: string, ip: string): Answer => ({ type: 'A', name: n, ttl: this.ttl, class: 'IN', data: ip });
     if (rel.length === 0) return { answers: [this.soa()], additionals: [] };
     const kind = rel.at(-1);
+    if ((kind === 'pod' || kind === 'svc') && rel.length >= 2 && !sees(rel.at(-2)!, kind === 'svc' ? rel.at(-3) : undefined)) return undefined;
     if (kind === 'pod' && rel.length === 3) {
       const ip = rel[0]!.replace(/-/g, '.');
       return /^\d+\.\d+\.\d+\.\d+$/.test(ip) ? { answers: [a(q.name, ip)], additionals: [] } : undefined;
@@ -138,8 +143,9 @@ export class ClusterDns {
   }
 
   /** The name of a ClusterIP, or of a headless service's endpoint that has a hostname. */
-  private reverse(ip: string): string | undefined {
+  private reverse(ip: string, visible?: (namespace: string) => boolean): string | undefined {
     for (const s of this.services.values()) {
+      if (visible && !visible(s.namespace) && !(s.namespace === 'default' && s.name === 'kubernetes')) continue;
       const base = `${s.name}.${s.namespace}.svc.${this.domain}`;
       if (s.clusterIP === ip) return base;
       const ep = (s.endpoints ?? []).find((e) => e.ip === ip && e.hostname);

@@ -20,6 +20,11 @@ export interface DnsServerOptions {
    * node's own resolvers); without them such names are REFUSED. Over TCP they are always REFUSED.
    */
   upstream?: string[];
+  /**
+   * Which namespaces' names a client may resolve, by its address (a tenant's pods see their tenant's
+   * only); absent, or undefined for an address: every namespace.
+   */
+  viewOf?: (clientIp: string) => ((namespace: string) => boolean) | undefined;
 }
 
 /** How long a forwarded query waits for its upstream answer. */
@@ -52,7 +57,7 @@ export class DnsServer {
     const host = this.opts.host ?? '127.0.0.1';
     const udp = dgram.createSocket('udp4');
     udp.on('message', (msg, rinfo) => {
-      const res = this.respond(msg, true);
+      const res = this.respond(msg, true, rinfo.address);
       if (!res) return;
       if (this.upstream.length > 0 && (res[3]! & 0x0f) === 5) {
         // REFUSED: outside the cluster domain. The node's resolvers answer it, or it stays REFUSED.
@@ -110,7 +115,7 @@ export class DnsServer {
     return undefined;
   }
 
-  private respond(msg: Buffer, udp: boolean): Buffer | undefined {
+  private respond(msg: Buffer, udp: boolean, client: string): Buffer | undefined {
     let query: Packet;
     try {
       query = dnsPacket.decode(msg);
@@ -118,7 +123,7 @@ export class DnsServer {
       return undefined;
     }
     if (query.type === 'response') return undefined;
-    const answer = this.dns.answer(query);
+    const answer = this.dns.answer(query, this.opts.viewOf?.(client));
     let out = dnsPacket.encode(answer);
     const limit = query.additionals?.find((a) => a.type === 'OPT') ? 4096 : UDP_LIMIT;
     if (udp && out.length > limit) {
@@ -138,7 +143,7 @@ export class DnsServer {
       while (buf.length >= 2) {
         const len = buf.readUInt16BE(0);
         if (buf.length < 2 + len) break;
-        const res = this.respond(buf.subarray(2, 2 + len), false);
+        const res = this.respond(buf.subarray(2, 2 + len), false, sock.remoteAddress?.replace(/^::ffff:/, '') ?? '');
         buf = buf.subarray(2 + len);
         if (!res) return void sock.destroy();
         const head = Buffer.alloc(2);

@@ -64,6 +64,9 @@ export function matches(sel: LabelSelector, labels: Record<string, string>): boo
   return true;
 }
 
+/** The namespace label that names a namespace's tenant (nubis.dev/v1 Tenant). */
+export const TENANT_LABEL = 'nubis.dev/tenant';
+
 const types = (p: NetworkPolicyRule) => p.spec.policyTypes ?? (p.spec.egress ? ['Ingress', 'Egress'] : ['Ingress']);
 const chainName = (dir: 'in' | 'eg', ip: string) => `${dir}-${ip.replace(/\./g, '-')}`;
 
@@ -72,6 +75,11 @@ const chainName = (dir: 'in' | 'eg', ip: string) => `${dir}-${ip.replace(/\./g, 
  * pods passes (bridged traffic too, through br_netfilter): replies of allowed connections pass; a pod
  * selected by an Ingress (Egress) policy gets a chain holding the union of the allow rules of every
  * policy selecting it, ending in drop. Pods selected by no policy are not isolated.
+ *
+ * Before any policy, tenants are kept apart: once some namespace names a tenant, a new connection from a
+ * pod to a pod of another tenant (or between a tenant's pod and a pod of no tenant) is dropped, directly
+ * or through a Service (DNAT happens first). A vmap from the source pod to its tenant's chain and one set
+ * of pod addresses per tenant keep that one lookup per packet, however many tenants there are.
  */
 export function renderPolicies(model: PolicyModel, table = 'nubis-policy'): string {
   const t = `ip ${table}`;
@@ -84,6 +92,7 @@ export function renderPolicies(model: PolicyModel, table = 'nubis-policy'): stri
     `add map ${t} egress-pods { type ipv4_addr : verdict; }`,
     `add chain ${t} forward { type filter hook forward priority -5; policy accept; }`,
     `add rule ${t} forward ct state established,related accept`,
+    ...tenantIsolation(t, model, nsLabels),
     `add rule ${t} forward ip saddr vmap @egress-pods`,
     `add rule ${t} forward ip daddr vmap @ingress-pods`,
   ];
@@ -141,6 +150,31 @@ export function renderPolicies(model: PolicyModel, table = 'nubis-policy'): stri
   if (elems.in.length) out.push(`add element ${t} ingress-pods { ${elems.in.join(', ')} }`);
   if (elems.eg.length) out.push(`add element ${t} egress-pods { ${elems.eg.join(', ')} }`);
   return out.join('\n') + '\n';
+}
+
+/** The tenant-isolation part of the table: nothing when no namespace names a tenant. */
+function tenantIsolation(t: string, model: PolicyModel, nsLabels: Map<string, Record<string, string>>): string[] {
+  const byTenant = new Map<string, string[]>();
+  for (const pod of model.pods) {
+    const tenant = nsLabels.get(pod.namespace)?.[TENANT_LABEL] ?? '';
+    byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), pod.ip]);
+  }
+  if ([...byTenant.keys()].every((k) => k === '') && !model.namespaces.some((n) => n.labels[TENANT_LABEL])) return [];
+  // "no-tenant" cannot collide with "tenant-<name>".
+  const chainOf = (tenant: string) => (tenant ? `tenant-${tenant}` : 'no-tenant');
+  const setOf = (tenant: string) => (tenant ? `pods-${tenant}` : 'pods-no-tenant');
+  const out = [`add set ${t} all-pods { type ipv4_addr; }`, `add map ${t} pod-tenant { type ipv4_addr : verdict; }`];
+  const all = model.pods.map((p) => p.ip);
+  if (all.length) out.push(`add element ${t} all-pods { ${all.join(', ')} }`);
+  const elems: string[] = [];
+  for (const [tenant, ips] of byTenant) {
+    out.push(`add set ${t} ${setOf(tenant)} { type ipv4_addr; }`, `add element ${t} ${setOf(tenant)} { ${ips.join(', ')} }`);
+    out.push(`add chain ${t} ${chainOf(tenant)}`, `add rule ${t} ${chainOf(tenant)} ip daddr != @${setOf(tenant)} drop`);
+    for (const ip of ips) elems.push(`${ip} : jump ${chainOf(tenant)}`);
+  }
+  if (elems.length) out.push(`add element ${t} pod-tenant { ${elems.join(', ')} }`);
+  out.push(`add rule ${t} forward ip daddr @all-pods ip saddr vmap @pod-tenant`);
+  return out;
 }
 
 /** Port matches of one rule ("" = any port); named ports resolve on the destination pods, or match nothing. */

@@ -171,6 +171,42 @@ describe('cluster networking across two nodes in their own network namespaces', 
     await eventually('no policy: everyone allowed again', async () => (await get(`http://${remote.status!.podIP}:8080/`)) === remote.metadata.name, 30_000);
   });
 
+  it('tenants cannot reach or resolve each other\'s pods and Services; inside a tenant they can', async () => {
+    const acmePod = (name: string, namespace: string, node: string) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace, labels: { app: name } },
+      spec: { nodeName: node, terminationGracePeriodSeconds: 0, containers: [{ name: 'httpd', image: 'busybox', command: ['sh', '-c', `mkdir -p /www && echo ${name} > /www/index.html && exec httpd -f -p 8080 -h /www`] }] },
+    });
+    const docs = [
+      { apiVersion: 'nubis.dev/v1', kind: 'Tenant', metadata: { name: 'acme' } },
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'acme-a', labels: { 'nubis.dev/tenant': 'acme' } } },
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'acme-b', labels: { 'nubis.dev/tenant': 'acme' } } },
+      acmePod('shop', 'acme-a', c.agents[1]!.name),
+      acmePod('cart', 'acme-b', c.agents[0]!.name),
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'shop', namespace: 'acme-a' }, spec: { selector: { app: 'shop' }, ports: [{ port: 80, targetPort: 8080 }] } },
+    ];
+    for (const d of docs) await c.nubis(['apply', '-f', '-'], { input: JSON.stringify(d) });
+    const shop = await eventually('the tenant pods to run', async () => {
+      const pods = await Promise.all(['acme-a/shop', 'acme-b/cart'].map((k) => c.client.get<Pod>(PODS, k.split('/')[1]!, { namespace: k.split('/')[0] })));
+      return pods.every((p) => p.status?.phase === 'Running' && p.status.podIP) ? pods[0] : undefined;
+    }, 60_000);
+    const run = async (ns: string, pod: string, cmd: string) => (await c.nubis(['exec', '-n', ns, pod, '--', 'sh', '-c', cmd])).stdout.trim();
+    const web = (await c.readyPods('app=web'))[0]!;
+    // Inside acme: across its namespaces and nodes, by IP and by Service name.
+    await eventually('acme pods to reach each other', async () => (await run('acme-b', 'cart', `timeout 3 wget -qO- http://${shop.status!.podIP}:8080/ || echo refused`)) === 'shop', 30_000);
+    assert.equal(await run('acme-b', 'cart', 'timeout 3 wget -qO- http://shop.acme-a/ || echo refused'), 'shop');
+    // Across the tenant's border, neither way, nor through a Service, nor by name.
+    await eventually('the border to close', async () => (await run('default', 'client', `timeout 3 wget -qO- http://${shop.status!.podIP}:8080/ || echo refused`)) === 'refused', 30_000);
+    assert.equal(await run('default', 'client', `timeout 3 wget -qO- http://${(await c.client.get<Service>(SERVICES, 'shop', { namespace: 'acme-a' })).spec!.clusterIP}/ || echo refused`), 'refused');
+    assert.equal(await run('acme-b', 'cart', `timeout 3 wget -qO- http://${web.status!.podIP}:8080/ || echo refused`), 'refused');
+    assert.match(await run('default', 'client', 'nslookup shop.acme-a.svc.cluster.local 2>&1 || true'), /NXDOMAIN|can't find/);
+    assert.match(await run('acme-b', 'cart', 'nslookup web.default.svc.cluster.local 2>&1 || true'), /NXDOMAIN|can't find/);
+    assert.match(await run('acme-b', 'cart', 'nslookup shop.acme-a.svc.cluster.local 2>&1'), /Address:? .*10\.43\./);
+    await c.nubis(['delete', 'namespace', 'acme-a', 'acme-b']);
+    await eventually('the tenant namespaces to go', async () => !/acme-/.test((await c.nubis(['get', 'ns'])).stdout), 60_000);
+  });
+
   it('removing the Service and the pods leaves no rule, interface or address behind', async () => {
     const svc = await c.client.get<Service>(SERVICES, 'web', { namespace: 'default' });
     await c.nubis(['delete', 'service', 'web']);

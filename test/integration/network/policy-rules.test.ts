@@ -89,6 +89,33 @@ describe('network policy in a node namespace (pods on a bridge)', async () => {
     assert.equal(req('client', 'other', 8080), '', 'excepted address');
   });
 
+  it('keeps tenants apart, directly and through a Service; a policy cannot open the way across', async () => {
+    // client and server belong to tenant acme, other to globex.
+    const ns = { client: 'acme-a', server: 'acme-b', other: 'globex-a' } as Record<string, string>;
+    const tenantModel = (policies: PolicyModel['policies']): PolicyModel => ({
+      pods: [...pods.values()].map((p) => ({ ...p, namespace: ns[p.name]! })),
+      namespaces: [
+        { name: 'acme-a', labels: { 'nubis.dev/tenant': 'acme' } },
+        { name: 'acme-b', labels: { 'nubis.dev/tenant': 'acme' } },
+        { name: 'globex-a', labels: { 'nubis.dev/tenant': 'globex' } },
+      ],
+      policies,
+    });
+    await policy.sync(tenantModel([]));
+    assert.match(req('client', 'server', 8080), /^server /, 'same tenant, other namespace');
+    assert.equal(req('other', 'server', 8080), '', 'globex to acme');
+    assert.equal(req('server', 'other', 8080), '', 'acme to globex');
+    const services = new ServiceRules({ host, netns: fx.path(node) });
+    await services.sync([{ key: 'acme-b/server', clusterIP: '10.43.0.41', ports: [{ protocol: 'TCP', port: 80, endpoints: [{ ip: pods.get('server')!.ip, port: 8080, ready: true }] }] }]);
+    assert.match(fx.request(pods.get('client')!.netnsPath, '10.43.0.41', 80, 1), /^server /);
+    assert.equal(fx.request(pods.get('other')!.netnsPath, '10.43.0.41', 80, 1), '', 'through a ClusterIP');
+    await services.clear();
+    // An allow-all ingress policy of acme's server does not let globex in.
+    await policy.sync(tenantModel([{ namespace: 'acme-b', name: 'all', spec: { podSelector: {}, ingress: [{ from: [{ namespaceSelector: {} }] }] } }]));
+    assert.equal(req('other', 'server', 8080), '', 'a policy cannot open the way across tenants');
+    assert.match(req('client', 'server', 8080), /^server /);
+  });
+
   it('removes every rule on clear', async () => {
     await policy.clear();
     assert.doesNotMatch(fx.exec(node, 'nft', ['list', 'tables']), /nubis-policy/);
