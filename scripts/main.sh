@@ -39,6 +39,22 @@ run nubis exec "$pod" -- wget -qO- http://hello-web/
 bridge_ip=$(ip -4 -o addr show dev nubis0 | awk '{print $4}' | cut -d/ -f1)
 run curl -s "http://$bridge_ip:30080/"
 run nubis logs "$pod" --tail 3
+# Multi-tenancy: tenant acme with its admin alice, who logs in and sees only her tenant's namespaces.
+run nubis apply -f examples/tenant-acme.yaml
+echo 'alice-demo-password' | run nubis user passwd alice --password-stdin
+alice="$NUBIS_DATA_DIR/alice.kubeconfig"
+echo 'alice-demo-password' | run nubis login -u alice --password-stdin --kubeconfig "$alice"
+run nubis get namespaces --kubeconfig "$alice"
+run nubis apply -f examples/acme-shop.yaml --kubeconfig "$alice"
+run nubis rollout status deployment/shop -n acme-shop --timeout 120s --kubeconfig "$alice"
+shop=$(nubis get pods -n acme-shop -l app=shop -o name --kubeconfig "$alice" | head -n 1)
+run nubis exec -n acme-shop --kubeconfig "$alice" "$shop" -- wget -qO- http://shop/
+echo
+echo "\$ nubis exec -n acme-shop $shop -- wget -qO- http://hello-web.default/   # another tenant's Service: no such name"
+nubis exec -n acme-shop --kubeconfig "$alice" "$shop" -- sh -c 'timeout 3 wget -qO- http://hello-web.default/ 2>&1 || true'
+echo
+echo '$ nubis get pods -n default --kubeconfig '"$alice"'   # another tenant'"'"'s namespace does not exist for her'
+nubis get pods -n default --kubeconfig "$alice" 2>&1 || true
 echo
 echo "Nubis is running in the background (log: $NUBIS_DATA_DIR/up.log, kubeconfig: $NUBIS_DATA_DIR/admin.kubeconfig)."
 echo "Try: nubis get pods; kubectl --kubeconfig $NUBIS_DATA_DIR/admin.kubeconfig get pods; nubis run --rm busybox echo hi"

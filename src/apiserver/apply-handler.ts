@@ -12,6 +12,7 @@ import { asObject } from './http-io.js';
 import { apiVersion, notFoundStatus, refOf, storeError, type WriteOptions } from './object-ops.js';
 import { sendObject, type ApiRequest, type HandlerDeps } from './api-request.js';
 import { fieldManagerParam } from './query.js';
+import { forbiddenMessage } from './authz/authorizer.js';
 import { ApiError, badRequest } from './status.js';
 
 function invalidPatchOptions(field: string, type: 'FieldValueRequired' | 'FieldValueForbidden' | 'FieldValueInvalid', detail: string): ApiError {
@@ -79,6 +80,10 @@ export async function handleApply(r: ApiRequest, deps: HandlerDeps, subresource:
     try {
       if (!current) {
         if (subresource || wantedRv) throw notFoundStatus(t, key.name);
+        // An apply that creates is a create: the user must be allowed that too, not only patch.
+        const create = { user: r.user, verb: 'create', group: t.group, resource: t.resource, namespace: key.namespace };
+        const d = await deps.authorizer.authorize(create);
+        if (d.decision !== 'allow') throw new ApiError('Forbidden', forbiddenMessage(create, d.reason), { name: key.name, group: t.group, kind: t.resource });
         const created = serverSideApply(undefined, structuredClone(applied), t.schema, applyOpts);
         const saved = await deps.ops.create(t, r.info.namespace, created as unknown as Record<string, unknown>, { ...opts, tracked: true });
         return sendObject(r, 201, saved, opts.warnings);

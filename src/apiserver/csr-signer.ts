@@ -10,6 +10,7 @@
 import type { CertificateSigningRequest, CsrCondition } from '../api/certificates/v1/csr.js';
 import { CLIENT_SIGNER, conditionOf, NODE_CLIENT_SIGNER, SERVING_SIGNER } from '../api/certificates/v1/csr.js';
 import type { KubeObject } from '../api/meta.js';
+import { isNubisError } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
 import { makeCertificate, parseCertificateSigningRequest, type ParsedSigningRequest } from '../lib/x509.js';
 import type { InternalWriter } from './internal-writer.js';
@@ -74,13 +75,35 @@ export class CsrSigner {
     await this.writer.replace(this.type(), csr, { ...csr, status } as KubeObject, subresource);
   }
 
-  /** Whether a node-shaped request is approved without a person: a joining node's client certificate, or a node's own. */
-  private autoApproval(csr: CertificateSigningRequest, parsed: ParsedSigningRequest): string | undefined {
+  /** The Node a node certificate names: whether it is registered, and Ready. */
+  private async node(parsed: ParsedSigningRequest): Promise<{ exists: boolean; ready: boolean }> {
+    try {
+      const node = await this.writer.ops.store.get({ resource: 'nodes' }, { name: parsed.commonName.slice('system:node:'.length) });
+      const conditions = (node.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? [];
+      return { exists: true, ready: conditions.some((c) => c.type === 'Ready' && c.status === 'True') };
+    } catch (err) {
+      if (isNubisError(err, 'NotFound')) return { exists: false, ready: false };
+      throw err;
+    }
+  }
+
+  /**
+   * Whether a node-shaped request is approved without a person: a joining node's client certificate
+   * (unless a Ready node of that name exists: a join token does not take over a live node), or a
+   * node's own (its client certificate only while its Node exists). A string approves, `{ deny }` denies.
+   */
+  private async autoApproval(csr: CertificateSigningRequest, parsed: ParsedSigningRequest): Promise<string | { deny: string } | undefined> {
     const requester = csr.spec.username ?? '';
     const groups = csr.spec.groups ?? [];
     if (!nodeRequest(parsed)) return undefined;
-    if (requester === parsed.commonName) return csr.spec.signerName === SERVING_SIGNER ? 'the serving certificate a node asked for itself' : 'self renewal of the node certificate';
-    if (csr.spec.signerName === NODE_CLIENT_SIGNER && groups.includes('system:bootstrappers')) return 'the node client certificate of a joining agent';
+    if (requester === parsed.commonName) {
+      if (csr.spec.signerName === SERVING_SIGNER) return 'the serving certificate a node asked for itself';
+      return (await this.node(parsed)).exists ? 'self renewal of the node certificate' : { deny: `node ${parsed.commonName} is no longer registered` };
+    }
+    if (csr.spec.signerName === NODE_CLIENT_SIGNER && groups.includes('system:bootstrappers')) {
+      if ((await this.node(parsed)).ready) return { deny: `a Ready node named ${parsed.commonName.slice('system:node:'.length)} is registered: a joining agent may not take its name (delete the Node first, or pick another --node-name)` };
+      return 'the node client certificate of a joining agent';
+    }
     // An administrator's request is one it could approve anyway (agents run with admin credentials in tests and benchmarks).
     if (csr.spec.signerName === SERVING_SIGNER && groups.includes('system:masters')) return 'a serving certificate an administrator asked for';
     return undefined;
@@ -99,8 +122,9 @@ export class CsrSigner {
     const usages = csr.spec.usages ?? [];
     const fits = usages.every((u) => signer.usages.has(u)) && usages.includes(signer.required) && !!parsed.commonName && (!signer.nodesOnly || nodeRequest(parsed));
     if (!conditionOf(csr, 'Approved')) {
-      const why = fits ? this.autoApproval(csr, parsed) : undefined;
-      if (why) await this.write(csr, { type: 'Approved', status: 'True', reason: 'AutoApproved', message: `Auto approving ${why}` }, 'approval');
+      const why = fits ? await this.autoApproval(csr, parsed) : undefined;
+      if (typeof why === 'string') await this.write(csr, { type: 'Approved', status: 'True', reason: 'AutoApproved', message: `Auto approving ${why}` }, 'approval');
+      else if (why) await this.write(csr, { type: 'Denied', status: 'True', reason: 'AutoDenied', message: why.deny }, 'approval');
       return; // otherwise it waits for a person
     }
     if (!fits) {

@@ -350,6 +350,13 @@ export class ObjectOps {
       if (old.status === undefined) delete next.status;
       else next.status = old.status;
     }
+    if (t.group === '' && t.resource === 'namespaces') {
+      // Only namespaces/finalize changes a namespace's finalizers: an update that dropped them would
+      // let the namespace go before its content (which would then await whoever takes the name next).
+      const finalizers = (old.spec as { finalizers?: string[] } | undefined)?.finalizers;
+      next.spec = { ...((next.spec as object | undefined) ?? {}), finalizers };
+      if (finalizers === undefined) delete (next.spec as { finalizers?: string[] }).finalizers;
+    }
     return next;
   }
 

@@ -109,8 +109,11 @@ async function list(r: ApiRequest, deps: HandlerDeps, ns: string | undefined): P
       .list(refOf(t), { namespace: ns, labelSelector: labels, ...opts, resourceVersion: exact && rvParam && !opts.continue ? rvParam : undefined })
       .catch((err) => Promise.reject(isNubisError(err, 'Invalid') ? badRequest(err.message, err) : err));
   const select = (items: KubeObject[]) => (fields.requirements.length > 0 || r.visible ? items.filter(filter) : items);
+  if (r.visible && !table) return streamList(r, page, select);
   if (limit === undefined && cont === undefined && !table) return streamList(r, page, select);
-  const result = await page({ limit, continue: cont });
+  // A scoped list (a tenant user's) is never paged for the client: a continue token names the last key
+  // the store read, which may be another tenant's.
+  const result = r.visible ? await wholeList(page) : await page({ limit, continue: cont });
   const items = select(result.items);
   const meta = { resourceVersion: result.resourceVersion, continue: result.continue };
   if (table) {
@@ -120,6 +123,18 @@ async function list(r: ApiRequest, deps: HandlerDeps, ns: string | undefined): P
   const metadata: Record<string, string> = { resourceVersion: result.resourceVersion };
   if (result.continue) metadata.continue = result.continue;
   sendJson(r.res, 200, { kind: `${t.kind}List`, apiVersion: apiVersion(t), metadata, items });
+}
+
+/** Every page of a list, as one result without a continue token. */
+async function wholeList(page: (opts: { limit?: number; continue?: string }) => Promise<ListResult<KubeObject>>): Promise<ListResult<KubeObject>> {
+  let result = await page({ limit: LIST_PAGE });
+  const items = [...result.items];
+  const resourceVersion = result.resourceVersion;
+  while (result.continue) {
+    result = await page({ limit: LIST_PAGE, continue: result.continue });
+    items.push(...result.items);
+  }
+  return { items, resourceVersion };
 }
 
 /**

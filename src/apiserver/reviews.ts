@@ -60,6 +60,9 @@ export async function handleReview(r: ApiRequest, deps: HandlerDeps): Promise<vo
       if (t.kind === 'LocalSubjectAccessReview') {
         const ns = spec.resourceAttributes?.namespace;
         if (spec.nonResourceAttributes) throw badRequest('a LocalSubjectAccessReview asks about resources only');
+        // Inside its namespace only: a cluster-scoped question would tell who owns what elsewhere.
+        const asked = deps.ops.registry.byResource(spec.resourceAttributes?.group ?? '', spec.resourceAttributes?.resource ?? '');
+        if (asked && !asked.namespaced) throw badRequest(`a LocalSubjectAccessReview asks about namespaced resources only, not ${asked.resource}`);
         if (ns && ns !== r.info.namespace) throw badRequest(`spec.resourceAttributes.namespace must match the namespace of the request (${r.info.namespace ?? ''})`);
         spec.resourceAttributes = { ...spec.resourceAttributes, namespace: r.info.namespace };
       }

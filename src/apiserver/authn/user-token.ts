@@ -11,6 +11,11 @@ import type { Authenticator, AuthnResult, Credentials } from './authenticator.js
 
 const TOKEN = /^nubis-(ut-[a-z0-9]{12})\.([A-Za-z0-9_-]{43})$/;
 
+/** When the credential a request came with expires (tokens it makes may not outlive it). */
+export const CREDENTIAL_EXPIRES = 'nubis.dev/credential-expires';
+/** Set when the credential holds fewer roles than its user (an application credential). */
+export const CREDENTIAL_RESTRICTED = 'nubis.dev/credential-restricted';
+
 export function userTokenString(name: string, secret: string): string {
   return `nubis-${name}.${secret}`;
 }
@@ -34,9 +39,14 @@ export class UserTokenAuthenticator implements Authenticator {
     if (want.length !== got.length || !timingSafeEqual(want, got)) return { invalid: 'the token is not known or was revoked' };
     if (token.spec.expirationTimestamp && Date.parse(token.spec.expirationTimestamp) <= Date.now()) return { invalid: 'the token has expired' };
     const user = this.index.user(token.spec.user);
-    if (!user || user.spec.disabled || token.metadata.deletionTimestamp) return { invalid: 'the user of this token is gone or disabled' };
+    // A token belongs to the user it was made for, not to a later user of the same name.
+    const owner = token.metadata.ownerReferences?.find((o) => o.kind === 'User')?.uid;
+    if (!user || user.spec.disabled || token.metadata.deletionTimestamp || !owner || owner !== user.metadata.uid) return { invalid: 'the user of this token is gone or disabled' };
     const own = impliedRoles(user.spec.roles ?? []);
     const roles = token.spec.roles ? impliedRoles(token.spec.roles.filter((r) => own.includes(r))) : own;
-    return { user: { name: user.metadata.name, uid: user.metadata.uid, groups: tenantGroups(user.spec.tenant, roles), extra: { 'nubis.dev/tenant': [user.spec.tenant], 'authentication.kubernetes.io/credential-id': [`usertoken:${token.metadata.name}`] } } };
+    const extra: Record<string, string[]> = { 'nubis.dev/tenant': [user.spec.tenant], 'authentication.kubernetes.io/credential-id': [`usertoken:${token.metadata.name}`] };
+    if (token.spec.expirationTimestamp) extra[CREDENTIAL_EXPIRES] = [token.spec.expirationTimestamp];
+    if (roles.length < own.length) extra[CREDENTIAL_RESTRICTED] = ['true'];
+    return { user: { name: user.metadata.name, uid: user.metadata.uid, groups: tenantGroups(user.spec.tenant, roles), extra } };
   }
 }

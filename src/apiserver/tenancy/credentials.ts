@@ -34,8 +34,29 @@ const randomName = () => {
   return [...randomBytes(12)].map((b) => alphabet[b % 36]).join('');
 };
 
+/** Password hashes computed at once (each takes ~32 MiB and a worker thread), and how many may wait. */
+const HASHING = 2;
+const WAITING = 32;
+
 export class Credentials {
   private readonly sweeper: NodeJS.Timeout;
+  private hashing = 0;
+  private readonly queue: Array<() => void> = [];
+
+  /** Runs a password hash when a slot is free; 429 when too many are queued (a flood of logins). */
+  private async limited<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.hashing >= HASHING) {
+      if (this.queue.length >= WAITING) throw new ApiError('TooManyRequests', 'too many logins at once, try again in a moment', { retryAfterSeconds: 1 });
+      await new Promise<void>((resolve) => this.queue.push(resolve));
+    } else this.hashing++;
+    try {
+      return await fn();
+    } finally {
+      const next = this.queue.shift();
+      if (next) next();
+      else this.hashing--;
+    }
+  }
 
   constructor(
     private readonly store: ObjectStore,
@@ -62,7 +83,7 @@ export class Credentials {
       });
     }
     const salt = randomBytes(16);
-    const hash = await derive(password, salt);
+    const hash = await this.limited(() => derive(password, salt));
     const record: PasswordRecord = { apiVersion: 'internal.nubis.dev/v1', kind: 'Password', metadata: { name: user }, spec: { salt: salt.toString('base64'), hash: hash.toString('base64'), params: 'scrypt:15:8:1' } };
     try {
       const current = await this.store.get<PasswordRecord>(PASSWORDS, { name: user });
@@ -95,7 +116,7 @@ export class Credentials {
   /** A Login: the user's password checked, a new token made; 401 for any wrong name or password. */
   async login(spec: Login['spec'], description: string): Promise<NonNullable<Login['status']>> {
     const user = this.index.user(spec.username);
-    const ok = (await this.passwordMatches(spec.username, spec.password)) && !!user && !user.spec.disabled;
+    const ok = (await this.limited(() => this.passwordMatches(spec.username, spec.password))) && !!user && !user.spec.disabled;
     if (!ok || !user) {
       await new Promise((r) => setTimeout(r, 200 + Math.random() * 100));
       throw new ApiError('Unauthorized', 'invalid user name or password');

@@ -15,6 +15,7 @@ import type { Attributes, Authorizer, AuthzResult } from '../authz/authorizer.js
 import { NO_OPINION } from '../authz/authorizer.js';
 import type { PolicyRule } from '../../api/rbac/v1/rbac.js';
 import { ruleAllows } from '../authz/policy-rules.js';
+import { CREDENTIAL_RESTRICTED } from '../authn/user-token.js';
 import { tenantOf, type TenancyIndex } from './tenancy-index.js';
 import { TENANT_BINDINGS } from './tenant-namespaces.js';
 
@@ -104,7 +105,9 @@ export class TenancyAuthorizer implements Authorizer {
     if (res === 'usertokens' && !admin && this.index.token(a.name)?.spec.user !== a.user.name) return hidden;
     if (READ.has(a.verb) && !a.subresource) return { decision: 'allow', reason: `tenant ${tenant}'s own` };
     if (res === 'users') {
-      if (a.subresource === 'password' && (a.name === a.user.name || admin) && (a.verb === 'update' || a.verb === 'create')) return { decision: 'allow', reason: 'a user sets its own password; tenant admins set their users\'' };
+      // Not with an application credential: it would buy back the roles it was made without.
+      const full = !a.user.extra?.[CREDENTIAL_RESTRICTED];
+      if (a.subresource === 'password' && full && (a.name === a.user.name || admin) && (a.verb === 'update' || a.verb === 'create')) return { decision: 'allow', reason: 'a user sets its own password; tenant admins set their users\'' };
       if (admin && !a.subresource && WRITE.has(a.verb)) return { decision: 'allow', reason: `tenant ${tenant} admins manage its users` };
     }
     if (res === 'usertokens' && !a.subresource && a.verb === 'delete' && (admin || this.index.token(a.name)?.spec.user === a.user.name)) return { decision: 'allow', reason: 'tokens are revoked by their user or a tenant admin' };

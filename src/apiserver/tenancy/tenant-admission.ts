@@ -13,6 +13,7 @@ import type { KubeObject } from '../../api/meta.js';
 import { NUBIS_GROUP, TENANT_LABEL, type Tenant, type TenantAllowances, type User, type UserToken } from '../../api/nubis/v1/tenancy.js';
 import { forbiddenBy, type AdmissionPlugin, type AdmissionRequest } from '../admission/admission.js';
 import { ApiError } from '../status.js';
+import { CREDENTIAL_EXPIRES } from '../authn/user-token.js';
 import { tenantOf, type TenancyIndex } from './tenancy-index.js';
 
 /** What a pod uses that its tenant must allow, by allowance. */
@@ -51,6 +52,7 @@ export class TenantAdmission implements AdmissionPlugin {
       // A tenant user's new namespace is its tenant's (one naming another tenant is refused below).
       obj.metadata.labels = { ...obj.metadata.labels, [TENANT_LABEL]: scope.tenant };
     }
+    if (t.group === NUBIS_GROUP && t.resource === 'usertokens' && r.operation === 'CREATE') this.mutateToken(r, obj as UserToken, scope);
     if (scope && t.group === NUBIS_GROUP && t.resource === 'users' && r.operation === 'CREATE') {
       const u = obj as User;
       if (typeof u.spec === 'object' && u.spec !== null && u.spec.tenant === undefined) u.spec.tenant = scope.tenant;
@@ -59,6 +61,24 @@ export class TenantAdmission implements AdmissionPlugin {
       const runtime = this.tenantOfNamespace(r.namespace)?.spec?.runtimeClassName;
       const spec = (obj as Pod).spec;
       if (runtime && spec && typeof spec === 'object' && !spec.runtimeClassName) spec.runtimeClassName = runtime;
+    }
+  }
+
+  /**
+   * A new token is owned by its user (so it dies with that user, and a later user of the same name
+   * cannot use it); one a tenant user makes holds that credential's roles and expiry at most.
+   */
+  private mutateToken(r: AdmissionRequest, token: UserToken, scope: { roles: Set<string> } | undefined): void {
+    if (typeof token.spec !== 'object' || token.spec === null) return;
+    const user = this.index.user(token.spec.user);
+    if (!user?.metadata.uid) this.refuse(r, `user "${String(token.spec.user)}" does not exist`);
+    token.metadata.ownerReferences = [{ apiVersion: `${NUBIS_GROUP}/v1`, kind: 'User', name: user.metadata.name, uid: user.metadata.uid }];
+    if (!scope) return;
+    if (token.spec.roles === undefined) token.spec.roles = [...scope.roles] as UserToken['spec']['roles'];
+    const limit = r.user.extra?.[CREDENTIAL_EXPIRES]?.[0];
+    if (limit) {
+      if (token.spec.expirationTimestamp === undefined) token.spec.expirationTimestamp = limit;
+      else if (Date.parse(token.spec.expirationTimestamp) > Date.parse(limit)) this.refuse(r, `a token may not outlive the credential that makes it (${limit})`);
     }
   }
 

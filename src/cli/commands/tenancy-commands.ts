@@ -41,7 +41,7 @@ export function registerTenancyCommands(program: Command, ctx: CliContext): void
     .description('log in as a tenant user and write a kubeconfig with the token')
     .requiredOption('-u, --user <name>', 'the user name')
     .option('--password-stdin', 'read the password from standard input')
-    .option('--server <url>', 'the API server (default: the current kubeconfig context\'s)')
+    .option('--server <url>', 'the API server (default: that of the kubeconfig in effect: KUBECONFIG, <data-dir>/admin.kubeconfig, ~/.kube/config)')
     .option('--ca-file <file>', 'the server\'s CA certificate (default: the current context\'s)')
     .option('--expiration <duration>', 'how long the login lasts (10m to 90d; default 12h)')
     .option('--kubeconfig <file>', 'the kubeconfig to write into (default: KUBECONFIG, else ~/.kube/config)')

@@ -132,9 +132,10 @@ export async function runTokenCreate(ctx: CliContext, o: KubeFlags & { role?: st
   }
 }
 
-async function currentCluster(ctx: CliContext, o: { kubeconfig?: string; context?: string }): Promise<{ server: string; ca?: string; name: string }> {
+/** The cluster of the kubeconfig in effect (KUBECONFIG, <data-dir>/admin.kubeconfig, ~/.kube/config). */
+async function currentCluster(ctx: CliContext, o: { context?: string }): Promise<{ server: string; ca?: string; name: string }> {
   const env = envOf(ctx);
-  const { config } = await loadKubeconfig({ flag: o.kubeconfig, env: env.KUBECONFIG, dataDir: ctx.dataDir(), home: env.HOME || os.homedir() });
+  const { config } = await loadKubeconfig({ env: env.KUBECONFIG, dataDir: ctx.dataDir(), home: env.HOME || os.homedir() });
   const sel = selectContext(config, o.context);
   const c = sel.cluster;
   const ca = c['certificate-authority-data'] ? Buffer.from(c['certificate-authority-data'], 'base64').toString('utf8') : c['certificate-authority'] ? await readFile(c['certificate-authority'], 'utf8') : undefined;

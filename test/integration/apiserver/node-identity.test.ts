@@ -153,6 +153,7 @@ test('a node renews its certificate as itself before it expires, and keeps worki
   // Issued an hour ago (the CA back-dates by an hour) and valid for two minutes more: past 80% of its life.
   const old = makeCertificate({ commonName: 'system:node:n3', organizations: ['system:nodes'], key, issuer: ca, validDays: 120 / 86_400, ca: false, usage: 'client' });
   const n3 = new RestClient({ server: `https://127.0.0.1:${s.server.port}`, ca: s.ca, cert: old, key });
+  await n3.create(NODES, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n3' } }); // only a registered node renews
   const stop = new AbortController();
   try {
     assert.equal((await n3.get(NODES, 'n1')).metadata.name, 'n1');
@@ -172,11 +173,16 @@ test('a node renews its certificate as itself before it expires, and keeps worki
   }
 });
 
+test('a join token does not take over the name of a Ready node', async () => {
+  await admin.patch(NODES, 'n1', { status: { conditions: [{ type: 'Ready', status: 'True', reason: 'AgentReady', lastHeartbeatTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }] } }, 'merge', { subresource: 'status' });
+  await assert.rejects(requestNodeCertificate(bootstrap, 'n1', 10_000), /a Ready node named n1 is registered/);
+});
+
 test('finished certificate requests are cleaned up after an hour, pending ones after a day', async () => {
   const signer = (s.server as unknown as { signer: { sweep(now: number): Promise<void> } }).signer;
   await signer.sweep(Date.now() + 2 * 3600_000);
   const names = (await admin.list(CSRS)).items.map((c) => c.metadata.name);
-  assert.deepEqual(names, ['steal-n2']);
+  assert.deepEqual(names, ['steal-n2']); // the denied n1 request went with the finished ones
   await signer.sweep(Date.now() + 25 * 3600_000);
   assert.deepEqual((await admin.list(CSRS)).items, []);
 });

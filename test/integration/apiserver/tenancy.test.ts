@@ -212,3 +212,58 @@ test('pods and Services of a tenant use only what the Tenant allows, whoever cre
   assert.equal(other.status, 403);
   assert.match(other.json().message, /runs every pod under RuntimeClass "nubis-microvm"/);
 });
+
+test('no way around: finalizers, application credentials, continue tokens, local reviews, reused user names', async () => {
+  // A namespace's finalizers change only through /finalize: its content cannot outlive it.
+  await works('alice', ['create', 'namespace', 'acme-tmp']);
+  await works('alice', ['patch', 'namespace', 'acme-tmp', '--type=merge', '-p', '{"spec":{"finalizers":[]}}']);
+  assert.equal((await s.kubectl(['get', 'ns', 'acme-tmp', '-o', 'jsonpath={.spec.finalizers}'])).stdout, '["kubernetes"]');
+
+  // An application credential cannot buy back roles: a token it makes holds its roles and expiry, and
+  // it may not set its user's password.
+  const login = await login_('alice', 'alice-secret-pw');
+  const reader = await s.request('POST', '/apis/nubis.dev/v1/usertokens', {
+    token: login,
+    body: JSON.stringify({ apiVersion: 'nubis.dev/v1', kind: 'UserToken', metadata: { name: 'ut-readerreader' }, spec: { user: 'alice', secretHash: 'b'.repeat(64), roles: ['reader'] } }),
+  });
+  assert.equal(reader.status, 201, reader.body);
+  assert.ok(reader.json().spec.expirationTimestamp, 'a token made with a login token expires with it');
+  const kubeconfig = path.join(home, 'alice-app.kubeconfig');
+  await nubis(['login', '-u', 'alice', '--password-stdin', '--server', `https://127.0.0.1:${s.server.port}`, '--ca-file', path.join(s.dataDir, 'apiserver', 'pki', 'ca.crt'), '--kubeconfig', kubeconfig], 'alice-secret-pw');
+  const app = (await nubis(['token', 'create', '--role', 'reader', '--kubeconfig', kubeconfig])).stdout.trim();
+  const minted = await s.request('POST', '/apis/nubis.dev/v1/usertokens', {
+    token: app,
+    body: JSON.stringify({ apiVersion: 'nubis.dev/v1', kind: 'UserToken', metadata: { name: 'ut-mintedminted' }, spec: { user: 'alice', secretHash: 'c'.repeat(64) } }),
+  });
+  assert.equal(minted.status, 201, minted.body);
+  assert.deepEqual(minted.json().spec.roles, ['reader']);
+  const passwd = await s.request('PUT', '/apis/nubis.dev/v1/users/alice/password', { token: app, body: JSON.stringify({ password: 'taken-over-pw' }) });
+  assert.equal(passwd.status, 403);
+
+  // Scoped lists are never paged: a continue token would name the last key read, maybe another tenant's.
+  for (const p of ['/api/v1/namespaces/globex-app/configmaps?limit=1', '/api/v1/namespaces?limit=1', '/apis/nubis.dev/v1/users?limit=1', '/api/v1/pods?limit=1']) {
+    const r = await s.request('GET', p, { token: tokens.alice });
+    assert.equal(r.status, 200, p);
+    assert.equal(r.json().metadata.continue, undefined, p);
+    assert.doesNotMatch(r.body, /globex/, p);
+  }
+  const lsar = await s.request('POST', '/apis/authorization.k8s.io/v1/namespaces/acme-web/localsubjectaccessreviews', {
+    token: tokens.alice,
+    body: JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'LocalSubjectAccessReview', spec: { groups: ['nubis:tenant:globex'], resourceAttributes: { resource: 'namespaces', name: 'globex-app', verb: 'get' } } }),
+  });
+  assert.equal(lsar.status, 400);
+
+  // A token dies with its user: a new user of the same name does not inherit it.
+  await works('alice', ['create', '-f', '-'], JSON.stringify({ apiVersion: 'nubis.dev/v1', kind: 'User', metadata: { name: 'temp' }, spec: { roles: ['admin'] } }));
+  assert.equal((await s.request('PUT', '/apis/nubis.dev/v1/users/temp/password', { token: tokens.alice, body: JSON.stringify({ password: 'temp-secret-pw' }) })).status, 200);
+  const old = await login_('temp', 'temp-secret-pw');
+  await works('alice', ['delete', 'user', 'temp']);
+  await works('alice', ['create', '-f', '-'], JSON.stringify({ apiVersion: 'nubis.dev/v1', kind: 'User', metadata: { name: 'temp' }, spec: { roles: ['admin'] } }));
+  assert.equal((await s.request('GET', '/version', { token: old })).status, 401);
+});
+
+async function login_(user: string, password: string): Promise<string> {
+  const l = await login(user, password);
+  assert.equal(l.status, 201, l.body);
+  return l.token!;
+}
