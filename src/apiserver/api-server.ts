@@ -48,6 +48,7 @@ import { TenantAdmission } from './tenancy/tenant-admission.js';
 import { TenantNamespaces } from './tenancy/tenant-namespaces.js';
 import type { KubeObject } from '../api/meta.js';
 import { CsrSigner } from './csr-signer.js';
+import { AuditLog, auditLogFile, type AuditLogOptions } from './audit-log.js';
 import { StoreMirror } from './store-mirror.js';
 import { CsrRequester } from './admission/csr-requester.js';
 import { WatchCaches } from './watch-cache.js';
@@ -71,6 +72,8 @@ export interface ApiServerOptions {
   serviceCidr?: string;
   /** NodePorts (default 30000-32767). */
   nodePortRange?: [number, number];
+  /** The audit log's rotation, or false for none (default: <data-dir>/apiserver/audit.log, 100 MiB x 5). */
+  audit?: AuditLogOptions | false;
 }
 
 export const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
@@ -98,6 +101,7 @@ export class ApiServer {
   private readonly tenantNamespaces: TenantNamespaces;
   private readonly indexes = new AbortController();
   private aggregator: RoleAggregator | undefined;
+  private auditLog: AuditLog | undefined;
   private signer: CsrSigner | undefined;
   private readonly deps: HandlerDeps;
   private server: https.Server | undefined;
@@ -206,6 +210,10 @@ export class ApiServer {
     const port = this.port;
     const local = o.listen && o.listen !== '0.0.0.0' && o.listen !== '::' ? o.listen : '127.0.0.1';
     this.serverAddress = `${local.includes(':') ? `[${local}]` : local}:${port}`;
+    if (o.audit !== false) {
+      this.auditLog = new AuditLog(auditLogFile(o.dataDir), o.audit);
+      await this.auditLog.open();
+    }
     await ensureAdminAccess(o.dataDir, this.url, pki.caCert);
     await this.tokenFile.reload();
     this.authReloader = setInterval(() => void this.tokenFile.reload().catch((err: Error) => log.warn(`token file: ${err.message}`)), 2000);
@@ -275,13 +283,38 @@ export class ApiServer {
     throw new ApiError('Forbidden', forbiddenMessage(a, d.reason), details);
   }
 
+  /** One audit line for a request, once its answer is done. */
+  private audit(req: IncomingMessage, started: number, who: { user?: UserInfo; attrs?: Partial<Attributes> }, code: number): void {
+    if (!this.auditLog) return;
+    const a = who.attrs ?? {};
+    this.auditLog.record({
+      time: new Date(started).toISOString(),
+      user: who.user?.name ?? '',
+      groups: who.user?.groups,
+      verb: a.verb ?? (req.method ?? '').toLowerCase(),
+      group: a.group,
+      resource: a.resource,
+      subresource: a.subresource,
+      namespace: a.namespace,
+      name: a.name,
+      path: splitUrl(req.url).pathname.slice(0, 1000),
+      code,
+      latencyMs: Date.now() - started,
+      sourceIP: req.socket.remoteAddress,
+      userAgent: req.headers['user-agent']?.slice(0, 200),
+    });
+  }
+
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     req.on('error', () => res.destroy());
     res.on('error', () => {});
+    const started = Date.now();
+    const who: { user?: UserInfo; attrs?: Partial<Attributes> } = {};
+    res.on('close', () => this.audit(req, started, who, res.statusCode));
     try {
       const url = splitUrl(req.url);
       const path = url.pathname;
-      const user = await this.authenticate(req);
+      const user = (who.user = await this.authenticate(req));
       const verb = (req.method ?? 'GET').toLowerCase();
       const proxied = matchNodeProxy(path);
       if (proxied) {
@@ -310,6 +343,7 @@ export class ApiServer {
         throw new ApiError('NotFound', `the server could not find the requested resource (${path.slice(0, 200)})`);
       }
       if (info.kind === 'discovery') return this.discovery(req, res, info.legacy, info.group, info.version);
+      who.attrs = { verb: info.verb, group: info.group, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name };
       const visible = await this.authorize({ user, verb: info.verb, group: info.group, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name });
       const type = this.resolve(info);
       await handleResource({ req, res, info, query: url.searchParams, user, type, visible }, this.deps);
@@ -344,10 +378,13 @@ export class ApiServer {
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
+    const started = Date.now();
+    const who: { user?: UserInfo; attrs?: Partial<Attributes> } = {};
     try {
       const url = splitUrl(req.url);
-      const user = await this.authenticate(req);
+      const user = (who.user = await this.authenticate(req));
       const info = requestInfo('GET', url.pathname, url.searchParams);
+      if (info.kind === 'resource') who.attrs = { verb: 'create', group: info.group, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name };
       if (info.kind !== 'resource' || !['exec', 'attach'].includes(info.subresource ?? '') || !info.name) {
         throw new ApiError('BadRequest', 'upgrades are served only for pods/exec and pods/attach');
       }
@@ -359,7 +396,9 @@ export class ApiServer {
         .get(refOf(type), { namespace: info.namespace, name: info.name })
         .catch((err) => Promise.reject(storeError(type, info.name!, err)));
       await this.pods.upgradeExec(req, socket, head, pod, url.searchParams);
+      socket.on('close', () => this.audit(req, started, who, 101));
     } catch (err) {
+      this.audit(req, started, who, statusOf(err).code);
       rejectUpgrade(socket, err);
     }
   }
@@ -383,11 +422,13 @@ export class ApiServer {
     this.caches.close();
     const server = this.server;
     this.server = undefined;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    if (server) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+    await this.auditLog?.close();
   }
 }
 
