@@ -150,9 +150,12 @@ const NAME_CHECKS: Record<NameRule, (v: string) => string[]> = {
 
 const TOTAL_ANNOTATION_SIZE = 256 * 1024;
 
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 export function validateLabels(labels: unknown, field: string): FieldError[] {
   const errors: FieldError[] = [];
   if (labels === undefined || labels === null) return errors;
+  if (!isPlainObject(labels)) return [fieldErr.invalid(field, labels, 'must be a map of string keys to string values')];
   for (const [k, v] of Object.entries(labels as Record<string, unknown>)) {
     check(errors, field, k, qualifiedName(k));
     if (typeof v !== 'string') errors.push(fieldErr.invalid(`${field}`, v, 'label values must be strings'));
@@ -164,6 +167,8 @@ export function validateLabels(labels: unknown, field: string): FieldError[] {
 export function validateAnnotations(annotations: unknown, field: string): FieldError[] {
   const errors: FieldError[] = [];
   if (annotations === undefined || annotations === null) return errors;
+  if (!isPlainObject(annotations)) return [fieldErr.invalid(field, annotations, 'must be a map of string keys to string values')];
+  for (const [k, v] of Object.entries(annotations)) if (typeof v !== 'string') errors.push(fieldErr.invalid(`${field}[${k}]`, v, 'annotation values must be strings'));
   let size = 0;
   for (const [k, v] of Object.entries(annotations as Record<string, unknown>)) {
     check(errors, field, k.toLowerCase(), qualifiedName(k.toLowerCase()));
@@ -177,6 +182,13 @@ export function validateAnnotations(annotations: unknown, field: string): FieldE
 export function validateObjectMeta(meta: ObjectMeta | undefined, namespaced: boolean, nameRule: NameRule): FieldError[] {
   const errors: FieldError[] = [];
   if (!meta || typeof meta !== 'object') return [fieldErr.required('metadata')];
+  // Values of the wrong type are refused before anything reads them as the right one.
+  for (const f of ['name', 'generateName', 'namespace', 'resourceVersion', 'uid'] as const) {
+    if (meta[f] !== undefined && meta[f] !== null && typeof meta[f] !== 'string') errors.push(fieldErr.invalid(`metadata.${f}`, meta[f], 'must be a string'));
+  }
+  if (meta.finalizers !== undefined && (!Array.isArray(meta.finalizers) || meta.finalizers.some((f) => typeof f !== 'string'))) errors.push(fieldErr.invalid('metadata.finalizers', meta.finalizers, 'must be a list of strings'));
+  if (meta.ownerReferences !== undefined && (!Array.isArray(meta.ownerReferences) || meta.ownerReferences.some((r) => !isPlainObject(r)))) errors.push(fieldErr.invalid('metadata.ownerReferences', meta.ownerReferences, 'must be a list of owner references'));
+  if (errors.length > 0) return errors;
   const nameCheck = NAME_CHECKS[nameRule];
   if (!meta.name) {
     if (!meta.generateName) errors.push(fieldErr.required('metadata.name', 'name or generateName is required'));

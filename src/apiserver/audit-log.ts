@@ -7,19 +7,15 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { logger } from '../lib/log.js';
+import type { Attributes } from './authz/authorizer.js';
 
 const log = logger('audit');
 
-export interface AuditEntry {
+/** What was asked, in authorization's terms, and how it went. */
+export interface AuditEntry extends Pick<Attributes, 'verb' | 'group' | 'resource' | 'subresource' | 'namespace' | 'name'> {
   time: string;
   user: string;
   groups?: string[];
-  verb: string;
-  group?: string;
-  resource?: string;
-  subresource?: string;
-  namespace?: string;
-  name?: string;
   path: string;
   code: number;
   latencyMs: number;

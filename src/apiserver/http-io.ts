@@ -43,6 +43,7 @@ export function parseBody(body: Buffer, contentType: string | undefined): unknow
   }
   const text = body.toString('utf8');
   if (text.trim() === '') throw badRequest('the request body is empty');
+  checkNesting(text);
   if (type.endsWith('yaml')) {
     try {
       const docs = YAML.parseAllDocuments(text);
@@ -61,6 +62,36 @@ export function parseBody(body: Buffer, contentType: string | undefined): unknow
     return JSON.parse(text);
   } catch (err) {
     throw badRequest(`the request body is not valid JSON: ${(err as Error).message}`, err);
+  }
+}
+
+/** How deep objects and lists may nest in a body (Kubernetes objects need a few dozen levels at most). */
+export const MAX_NESTING = 100;
+
+/**
+ * Refuses, before parsing, a body nested deeper than MAX_NESTING: by brackets (JSON and YAML flow
+ * style, outside strings) and by indentation (YAML block style). A deep body would otherwise cost the
+ * parser seconds and every later walk of the object (validation, patches, serialization) more.
+ */
+export function checkNesting(text: string): void {
+  let depth = 0;
+  let quote = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = '';
+      continue;
+    }
+    if (c === '"') quote = '"';
+    else if (c === '[' || c === '{') {
+      if (++depth > MAX_NESTING) throw badRequest(`the request body nests deeper than ${MAX_NESTING} levels`);
+    } else if (c === ']' || c === '}') depth = Math.max(0, depth - 1);
+  }
+  // Block YAML: every level indents at least one more column (and "- " items two).
+  const indent = /^([ \t-]*)\S/gm;
+  for (let m = indent.exec(text); m; m = indent.exec(text)) {
+    if (m[1]!.length > MAX_NESTING * 2) throw badRequest(`the request body nests deeper than ${MAX_NESTING} levels`);
   }
 }
 

@@ -370,3 +370,34 @@ test('a collection delete of a namespaced kind needs a namespace (405 across all
   assert.equal(all.json().reason, 'MethodNotAllowed');
   assert.equal((await s.request('GET', '/api/v1/namespaces/default/configmaps/survivor')).status, 200);
 });
+
+test('malformed objects are refused before they are stored: wrong types, huge counts, deep nesting (fast)', async () => {
+  const post = (p: string, body: string, type = 'application/json') => s.request('POST', p, { body, headers: { 'Content-Type': type } });
+  const labels = await post('/api/v1/namespaces/default/configmaps', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'l', labels: 'app=web' } }));
+  assert.equal(labels.status, 422, labels.body);
+  assert.match(labels.json().message, /metadata\.labels: Invalid value: "app=web": must be a map/);
+  const annotations = await post('/api/v1/namespaces/default/configmaps', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', annotations: { x: 5 } } }));
+  assert.equal(annotations.status, 422, annotations.body);
+  const name = await post('/api/v1/namespaces/default/configmaps', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: { a: 1 } } }));
+  assert.equal(name.status, 422, name.body);
+  const replicas = await post('/apis/apps/v1/namespaces/default/deployments', JSON.stringify({
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'big' },
+    spec: { replicas: 1e12, selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } },
+  }));
+  assert.equal(replicas.status, 422, replicas.body);
+  assert.match(replicas.json().message, /spec\.replicas: Invalid value: 1000000000000: must be less than or equal to 2147483647/);
+  const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+  const t0 = Date.now();
+  const json = await post('/api/v1/namespaces/default/configmaps', `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"d"},"data":{"x":${deep(3000)}}}`);
+  assert.equal(json.status, 400);
+  assert.match(json.json().message, /nests deeper than 100 levels/);
+  const yamlFlow = await post('/api/v1/namespaces/default/configmaps', `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: y}\ndata: {x: ${deep(20000)}}\n`, 'application/yaml');
+  assert.equal(yamlFlow.status, 400);
+  const block = ['apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: z', 'data:'];
+  for (let i = 1; i < 400; i++) block.push(`${'  '.repeat(i)}k${i}:`);
+  const yamlBlock = await post('/api/v1/namespaces/default/configmaps', `${block.join('\n')}\n`, 'application/yaml');
+  assert.equal(yamlBlock.status, 400);
+  assert.ok(Date.now() - t0 < 5000, `deep bodies were refused in ${Date.now() - t0} ms`);
+  const list = await s.request('GET', '/api/v1/namespaces/default/configmaps');
+  assert.deepEqual(list.json().items.filter((c: { metadata: { name: string } }) => ['l', 'a', 'd', 'y', 'z'].includes(c.metadata.name)), [], 'nothing was stored');
+});

@@ -57,7 +57,11 @@ export function validateSelectorUpdate(selector: LabelSelectorSpec | undefined, 
 
 export function validateNonNegative(errors: FieldError[], field: string, value: unknown): void {
   if (value !== undefined && (!Number.isInteger(value) || (value as number) < 0)) errors.push(fieldErr.invalid(field, value, 'must be greater than or equal to 0'));
+  else if (typeof value === 'number' && value > INT32_MAX) errors.push(fieldErr.invalid(field, value, `must be less than or equal to ${INT32_MAX}`));
 }
+
+/** Counts and sizes Kubernetes keeps in int32 fields. */
+export const INT32_MAX = 2_147_483_647;
 
 /** An int-or-percent value (maxSurge/maxUnavailable): a non-negative integer or `N%`. */
 export function validateIntOrPercent(errors: FieldError[], field: string, value: unknown): number | undefined {
