@@ -137,7 +137,7 @@ export class ApiServer {
       new CsrRequester(),
       new NamespaceLifecycle(options.store),
       new NodeRestriction(),
-      new TenantAdmission(this.tenancy),
+      new TenantAdmission(this.tenancy, options.store),
       new RbacEscalation(this.authorizer, this.rbac, (user, ns) => tenants.rulesFor(user, ns)),
     ]);
     this.ops = new ObjectOps(options.store, this.registry, deleted, this.services, admission);

@@ -11,6 +11,9 @@
 import type { Pod } from '../../api/core/v1/pod-types.js';
 import type { KubeObject } from '../../api/meta.js';
 import { NUBIS_GROUP, TENANT_LABEL, type Tenant, type TenantAllowances, type User, type UserToken } from '../../api/nubis/v1/tenancy.js';
+import { podTotals } from '../../api/core/v1/pod-resources.js';
+import { parseQuantity } from '../../api/quantity.js';
+import type { ObjectStore } from '../../store/object-store.js';
 import { forbiddenBy, type AdmissionPlugin, type AdmissionRequest } from '../admission/admission.js';
 import { ApiError } from '../status.js';
 import { CREDENTIAL_EXPIRES } from '../authn/user-token.js';
@@ -34,10 +37,72 @@ export function podNeeds(pod: Pod): Array<[keyof TenantAllowances, string]> {
   return out;
 }
 
+/** The resources a write of this kind counts against, and by how much. */
+function quotaUse(t: { group: string; resource: string }, obj: KubeObject): Record<string, number> {
+  if (t.group !== '') return {};
+  switch (t.resource) {
+    case 'pods': {
+      const spec = (obj as Pod).spec;
+      const req = podTotals(spec, 'requests');
+      const lim = podTotals(spec, 'limits');
+      return { pods: 1, 'requests.cpu': req.cpu, 'requests.memory': req.memory, 'limits.cpu': lim.cpu, 'limits.memory': lim.memory };
+    }
+    case 'services': {
+      const type = (obj.spec as { type?: string } | undefined)?.type;
+      const ports = ((obj.spec as { ports?: unknown[] } | undefined)?.ports ?? []).length;
+      return { services: 1, ...(type === 'NodePort' || type === 'LoadBalancer' ? { 'services.nodeports': ports } : {}) };
+    }
+    case 'configmaps':
+    case 'secrets':
+    case 'persistentvolumeclaims':
+      return { [t.resource]: 1 };
+    default:
+      return {};
+  }
+}
+
+/** Pods that have ended or are going no longer count, as in Kubernetes' quota. */
+function counts(t: { resource: string }, obj: KubeObject): boolean {
+  if (obj.metadata.deletionTimestamp) return false;
+  const phase = (obj as Pod).status?.phase;
+  return t.resource !== 'pods' || (phase !== 'Succeeded' && phase !== 'Failed');
+}
+
+const show = (k: string, v: number) => `${k}=${k.endsWith('.cpu') ? `${Math.round(v * 1000)}m` : k.endsWith('.memory') ? `${Math.round(v / 2 ** 20)}Mi` : v}`;
+
 export class TenantAdmission implements AdmissionPlugin {
   readonly name = 'TenantIsolation';
 
-  constructor(private readonly index: TenancyIndex) {}
+  constructor(
+    private readonly index: TenancyIndex,
+    private readonly store: ObjectStore,
+  ) {}
+
+  /**
+   * A tenant's quota, across all its namespaces: what is in use is counted from the store at the write
+   * (two writes racing at the very limit may both pass; the next one is refused).
+   */
+  private async checkQuota(r: AdmissionRequest, tenant: Tenant, namespaces: string[], wanted: Record<string, number>): Promise<void> {
+    const hard = tenant.spec?.quota ?? {};
+    const keys = Object.keys(wanted).filter((k) => hard[k] !== undefined);
+    if (keys.length === 0) return;
+    const used: Record<string, number> = Object.fromEntries(keys.map((k) => [k, 0]));
+    if (r.type.resource === 'namespaces') used.namespaces = namespaces.length;
+    else {
+      for (const ns of namespaces) {
+        const { items } = await this.store.list({ group: r.type.group, resource: r.type.resource }, { namespace: ns });
+        for (const o of items) {
+          if (!counts(r.type, o)) continue;
+          const u = quotaUse(r.type, o);
+          for (const k of keys) used[k]! += u[k] ?? 0;
+        }
+      }
+    }
+    const over = keys.filter((k) => used[k]! + wanted[k]! > (parseQuantity(hard[k]) ?? Infinity) + 1e-9);
+    if (over.length === 0) return;
+    const list = (f: (k: string) => number) => over.map((k) => show(k, f(k))).join(',');
+    this.refuse(r, `exceeded quota: tenant ${tenant.metadata.name}, requested: ${list((k) => wanted[k]!)}, used: ${list((k) => used[k]!)}, limited: ${list((k) => parseQuantity(hard[k]) ?? 0)}`);
+  }
 
   private refuse(r: AdmissionRequest, why: string): never {
     throw new ApiError('Forbidden', forbiddenBy(r, why), { name: r.name, group: r.type.group, kind: r.type.resource });
@@ -87,13 +152,23 @@ export class TenantAdmission implements AdmissionPlugin {
     return name ? (this.index.tenant(name) ?? { apiVersion: `${NUBIS_GROUP}/v1`, kind: 'Tenant', metadata: { name } }) : undefined;
   }
 
-  validate(r: AdmissionRequest): void {
+  async validate(r: AdmissionRequest): Promise<void> {
     const t = r.type;
     const scope = tenantOf(r.user);
     if (scope) this.validateTenantUser(r, scope);
     if (r.operation !== 'CREATE' && r.operation !== 'UPDATE') return;
+    if (r.operation === 'CREATE' && t.group === '' && t.resource === 'namespaces' && r.object) {
+      const name = r.object.metadata.labels?.[TENANT_LABEL];
+      const owner = name ? this.index.tenant(name) : undefined;
+      if (owner) await this.checkQuota(r, owner, [...this.index.namespacesOf(name!)], { namespaces: 1 });
+    }
     const tenant = t.namespaced ? this.tenantOfNamespace(r.namespace) : undefined;
     if (!tenant || !r.object) return;
+    // An update is charged what it adds (a Service turned NodePort, say).
+    const now = quotaUse(t, r.object);
+    const before = r.operation === 'UPDATE' && r.oldObject ? quotaUse(t, r.oldObject) : {};
+    const wanted = Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
+    await this.checkQuota(r, tenant, [...this.index.namespacesOf(tenant.metadata.name)], wanted);
     const allow = tenant.spec?.allow ?? {};
     if (t.group === '' && t.resource === 'pods' && r.operation === 'CREATE') {
       for (const [what, field] of podNeeds(r.object as Pod)) {

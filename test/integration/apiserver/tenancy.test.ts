@@ -267,3 +267,21 @@ async function login_(user: string, password: string): Promise<string> {
   assert.equal(l.status, 201, l.body);
   return l.token!;
 }
+
+test('a tenant quota holds across all its namespaces; unknown quota names are refused', async () => {
+  const bad = await s.kubectl(['patch', 'tenant', 'globex', '--type=merge', '-p', '{"spec":{"quota":{"gpus":"2"}}}'], { allowFail: true });
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /spec\.quota\[gpus\]: Unsupported value/);
+  await s.kubectl(['patch', 'tenant', 'globex', '--type=merge', '-p', '{"spec":{"quota":{"pods":"3","requests.cpu":"1","namespaces":"2","services.nodeports":"1"}}}']);
+  await works('gina', ['create', 'namespace', 'globex-two']);
+  await fails('gina', ['create', 'namespace', 'globex-three'], /exceeded quota: tenant globex, requested: namespaces=1, used: namespaces=2, limited: namespaces=2/);
+  const pod = (name: string, cpu: string) => JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image: 'busybox', resources: { requests: { cpu } } }] } });
+  // g1 (no requests) runs in globex-app already: two more pods fit, in either namespace.
+  await works('gina', ['create', '-n', 'globex-two', '-f', '-'], pod('q1', '500m'));
+  await fails('gina', ['create', '-n', 'globex-app', '-f', '-'], /exceeded quota: tenant globex, requested: requests.cpu=600m, used: requests.cpu=500m, limited: requests.cpu=1000m/, pod('q2', '600m'));
+  await works('gina', ['create', '-n', 'globex-app', '-f', '-'], pod('q2', '500m'));
+  await fails('gina', ['create', '-n', 'globex-two', '-f', '-'], /exceeded quota: tenant globex, requested: pods=1, used: pods=3, limited: pods=3/, pod('q3', '0'));
+  // The NodePort Service made earlier holds the one NodePort allowed; another (or turning one into NodePort) is refused.
+  await works('gina', ['create', 'service', 'clusterip', 'cip', '--tcp=80:80', '-n', 'globex-two']);
+  await fails('gina', ['patch', 'service', 'cip', '-n', 'globex-two', '--type=merge', '-p', '{"spec":{"type":"NodePort"}}'], /exceeded quota: tenant globex, requested: services.nodeports=1/);
+});

@@ -17,6 +17,7 @@ import { kindSchema } from '../../meta-schema.js';
 import type { FieldError, ResourceType } from '../../resource-type.js';
 import { bool, int, map, obj, quantity, str, stringList, time } from '../../schema.js';
 import { age, ageColumn, column, nameColumn } from '../../table.js';
+import { parseQuantity } from '../../quantity.js';
 import { dns1123Label, fieldErr, immutable } from '../../validation.js';
 
 export const NUBIS_GROUP = 'nubis.dev';
@@ -75,6 +76,9 @@ export interface Login extends KubeObject {
   status?: { token: string; expirationTimestamp: string; tenant: string; user: string };
 }
 
+/** What a tenant quota may limit, across all the tenant's namespaces. */
+export const TENANT_QUOTA_KEYS = ['namespaces', 'pods', 'services', 'services.nodeports', 'configmaps', 'secrets', 'persistentvolumeclaims', 'requests.cpu', 'requests.memory', 'limits.cpu', 'limits.memory'];
+
 const ALLOWANCES = ['hostNetwork', 'hostPID', 'hostIPC', 'hostPath', 'privileged', 'hostPorts', 'nodePorts'] as const;
 
 function validateRoles(roles: unknown, path: string): FieldError[] {
@@ -100,6 +104,12 @@ function validateTenant(o: KubeObject): FieldError[] {
     }
   }
   if (spec.quota !== undefined && (typeof spec.quota !== 'object' || spec.quota === null || Array.isArray(spec.quota))) errors.push(fieldErr.invalid('spec.quota', spec.quota, 'must be a map of resource names to quantities'));
+  else {
+    for (const [k, v] of Object.entries(spec.quota ?? {})) {
+      if (!TENANT_QUOTA_KEYS.includes(k)) errors.push(fieldErr.notSupported(`spec.quota[${k}]`, k, TENANT_QUOTA_KEYS));
+      else if ((parseQuantity(v) ?? -1) < 0) errors.push(fieldErr.invalid(`spec.quota[${k}]`, v, 'must be a non-negative quantity'));
+    }
+  }
   return errors;
 }
 
