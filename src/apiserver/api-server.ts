@@ -49,6 +49,7 @@ import { TenantNamespaces } from './tenancy/tenant-namespaces.js';
 import type { KubeObject } from '../api/meta.js';
 import { CsrSigner } from './csr-signer.js';
 import { AuditLog, auditLogFile, type AuditLogOptions } from './audit-log.js';
+import { InFlightLimits, type FairnessLimits } from './fairness.js';
 import { StoreMirror } from './store-mirror.js';
 import { CsrRequester } from './admission/csr-requester.js';
 import { WatchCaches } from './watch-cache.js';
@@ -80,6 +81,8 @@ export interface ApiServerOptions {
    * by the CLI.
    */
   pipeline?: 'full' | 'open';
+  /** Requests in flight per user and per tenant (default 32 and 96). */
+  fairness?: FairnessLimits;
 }
 
 export const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
@@ -108,6 +111,7 @@ export class ApiServer {
   private readonly indexes = new AbortController();
   private aggregator: RoleAggregator | undefined;
   private auditLog: AuditLog | undefined;
+  private readonly fairness: InFlightLimits;
   private signer: CsrSigner | undefined;
   private readonly deps: HandlerDeps;
   private server: https.Server | undefined;
@@ -148,6 +152,7 @@ export class ApiServer {
     this.tenantNamespaces = new TenantNamespaces(this.tenancy, as(SYSTEM_USERS.tenantController));
     this.openapi = new OpenApiDocuments(this.registry);
     this.pods = new PodProxy(options.store);
+    this.fairness = new InFlightLimits(options.fairness);
     this.deps = { ops: this.ops, caches: this.caches, watch, pods: this.pods, authorizer: this.authorizer, rbac: this.rbac, credentials: this.credentials };
   }
 
@@ -323,6 +328,16 @@ export class ApiServer {
       const path = url.pathname;
       const user = (who.user = await this.authenticate(req));
       const verb = (req.method ?? 'GET').toLowerCase();
+      // Watches and followed logs stay open by design: only requests that end count against fairness.
+      const longRunning = path.includes('/watch/') || ['1', 'true'].includes(url.searchParams.get('watch') ?? '') || url.searchParams.get('follow') === 'true';
+      if (!longRunning) {
+        const release = this.fairness.tryAcquire(user, req.socket.remoteAddress);
+        if (!release) {
+          res.setHeader('Retry-After', '1');
+          throw new ApiError('TooManyRequests', `too many requests in flight for user "${user.name}" (or its tenant); retry shortly`, { retryAfterSeconds: 1 });
+        }
+        res.on('close', release);
+      }
       const proxied = matchNodeProxy(path);
       if (proxied) {
         await this.authorize({ user, verb: verb === 'head' ? 'get' : verb, group: '', resource: 'nodes', subresource: 'proxy', name: proxied.node });
@@ -355,7 +370,8 @@ export class ApiServer {
       const type = this.resolve(info);
       await handleResource({ req, res, info, query: url.searchParams, user, type, visible }, this.deps);
     } catch (err) {
-      if (!(err instanceof ApiError) && !isNubisError(err)) log.warn(`${req.method} ${req.url?.slice(0, 200)}: ${(err as Error).stack ?? String(err)}`);
+      // A client that went away mid-request is no server fault.
+      if (!(err instanceof ApiError) && !isNubisError(err) && !req.destroyed) log.warn(`${req.method} ${req.url?.slice(0, 200)}: ${(err as Error).stack ?? String(err)}`);
       if (!req.complete) req.resume();
       sendStatus(res, statusOf(err));
     }

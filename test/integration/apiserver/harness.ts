@@ -42,11 +42,11 @@ export class TestServer {
     private readonly ownsStore: boolean,
   ) {}
 
-  static async start(options: { store?: ObjectStore; watch?: ApiServerOptions['watch']; gcIntervalMs?: number; audit?: ApiServerOptions['audit'] } = {}): Promise<TestServer> {
+  static async start(options: { store?: ObjectStore; watch?: ApiServerOptions['watch']; gcIntervalMs?: number; audit?: ApiServerOptions['audit']; fairness?: ApiServerOptions['fairness'] } = {}): Promise<TestServer> {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nubis-apiserver-'));
     const store = options.store ?? SqliteStore.open({ file: sqliteStoreFile(dataDir) });
     try {
-      const server = await ApiServer.start({ dataDir, store, listen: '127.0.0.1', port: 0, watch: options.watch, gcIntervalMs: options.gcIntervalMs ?? 1000, audit: options.audit });
+      const server = await ApiServer.start({ dataDir, store, listen: '127.0.0.1', port: 0, watch: options.watch, gcIntervalMs: options.gcIntervalMs ?? 1000, audit: options.audit, fairness: options.fairness });
       const kc = YAML.parse(await readFile(server.kubeconfig, 'utf8'));
       const ca = Buffer.from(kc.clusters[0].cluster['certificate-authority-data'], 'base64').toString('utf8');
       return new TestServer(server, store, dataDir, ca, kc.users[0].user.token, !options.store);
