@@ -75,8 +75,8 @@ export class NodeNetwork implements NetworkPlugin {
   private readonly nodes: Informer<Node>;
   /** Every pod of the cluster: policies select peers anywhere; hostPorts are this node's pods'. */
   private readonly pods: Informer<Pod>;
-  /** Pod addresses → namespace: which tenant a DNS query comes from. */
-  private readonly namespaceOfIp = new Map<string, string>();
+  /** Pod addresses → their pod (podsByIp), rebuilt when pods change: which tenant a DNS query comes from. */
+  private ipIndex: Map<string, Pod> | undefined;
   private readonly policies: Informer<NetworkPolicy>;
   private readonly namespaces: Informer<KubeObject>;
   private policyRules: PolicyRules | undefined;
@@ -122,24 +122,10 @@ export class NodeNetwork implements NetworkPlugin {
     const podChanged = (p: Pod) => {
       if (p.spec.nodeName === o.nodeName) this.hostPortsDirty = true;
       this.policyDirty = true;
+      this.ipIndex = undefined;
       this.kick();
     };
-    const podIp = (p: Pod) => (p.spec.hostNetwork ? undefined : p.status?.podIP);
-    this.pods.addHandlers({
-      add: (p) => {
-        if (podIp(p)) this.namespaceOfIp.set(podIp(p)!, p.metadata.namespace ?? '');
-        podChanged(p);
-      },
-      update: (old, p) => {
-        if (podIp(old) && podIp(old) !== podIp(p)) this.namespaceOfIp.delete(podIp(old)!);
-        if (podIp(p)) this.namespaceOfIp.set(podIp(p)!, p.metadata.namespace ?? '');
-        podChanged(p);
-      },
-      delete: (p) => {
-        if (podIp(p) && this.namespaceOfIp.get(podIp(p)!) === p.metadata.namespace) this.namespaceOfIp.delete(podIp(p)!);
-        podChanged(p);
-      },
-    });
+    this.pods.addHandlers({ add: podChanged, update: (_, p) => podChanged(p), delete: podChanged });
     const policyChanged = () => {
       this.policyDirty = true;
       this.kick();
@@ -153,7 +139,8 @@ export class NodeNetwork implements NetworkPlugin {
    * those of no tenant); the node and unknown addresses see everything.
    */
   private dnsView(ip: string): ((namespace: string) => boolean) | undefined {
-    const ns = this.namespaceOfIp.get(ip);
+    this.ipIndex ??= this.podsByIp();
+    const ns = this.ipIndex.get(ip)?.metadata.namespace;
     if (ns === undefined) return undefined;
     const tenantOf = (name: string) => this.namespaces.cache.get(name)?.metadata.labels?.[TENANT_LABEL] ?? '';
     const mine = tenantOf(ns);
@@ -439,13 +426,29 @@ export class NodeNetwork implements NetworkPlugin {
     this.hostPortList = accepted;
   }
 
+  /**
+   * The pod each address belongs to: running pods with an address, one per address. A pod being
+   * deleted may still show an address its node already gave to a new pod: the pod not being deleted
+   * (else the newer) holds it.
+   */
+  private podsByIp(): Map<string, Pod> {
+    const out = new Map<string, Pod>();
+    for (const p of this.pods.cache.list()) {
+      const ip = p.status?.podIP;
+      if (!ip || p.spec.hostNetwork || p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') continue;
+      const held = out.get(ip);
+      const newer = (a: Pod, b: Pod) => (a.metadata.creationTimestamp ?? '') > (b.metadata.creationTimestamp ?? '');
+      if (!held || (held.metadata.deletionTimestamp && !p.metadata.deletionTimestamp) || (!!held.metadata.deletionTimestamp === !!p.metadata.deletionTimestamp && newer(p, held))) out.set(ip, p);
+    }
+    return out;
+  }
+
   /** NetworkPolicies as one nftables table, rewritten whenever what it compiles to changes. */
   private async applyPolicies(): Promise<void> {
     this.policyDirty = false;
     const model: PolicyModel = { pods: [], namespaces: [], policies: [] };
-    for (const p of this.pods.cache.list()) {
-      const ip = p.status?.podIP;
-      if (!ip || p.spec.hostNetwork || p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') continue;
+    for (const p of this.podsByIp().values()) {
+      const ip = p.status!.podIP!;
       const namedPorts: NonNullable<PolicyPod['namedPorts']> = {};
       for (const c of p.spec.containers) for (const port of c.ports ?? []) if (port.name) namedPorts[port.name] = { port: port.containerPort, protocol: port.protocol === 'UDP' || port.protocol === 'SCTP' ? port.protocol : 'TCP' };
       model.pods.push({ namespace: p.metadata.namespace ?? 'default', name: p.metadata.name, ip, labels: p.metadata.labels ?? {}, namedPorts });

@@ -39,6 +39,9 @@ export class AuditLog {
   private size = 0;
   private rotating: Promise<void> | undefined;
   private readonly pending: string[] = [];
+  private closed = false;
+  /** After a write error the file is opened again, at most every 5 s. */
+  private reopenAt = 0;
   private readonly maxBytes: number;
   private readonly keep: number;
 
@@ -58,14 +61,21 @@ export class AuditLog {
 
   private newStream(): WriteStream {
     const s = createWriteStream(this.file, { flags: 'a', mode: 0o600 });
-    s.on('error', (err) => log.warn(`audit log ${this.file}: ${err.message}`));
+    s.on('error', (err) => {
+      log.warn(`audit log ${this.file}: ${err.message} (opening it again in 5 s)`);
+      if (this.stream === s) this.stream = undefined;
+      this.reopenAt = Date.now() + 5000;
+    });
     return s;
   }
 
   record(e: AuditEntry): void {
+    if (this.closed) return;
     const line = `${JSON.stringify(e)}\n`;
+    if (!this.stream && !this.rotating && Date.now() >= this.reopenAt) this.stream = this.newStream();
     if (this.rotating || !this.stream) {
-      this.pending.push(line);
+      // Held while the file rotates or reopens; bounded, the oldest go first.
+      if (this.pending.push(line) > 10_000) this.pending.shift();
       return;
     }
     this.stream.write(line);
@@ -78,10 +88,14 @@ export class AuditLog {
     const old = this.stream!;
     this.stream = undefined;
     await new Promise<void>((r) => old.end(r));
-    await rm(`${this.file}.${this.keep}`, { force: true });
-    for (let i = this.keep - 1; i >= 1; i--) await rename(`${this.file}.${i}`, `${this.file}.${i + 1}`).catch(() => undefined);
-    await rename(this.file, `${this.file}.1`).catch(() => undefined);
-    this.size = 0;
+    try {
+      await rm(`${this.file}.${this.keep}`, { force: true });
+      for (let i = this.keep - 1; i >= 1; i--) await rename(`${this.file}.${i}`, `${this.file}.${i + 1}`).catch(() => undefined);
+      await rename(this.file, `${this.file}.1`);
+    } catch (err) {
+      log.warn(`audit log ${this.file}: cannot rotate: ${(err as Error).message}`); // go on in the same file
+    }
+    this.size = await stat(this.file).then((st) => st.size, () => 0);
     this.stream = this.newStream();
     const lines = this.pending.splice(0);
     for (const l of lines) {
@@ -91,6 +105,7 @@ export class AuditLog {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.rotating;
     const s = this.stream;
     this.stream = undefined;

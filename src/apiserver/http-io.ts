@@ -43,8 +43,20 @@ export function parseBody(body: Buffer, contentType: string | undefined): unknow
   }
   const text = body.toString('utf8');
   if (text.trim() === '') throw badRequest('the request body is empty');
-  checkNesting(text);
-  if (type.endsWith('yaml')) {
+  let yaml = type.endsWith('yaml');
+  if (yaml && text.trimStart().startsWith('{')) {
+    // JSON is YAML too (kubectl sends server-side apply as JSON under a YAML type): read it as JSON, fast.
+    checkNesting(text, true);
+    try {
+      return JSON.parse(text);
+    } catch {
+      yaml = true;
+    }
+  }
+  // YAML parses far slower than JSON (seconds for a few MiB of nested flow collections, on the event loop).
+  if (yaml && body.length > MAX_YAML_BYTES) throw new ApiError('RequestEntityTooLarge', `YAML request bodies are limited to ${MAX_YAML_BYTES / 1024} KiB; send JSON`);
+  checkNesting(text, !yaml);
+  if (yaml) {
     try {
       const docs = YAML.parseAllDocuments(text);
       if (docs.length !== 1) throw new Error(`expected one YAML document, found ${docs.length}`);
@@ -65,15 +77,19 @@ export function parseBody(body: Buffer, contentType: string | undefined): unknow
   }
 }
 
+/** The largest YAML body parsed (JSON bodies may be as large as any body). */
+export const MAX_YAML_BYTES = 1024 * 1024;
+
 /** How deep objects and lists may nest in a body (Kubernetes objects need a few dozen levels at most). */
 export const MAX_NESTING = 100;
 
 /**
- * Refuses, before parsing, a body nested deeper than MAX_NESTING: by brackets (JSON and YAML flow
- * style, outside strings) and by indentation (YAML block style). A deep body would otherwise cost the
+ * Refuses, before parsing, a body nested deeper than MAX_NESTING: by brackets (JSON outside strings;
+ * YAML everywhere, since its quoting, comments and block scalars are the parser's to know, and a
+ * mistaken guess would let a deep body through) and by indentation (YAML block style). A deep body would otherwise cost the
  * parser seconds and every later walk of the object (validation, patches, serialization) more.
  */
-export function checkNesting(text: string): void {
+export function checkNesting(text: string, json: boolean): void {
   let depth = 0;
   let quote = '';
   for (let i = 0; i < text.length; i++) {
@@ -83,7 +99,7 @@ export function checkNesting(text: string): void {
       else if (c === quote) quote = '';
       continue;
     }
-    if (c === '"') quote = '"';
+    if (c === '"' && json) quote = c;
     else if (c === '[' || c === '{') {
       if (++depth > MAX_NESTING) throw badRequest(`the request body nests deeper than ${MAX_NESTING} levels`);
     } else if (c === ']' || c === '}') depth = Math.max(0, depth - 1);

@@ -30,6 +30,21 @@ describe('label selectors', () => {
 });
 
 describe('renderPolicies', () => {
+  it('keeps tenants apart by a vmap to per-tenant chains, with each address once', () => {
+    const tenanted: PolicyModel = {
+      pods: [...pods, { namespace: 'ops', name: 'old', ip: '10.42.1.2', labels: {} }],
+      namespaces: namespaces.map((n) => (n.name === 'shop' ? { ...n, labels: { ...n.labels, 'nubis.dev/tenant': 'acme' } } : n)),
+      policies: [],
+    };
+    const script = renderPolicies(tenanted);
+    assert.deepEqual(chain(script, 'tenant-acme'), ['ip daddr != @pods-acme drop']);
+    assert.deepEqual(chain(script, 'no-tenant'), ['ip daddr != @pods-no-tenant drop']);
+    assert.match(script, /add element ip nubis-policy pods-acme \{ 10\.42\.1\.2, 10\.42\.1\.3 \}/);
+    assert.equal(script.match(/10\.42\.1\.2 : jump/g)?.length, 1, 'a repeated address appears once');
+    assert.deepEqual(chain(script, 'forward').slice(0, 2), ['ct state established,related accept', 'ip daddr @all-pods ip saddr vmap @pod-tenant']);
+    assert.doesNotMatch(renderPolicies(model()), /pod-tenant/, 'no tenant, no isolation rules');
+  });
+
   it('leaves unselected pods open and keeps replies flowing', () => {
     const s = renderPolicies(model());
     assert.match(s, /add rule ip nubis-policy forward ct state established,related accept/);

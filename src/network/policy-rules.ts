@@ -155,7 +155,11 @@ export function renderPolicies(model: PolicyModel, table = 'nubis-policy'): stri
 /** The tenant-isolation part of the table: nothing when no namespace names a tenant. */
 function tenantIsolation(t: string, model: PolicyModel, nsLabels: Map<string, Record<string, string>>): string[] {
   const byTenant = new Map<string, string[]>();
+  const seen = new Set<string>();
   for (const pod of model.pods) {
+    // One tenant per address: a repeated address would make the whole transaction fail.
+    if (seen.has(pod.ip)) continue;
+    seen.add(pod.ip);
     const tenant = nsLabels.get(pod.namespace)?.[TENANT_LABEL] ?? '';
     byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), pod.ip]);
   }
@@ -164,7 +168,7 @@ function tenantIsolation(t: string, model: PolicyModel, nsLabels: Map<string, Re
   const chainOf = (tenant: string) => (tenant ? `tenant-${tenant}` : 'no-tenant');
   const setOf = (tenant: string) => (tenant ? `pods-${tenant}` : 'pods-no-tenant');
   const out = [`add set ${t} all-pods { type ipv4_addr; }`, `add map ${t} pod-tenant { type ipv4_addr : verdict; }`];
-  const all = model.pods.map((p) => p.ip);
+  const all = [...seen];
   if (all.length) out.push(`add element ${t} all-pods { ${all.join(', ')} }`);
   const elems: string[] = [];
   for (const [tenant, ips] of byTenant) {

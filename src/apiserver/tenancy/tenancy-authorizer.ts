@@ -68,7 +68,12 @@ export class TenancyAuthorizer implements Authorizer {
         if (this.byTenantRole(inside, roles).decision === 'allow' || (await this.rbac.authorize(inside)).decision === 'allow') allowed.add(ns);
       }
       if (allowed.size === 0 && this.index.namespacesOf(tenant).size > 0) return NO_OPINION;
-      return { decision: 'allow', reason: `tenant ${tenant}'s namespaces`, visible: (o) => allowed.has(o.metadata.namespace ?? '') };
+      // Judged again at each object, so a watch follows namespaces that leave or join the tenant.
+      const visible = (o: KubeObject) => {
+        const ns = o.metadata.namespace ?? '';
+        return this.index.tenantOfNamespace(ns) === tenant && (allowed.has(ns) || this.byTenantRole({ ...a, namespace: ns }, roles).decision === 'allow');
+      };
+      return { decision: 'allow', reason: `tenant ${tenant}'s namespaces`, visible };
     }
     return NO_OPINION;
   }

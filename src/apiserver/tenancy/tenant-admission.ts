@@ -61,11 +61,27 @@ function quotaUse(t: { group: string; resource: string }, obj: KubeObject): Reco
   }
 }
 
-/** Pods that have ended or are going no longer count, as in Kubernetes' quota. */
+/**
+ * What still counts: everything stored, except pods that have ended, or whose deletion's grace period
+ * is over (a pod being deleted runs until then), as in Kubernetes' quota.
+ */
 function counts(t: { resource: string }, obj: KubeObject): boolean {
-  if (obj.metadata.deletionTimestamp) return false;
+  if (t.resource !== 'pods') return true;
   const phase = (obj as Pod).status?.phase;
-  return t.resource !== 'pods' || (phase !== 'Succeeded' && phase !== 'Failed');
+  if (phase === 'Succeeded' || phase === 'Failed') return false;
+  const deleting = obj.metadata.deletionTimestamp;
+  return !deleting || Date.parse(deleting) + (obj.metadata.deletionGracePeriodSeconds ?? 0) * 1000 > Date.now();
+}
+
+/** Compute quotas need every container to state what they limit (as Kubernetes: best-effort pods would escape them). */
+function missingCompute(pod: Pod, hard: Record<string, unknown>): string | undefined {
+  for (const key of ['requests.cpu', 'requests.memory', 'limits.cpu', 'limits.memory']) {
+    if (hard[key] === undefined) continue;
+    const [field, resource] = key.split('.') as ['requests' | 'limits', string];
+    const lacking = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].filter((c) => (c?.resources?.[field] as Record<string, unknown> | undefined)?.[resource] === undefined);
+    if (lacking.length > 0) return `must specify ${key} for: ${lacking.map((c) => c.name).join(',')}`;
+  }
+  return undefined;
 }
 
 const show = (k: string, v: number) => `${k}=${k.endsWith('.cpu') ? `${Math.round(v * 1000)}m` : k.endsWith('.memory') ? `${Math.round(v / 2 ** 20)}Mi` : v}`;
@@ -84,6 +100,10 @@ export class TenantAdmission implements AdmissionPlugin {
    */
   private async checkQuota(r: AdmissionRequest, tenant: Tenant, namespaces: string[], wanted: Record<string, number>): Promise<void> {
     const hard = tenant.spec?.quota ?? {};
+    if (r.type.group === '' && r.type.resource === 'pods' && r.operation === 'CREATE' && r.object) {
+      const missing = missingCompute(r.object as Pod, hard);
+      if (missing) this.refuse(r, `failed quota: tenant ${tenant.metadata.name}: ${missing}`);
+    }
     const keys = Object.keys(wanted).filter((k) => hard[k] !== undefined);
     if (keys.length === 0) return;
     const used: Record<string, number> = Object.fromEntries(keys.map((k) => [k, 0]));

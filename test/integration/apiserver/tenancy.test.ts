@@ -276,6 +276,7 @@ test('a tenant quota holds across all its namespaces; unknown quota names are re
   await works('gina', ['create', 'namespace', 'globex-two']);
   await fails('gina', ['create', 'namespace', 'globex-three'], /exceeded quota: tenant globex, requested: namespaces=1, used: namespaces=2, limited: namespaces=2/);
   const pod = (name: string, cpu: string) => JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image: 'busybox', resources: { requests: { cpu } } }] } });
+  await fails('gina', ['create', '-n', 'globex-two', '-f', '-'], /failed quota: tenant globex: must specify requests.cpu for: c/, JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'q0' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } }));
   // g1 (no requests) runs in globex-app already: two more pods fit, in either namespace.
   await works('gina', ['create', '-n', 'globex-two', '-f', '-'], pod('q1', '500m'));
   await fails('gina', ['create', '-n', 'globex-app', '-f', '-'], /exceeded quota: tenant globex, requested: requests.cpu=600m, used: requests.cpu=500m, limited: requests.cpu=1000m/, pod('q2', '600m'));
