@@ -6,7 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { impliedRoles } from '../../api/nubis/v1/tenancy.js';
 import type { TenancyIndex } from '../tenancy/tenancy-index.js';
-import { tenantGroups } from '../tenancy/tenancy-index.js';
+import { tenantGroups, tenantUserName } from '../tenancy/tenancy-index.js';
 import type { Authenticator, AuthnResult, Credentials } from './authenticator.js';
 
 const TOKEN = /^nubis-(ut-[a-z0-9]{12})\.([A-Za-z0-9_-]{43})$/;
@@ -44,9 +44,9 @@ export class UserTokenAuthenticator implements Authenticator {
     if (!user || user.spec.disabled || token.metadata.deletionTimestamp || !owner || owner !== user.metadata.uid) return { invalid: 'the user of this token is gone or disabled' };
     const own = impliedRoles(user.spec.roles ?? []);
     const roles = token.spec.roles ? impliedRoles(token.spec.roles.filter((r) => own.includes(r))) : own;
-    const extra: Record<string, string[]> = { 'nubis.dev/tenant': [user.spec.tenant], 'authentication.kubernetes.io/credential-id': [`usertoken:${token.metadata.name}`] };
+    const extra: Record<string, string[]> = { 'nubis.dev/tenant': [user.spec.tenant], 'nubis.dev/user': [user.metadata.name], 'authentication.kubernetes.io/credential-id': [`usertoken:${token.metadata.name}`] };
     if (token.spec.expirationTimestamp) extra[CREDENTIAL_EXPIRES] = [token.spec.expirationTimestamp];
     if (roles.length < own.length) extra[CREDENTIAL_RESTRICTED] = ['true'];
-    return { user: { name: user.metadata.name, uid: user.metadata.uid, groups: tenantGroups(user.spec.tenant, roles), extra } };
+    return { user: { name: tenantUserName(user.spec.tenant, user.metadata.name), uid: user.metadata.uid, groups: tenantGroups(user.spec.tenant, roles), extra } };
   }
 }

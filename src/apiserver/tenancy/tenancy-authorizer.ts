@@ -16,7 +16,7 @@ import { NO_OPINION } from '../authz/authorizer.js';
 import type { PolicyRule } from '../../api/rbac/v1/rbac.js';
 import { ruleAllows } from '../authz/policy-rules.js';
 import { CREDENTIAL_RESTRICTED } from '../authn/user-token.js';
-import { tenantOf, type TenancyIndex } from './tenancy-index.js';
+import { tenantOf, userObjectOf, type TenancyIndex } from './tenancy-index.js';
 import { TENANT_BINDINGS } from './tenant-namespaces.js';
 
 const READ = new Set(['get', 'list', 'watch']);
@@ -44,7 +44,8 @@ export class TenancyAuthorizer implements Authorizer {
     const res = a.resource ?? '';
     const admin = roles.has('admin');
     // A member or reader sees its own tokens only; an admin all of the tenant's.
-    const mine = (o: KubeObject) => this.index.tenantOfObject(res, o) === tenant && (res !== 'usertokens' || admin || (o as UserToken).spec?.user === a.user.name);
+    const self = userObjectOf(a.user);
+    const mine = (o: KubeObject) => this.index.tenantOfObject(res, o) === tenant && (res !== 'usertokens' || admin || (o as UserToken).spec?.user === self);
     const listing = a.verb === 'list' || a.verb === 'watch';
 
     if (group === '' && res === 'namespaces') {
@@ -107,15 +108,16 @@ export class TenancyAuthorizer implements Authorizer {
     const owner =
       res === 'tenants' ? a.name : res === 'users' ? this.index.user(a.name)?.spec.tenant : this.index.user(this.index.token(a.name)?.spec.user ?? '')?.spec.tenant;
     if (owner !== tenant) return hidden;
-    if (res === 'usertokens' && !admin && this.index.token(a.name)?.spec.user !== a.user.name) return hidden;
+    const self = userObjectOf(a.user);
+    if (res === 'usertokens' && !admin && this.index.token(a.name)?.spec.user !== self) return hidden;
     if (READ.has(a.verb) && !a.subresource) return { decision: 'allow', reason: `tenant ${tenant}'s own` };
     if (res === 'users') {
       // Not with an application credential: it would buy back the roles it was made without.
       const full = !a.user.extra?.[CREDENTIAL_RESTRICTED];
-      if (a.subresource === 'password' && full && (a.name === a.user.name || admin) && (a.verb === 'update' || a.verb === 'create')) return { decision: 'allow', reason: 'a user sets its own password; tenant admins set their users\'' };
+      if (a.subresource === 'password' && full && (a.name === self || admin) && (a.verb === 'update' || a.verb === 'create')) return { decision: 'allow', reason: 'a user sets its own password; tenant admins set their users\'' };
       if (admin && !a.subresource && WRITE.has(a.verb)) return { decision: 'allow', reason: `tenant ${tenant} admins manage its users` };
     }
-    if (res === 'usertokens' && !a.subresource && a.verb === 'delete' && (admin || this.index.token(a.name)?.spec.user === a.user.name)) return { decision: 'allow', reason: 'tokens are revoked by their user or a tenant admin' };
+    if (res === 'usertokens' && !a.subresource && a.verb === 'delete' && (admin || this.index.token(a.name)?.spec.user === self)) return { decision: 'allow', reason: 'tokens are revoked by their user or a tenant admin' };
     return NO_OPINION;
   }
 }

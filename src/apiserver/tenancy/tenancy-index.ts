@@ -11,6 +11,17 @@ import { StoreMirror } from '../store-mirror.js';
 
 const TENANT_GROUP = 'nubis:tenant:';
 
+/**
+ * The name a tenant user acts under: `nubis:<tenant>:<user>`, apart from every other identity (certificate
+ * users, token-file users, `system:*`), so a binding meant for one never reaches the other.
+ */
+export const tenantUserName = (tenant: string, user: string) => `nubis:${tenant}:${user}`;
+
+/** The User object a request's user is, when it is a tenant user. */
+export function userObjectOf(user: UserInfo): string | undefined {
+  return user.extra?.['nubis.dev/user']?.[0];
+}
+
 /** The groups of a tenant user: the tenant, and one per role it holds. */
 export function tenantGroups(tenant: string, roles: readonly TenantRole[]): string[] {
   return [`${TENANT_GROUP}${tenant}`, ...roles.map((r) => `${TENANT_GROUP}${tenant}:${r}`)];

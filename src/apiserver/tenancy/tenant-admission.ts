@@ -17,7 +17,7 @@ import type { ObjectStore } from '../../store/object-store.js';
 import { forbiddenBy, type AdmissionPlugin, type AdmissionRequest } from '../admission/admission.js';
 import { ApiError } from '../status.js';
 import { CREDENTIAL_EXPIRES } from '../authn/user-token.js';
-import { tenantOf, type TenancyIndex } from './tenancy-index.js';
+import { tenantOf, userObjectOf, type TenancyIndex } from './tenancy-index.js';
 
 /** What a pod uses that its tenant must allow, by allowance. */
 export function podNeeds(pod: Pod): Array<[keyof TenantAllowances, string]> {
@@ -215,7 +215,7 @@ export class TenantAdmission implements AdmissionPlugin {
     }
     if (t.group === NUBIS_GROUP && t.resource === 'usertokens' && obj && r.operation === 'CREATE') {
       const token = obj as UserToken;
-      if (token.spec?.user !== r.user.name) this.refuse(r, 'a user makes tokens for itself only');
+      if (token.spec?.user !== userObjectOf(r.user)) this.refuse(r, 'a user makes tokens for itself only');
       const extra = (token.spec.roles ?? []).filter((role) => !scope.roles.has(role));
       if (extra.length > 0) this.refuse(r, `an application credential may not hold roles its user lacks: ${extra.join(', ')}`);
     }

@@ -113,12 +113,12 @@ export async function runUserPasswd(ctx: CliContext, name: string, o: KubeFlags 
 export async function runTokenCreate(ctx: CliContext, o: KubeFlags & { role?: string[]; expiration?: string; description?: string }): Promise<void> {
   const s = await openSession(ctx, o);
   try {
-    const who = await s.client.requestJson<{ status: { userInfo: { username: string } } }>({ method: 'POST', path: '/apis/authentication.k8s.io/v1/selfsubjectreviews', body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+    const who = await s.client.requestJson<{ status: { userInfo: { username: string; extra?: Record<string, string[]> } } }>({ method: 'POST', path: '/apis/authentication.k8s.io/v1/selfsubjectreviews', body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
     const secret = randomBytes(32).toString('base64url');
     const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
     const name = `ut-${[...randomBytes(12)].map((b) => alphabet[b % 36]).join('')}`;
     const spec: UserToken['spec'] = {
-      user: who.status.userInfo.username,
+      user: who.status.userInfo.extra?.['nubis.dev/user']?.[0] ?? who.status.userInfo.username,
       secretHash: createHash('sha256').update(secret).digest('hex'),
       ...(o.expiration ? { expirationTimestamp: new Date(Date.now() + seconds(o.expiration, 'expiration') * 1000).toISOString().replace(/\.\d+Z$/, 'Z') } : {}),
       ...(o.role?.length ? { roles: o.role as UserToken['spec']['roles'] } : {}),

@@ -94,6 +94,9 @@ test('logins: a wrong password or unknown user is 401 alike; nubis login writes 
   assert.match(out.stdout, /logged in as alice \(tenant acme\)/);
   const who = await s.kubectl(['--kubeconfig', kubeconfig, 'auth', 'whoami', '-o', 'jsonpath={.status.userInfo.groups}'], {});
   assert.match(who.stdout, /nubis:tenant:acme:admin/);
+  // Tenant users act under names of their own: a binding meant for a certificate user "alice" is not hers.
+  const name = await s.kubectl(['--kubeconfig', kubeconfig, 'auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'], {});
+  assert.equal(name.stdout, 'nubis:acme:alice');
   // The password is kept apart: no reader of the User sees it or its hash.
   const user = (await s.kubectl(['get', 'user', 'alice', '-o', 'json'])).stdout;
   assert.doesNotMatch(user, /secret-pw|hash|salt/i);
@@ -143,6 +146,12 @@ test('roles: admin ⊃ member ⊃ reader inside the tenant; nobody reaches clust
   // Across all namespaces, a tenant user lists its tenant's only.
   const all = await works('alice', ['get', 'deploy,cm', '-A', '-o', 'jsonpath={range .items[*]}{.metadata.namespace}{"\\n"}{end}']);
   assert.deepEqual([...new Set(all.trim().split('\n'))], ['acme-web']);
+  // A ClusterRoleBinding for a (certificate) user named alice does not reach tenant user alice…
+  await s.kubectl(['create', 'clusterrolebinding', 'cert-alice', '--clusterrole=view', '--user=alice']);
+  await new Promise((r) => setTimeout(r, 300));
+  await fails('alice', ['get', 'nodes'], /forbidden/i);
+  // …while a binding to her own name does.
+  await works('alice', ['create', 'rolebinding', 'alice-by-name', '--clusterrole=view', '--user=nubis:acme:alice', '-n', 'acme-web']);
   const list = await works('alice', ['auth', 'can-i', '--list', '-n', 'acme-web']);
   assert.match(list, /rolebindings\.rbac\.authorization\.k8s\.io/);
 });
