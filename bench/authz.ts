@@ -15,8 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ApiServer } from '../src/apiserver/api-server.js';
-import { hashToken, tokensFile, type TokenFile } from '../src/apiserver/tokens.js';
-import { readJson, writeJsonAtomic } from '../src/lib/files.js';
+import { addTokenEntry } from '../src/apiserver/tokens.js';
 import { SqliteStore, sqliteStoreFile } from '../src/store/sqlite/sqlite-store.js';
 import { numberArg } from './args.js';
 import { percentile } from './up-process.js';
@@ -86,11 +85,8 @@ const ratio = (a: number[], b: number[]) => `p50 ${(percentile(a, 50) / percenti
 
 /** A bearer token for a user with these groups, through the token file (re-read every 2 s). */
 async function userToken(b: Bench, name: string, groups: string[]): Promise<string> {
-  const file = tokensFile(b.dir);
   const token = `nubis-bench-${randomBytes(16).toString('hex')}`;
-  const tokens = (await readJson<TokenFile>(file)) ?? { tokens: [] };
-  tokens.tokens.push({ id: `bench-${name}`, sha256: hashToken(token), user: name, groups, createdAt: new Date().toISOString() });
-  await writeJsonAtomic(file, tokens);
+  await addTokenEntry(b.dir, token, { id: `bench-${name}`, user: name, groups });
   for (let i = 0; i < 50 && (await call(b, token, 'GET', '/version')).status === 401; i++) await new Promise((r) => setTimeout(r, 100));
   return token;
 }

@@ -27,6 +27,7 @@ import { NodeRoutes, type NodeRoute } from '../network/node-routes.js';
 import { createServiceProxy, type ServiceProxy } from '../network/service-proxy.js';
 import { dnsServiceFrom, serviceRuleFrom } from '../network/service-model.js';
 import { validateHostPorts, validateServices, type HostPortRule, type ServiceRule } from '../network/service-rules.js';
+import { dnsViewOf, podsByIp } from './pod-addresses.js';
 import { PolicyRules, renderPolicies, TENANT_LABEL, type NetworkPolicyRule, type PolicyModel, type PolicyPod } from '../network/policy-rules.js';
 import type { NetworkPolicy } from '../api/networking/v1/network-policy.js';
 import type { KubeObject } from '../api/meta.js';
@@ -75,7 +76,7 @@ export class NodeNetwork implements NetworkPlugin {
   private readonly nodes: Informer<Node>;
   /** Every pod of the cluster: policies select peers anywhere; hostPorts are this node's pods'. */
   private readonly pods: Informer<Pod>;
-  /** Pod addresses → their pod (podsByIp), rebuilt when pods change: which tenant a DNS query comes from. */
+  /** Pod addresses → their pod, rebuilt after pods change. */
   private ipIndex: Map<string, Pod> | undefined;
   private readonly policies: Informer<NetworkPolicy>;
   private readonly namespaces: Informer<KubeObject>;
@@ -134,17 +135,9 @@ export class NodeNetwork implements NetworkPlugin {
     this.namespaces.addHandlers({ add: policyChanged, update: policyChanged, delete: policyChanged });
   }
 
-  /**
-   * What a DNS client may resolve: a pod sees the namespaces of its own tenant (or, outside any tenant,
-   * those of no tenant); the node and unknown addresses see everything.
-   */
-  private dnsView(ip: string): ((namespace: string) => boolean) | undefined {
-    this.ipIndex ??= this.podsByIp();
-    const ns = this.ipIndex.get(ip)?.metadata.namespace;
-    if (ns === undefined) return undefined;
-    const tenantOf = (name: string) => this.namespaces.cache.get(name)?.metadata.labels?.[TENANT_LABEL] ?? '';
-    const mine = tenantOf(ns);
-    return (other) => tenantOf(other) === mine;
+  /** The pod of each address (pod-addresses.ts), built once after pods change; policy and DNS share it. */
+  private byIp(): Map<string, Pod> {
+    return (this.ipIndex ??= podsByIp(this.pods.cache.list()));
   }
 
   /** Resolves once the loop has stopped after the signal (and cleaned up, when no pod was left). */
@@ -274,7 +267,7 @@ export class NodeNetwork implements NetworkPlugin {
       .split('\n')
       .map((l) => /^\s*nameserver\s+(\d+\.\d+\.\d+\.\d+)\s*$/.exec(l)?.[1])
       .filter((ip): ip is string => Boolean(ip));
-    this.dnsServer = new DnsServer(this.dns, { host: gateway, port: 53, upstream, viewOf: (ip) => this.dnsView(ip) });
+    this.dnsServer = new DnsServer(this.dns, { host: gateway, port: 53, upstream, viewOf: (ip) => dnsViewOf(this.byIp(), ip, (ns) => this.namespaces.cache.get(ns)?.metadata.labels?.[TENANT_LABEL] ?? '') });
     await this.dnsServer.start();
     this.bridge = bridge;
     this.full = true;
@@ -426,28 +419,11 @@ export class NodeNetwork implements NetworkPlugin {
     this.hostPortList = accepted;
   }
 
-  /**
-   * The pod each address belongs to: running pods with an address, one per address. A pod being
-   * deleted may still show an address its node already gave to a new pod: the pod not being deleted
-   * (else the newer) holds it.
-   */
-  private podsByIp(): Map<string, Pod> {
-    const out = new Map<string, Pod>();
-    for (const p of this.pods.cache.list()) {
-      const ip = p.status?.podIP;
-      if (!ip || p.spec.hostNetwork || p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') continue;
-      const held = out.get(ip);
-      const newer = (a: Pod, b: Pod) => (a.metadata.creationTimestamp ?? '') > (b.metadata.creationTimestamp ?? '');
-      if (!held || (held.metadata.deletionTimestamp && !p.metadata.deletionTimestamp) || (!!held.metadata.deletionTimestamp === !!p.metadata.deletionTimestamp && newer(p, held))) out.set(ip, p);
-    }
-    return out;
-  }
-
   /** NetworkPolicies as one nftables table, rewritten whenever what it compiles to changes. */
   private async applyPolicies(): Promise<void> {
     this.policyDirty = false;
     const model: PolicyModel = { pods: [], namespaces: [], policies: [] };
-    for (const p of this.podsByIp().values()) {
+    for (const p of this.byIp().values()) {
       const ip = p.status!.podIP!;
       const namedPorts: NonNullable<PolicyPod['namedPorts']> = {};
       for (const c of p.spec.containers) for (const port of c.ports ?? []) if (port.name) namedPorts[port.name] = { port: port.containerPort, protocol: port.protocol === 'UDP' || port.protocol === 'SCTP' ? port.protocol : 'TCP' };

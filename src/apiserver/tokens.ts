@@ -42,6 +42,21 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
+/**
+ * Adds an entry (for the plaintext `token`) to a data dir's token file under its lock; `prune` says which
+ * existing entries go at the same time. The server reads the file again within 2 s.
+ */
+export async function addTokenEntry(dataDir: string, token: string, entry: { id: string; user: string; groups: string[]; expiresAt?: string; description?: string }, prune: (t: TokenEntry) => boolean = () => false): Promise<void> {
+  const file = tokensFile(dataDir);
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  await withLock(`${file}.lock`, async () => {
+    const tokens = (await readJson<TokenFile>(file)) ?? { tokens: [] };
+    tokens.tokens = tokens.tokens.filter((t) => !prune(t));
+    tokens.tokens.push({ ...entry, sha256: hashToken(token), createdAt: new Date().toISOString() });
+    await writeJsonAtomic(file, tokens);
+  });
+}
+
 /** The kubeconfig that lets `kubectl --kubeconfig <data-dir>/admin.kubeconfig` reach this server as admin. */
 export function adminKubeconfig(server: string, caPem: string, token: string): string {
   const doc = {

@@ -12,14 +12,13 @@
  * only then sends the join token, over TLS verified against that CA.
  */
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { hashToken, tokensFile, type TokenFile } from '../apiserver/tokens.js';
+import { addTokenEntry, hashToken, tokensFile, type TokenFile } from '../apiserver/tokens.js';
 import type { ConfigMap } from '../api/core/v1/config-map.js';
 import { RestClient, type ResourceInfo } from '../client/rest-client.js';
 import { invalid, isNubisError, NubisError } from '../lib/errors.js';
-import { readJson, writeFileAtomic, writeJsonAtomic } from '../lib/files.js';
-import { withLock } from '../lib/lock.js';
+import { readJson, writeFileAtomic } from '../lib/files.js';
 
 const CONFIG_MAPS: ResourceInfo = { group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', namespaced: true };
 const TOKEN_RE = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
@@ -50,24 +49,20 @@ const expired = (t: { expiresAt?: string }, marginMs = 0) => !!t.expiresAt && Da
  * that have expired are dropped from the file at the same time.
  */
 export async function createJoinToken(dataDir: string, opts: { ttlMs?: number; description?: string } = {}): Promise<string> {
-  const file = tokensFile(dataDir);
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   const id = randomChars(6);
   const token = `${id}.${randomChars(16)}`;
-  await withLock(`${file}.lock`, async () => {
-    const tokens = (await readJson<TokenFile>(file)) ?? { tokens: [] };
-    tokens.tokens = tokens.tokens.filter((t) => !(t.id.startsWith('join-') && expired(t)));
-    tokens.tokens.push({
+  await addTokenEntry(
+    dataDir,
+    token,
+    {
       id: `join-${id}`,
-      sha256: hashToken(token),
       user: `system:bootstrap:${id}`,
       groups: ['system:bootstrappers', 'system:authenticated'],
-      createdAt: new Date().toISOString(),
       expiresAt: new Date(Date.now() + (opts.ttlMs ?? JOIN_TOKEN_TTL_MS)).toISOString(),
       ...(opts.description ? { description: opts.description } : {}),
-    });
-    await writeJsonAtomic(file, tokens);
-  });
+    },
+    (t) => t.id.startsWith('join-') && expired(t),
+  );
   return token;
 }
 

@@ -11,9 +11,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { randomBytes } from 'node:crypto';
 import { ApiServer, type ApiServerOptions } from '../../../src/apiserver/api-server.js';
-import { hashToken, tokensFile, type TokenFile } from '../../../src/apiserver/tokens.js';
-import { readJson, writeJsonAtomic } from '../../../src/lib/files.js';
-import { withLock } from '../../../src/lib/lock.js';
+import { addTokenEntry } from '../../../src/apiserver/tokens.js';
 import type { ObjectStore } from '../../../src/store/object-store.js';
 import { SqliteStore, sqliteStoreFile } from '../../../src/store/sqlite/sqlite-store.js';
 
@@ -113,13 +111,8 @@ export class TestServer {
    * users arrive is tested elsewhere); resolves once the server accepts it.
    */
   async addUser(name: string, groups: string[] = []): Promise<string> {
-    const file = tokensFile(this.dataDir);
     const token = `nubis-test-${randomBytes(16).toString('hex')}`;
-    await withLock(`${file}.lock`, async () => {
-      const tokens = (await readJson<TokenFile>(file)) ?? { tokens: [] };
-      tokens.tokens.push({ id: `test-${name}-${tokens.tokens.length}`, sha256: hashToken(token), user: name, groups, createdAt: new Date().toISOString() });
-      await writeJsonAtomic(file, tokens);
-    });
+    await addTokenEntry(this.dataDir, token, { id: `test-${name}-${randomBytes(4).toString('hex')}`, user: name, groups });
     await eventually(`the server to accept ${name}'s token`, async () => (await this.request('GET', '/version', { token })).status !== 401, 10_000);
     return token;
   }
