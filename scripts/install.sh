@@ -26,8 +26,8 @@ if [ "${1:-}" = "--test" ]; then
   # apache2-utils for htpasswd, tmux to drive interactive sessions, openssl for token-auth certificates.
   # etcd-server for the etcd store backend.
   # nftables and iptables for the network tests (service rules, policy), run in namespaces the tests create;
-  # wrk for bench/clusterip.ts.
-  packages+=(docker-registry skopeo podman apache2-utils tmux openssl etcd-server nftables iptables wrk)
+  # wrk for bench/clusterip.ts; python3-kubernetes, the Python client the tests drive (also from inside a pod).
+  packages+=(docker-registry skopeo podman apache2-utils tmux openssl etcd-server nftables iptables wrk python3-kubernetes)
 fi
 
 missing=()

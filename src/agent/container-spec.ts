@@ -1,14 +1,17 @@
 /**
  * How a pod's containers become runtime workloads: names, the labels that let a restarted agent find
  * every container of every pod again, and the WorkloadSpec of each container (command and args with
- * $(VAR) expansion, env, volume mounts, user, cgroup limits from requests and limits, the pod's shared
+ * $(VAR) expansion, env, volume mounts, user and confinement from the securityContext (see
+ * container-security.ts), the pod's sysctls, cgroup limits from requests and limits, the pod's shared
  * namespaces: see pod-sandbox.ts).
  */
 import type { Container, Pod } from '../api/core/v1/pod-types.js';
 import { parseQuantity } from '../api/quantity.js';
 import { invalid } from '../lib/errors.js';
 import type { SharedNamespaces, WorkloadMount, WorkloadSpec } from '../runtime/driver.js';
+import type { ContainerIdentity } from './container-security.js';
 import { envMap, expandVars } from './env.js';
+import { podSysctls } from './pod-admission.js';
 import type { PreparedVolume } from './volumes.js';
 
 /** Labels on every workload the agent makes. */
@@ -65,14 +68,6 @@ export function containerResources(c: Container): NonNullable<WorkloadSpec['reso
   return out;
 }
 
-function userOf(pod: Pod, c: Container): string | undefined {
-  const podCtx = (pod.spec.securityContext ?? {}) as { runAsUser?: number; runAsGroup?: number };
-  const uid = c.securityContext?.runAsUser ?? podCtx.runAsUser;
-  const gid = c.securityContext?.runAsGroup ?? podCtx.runAsGroup;
-  if (uid === undefined) return undefined;
-  return gid === undefined ? String(uid) : `${uid}:${gid}`;
-}
-
 /** The mounts of a container from its volumeMounts and the pod's prepared volumes. */
 export function containerMounts(c: Container, volumes: Map<string, PreparedVolume>): WorkloadMount[] {
   const out: WorkloadMount[] = [];
@@ -97,8 +92,10 @@ export interface ContainerSpecInput {
   restartCount: number;
   env: string[];
   volumes: Map<string, PreparedVolume>;
-  /** The pod's pinned namespaces, which the container joins. */
-  namespaces: Required<SharedNamespaces>;
+  /** The pod's pinned namespaces, which the container joins (`user` when the pod has its own). */
+  namespaces: SharedNamespaces & Required<Pick<SharedNamespaces, 'network' | 'ipc' | 'uts'>>;
+  /** Who the container runs as and how it is confined (containerSecurity). */
+  identity: ContainerIdentity;
 }
 
 /** The workload of one container of a pod. */
@@ -119,8 +116,12 @@ export function containerSpec(input: ContainerSpecInput): WorkloadSpec {
   if (c.command) spec.entrypoint = c.command.map((a) => expandVars(a, vars));
   if (c.args) spec.command = c.args.map((a) => expandVars(a, vars));
   if (c.workingDir) spec.workdir = c.workingDir;
-  const user = userOf(pod, c);
-  if (user) spec.user = user;
+  const { user, group, security } = input.identity;
+  if (user !== undefined) spec.user = user;
+  if (group !== undefined) spec.group = group;
+  spec.security = security;
+  const sysctls = podSysctls(pod);
+  if (Object.keys(sysctls).length > 0) spec.sysctls = sysctls;
   if (c.tty) spec.tty = true;
   if (c.stdin) spec.stdin = true;
   if (c.securityContext?.readOnlyRootFilesystem) spec.readOnlyRootfs = true;

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { ConfigMap } from '../api/core/v1/config-map.js';
 import type { Pod } from '../api/core/v1/pod-types.js';
 import type { Secret } from '../api/core/v1/secret.js';
+import type { Service } from '../api/core/v1/service.js';
 import { isNubisError } from '../lib/errors.js';
 import { envMap, expandVars, resolveEnv, type ObjectSource } from './env.js';
 
@@ -18,6 +19,12 @@ const objects: ObjectSource = {
   async secret(ns, name) {
     if (ns === 'shop' && name === 'db') return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, data: { password: b64('s3cr3t'), user: b64('app') } } as Secret;
     return undefined;
+  },
+  async services() {
+    return [];
+  },
+  async serviceAccountToken() {
+    throw new Error('not used here');
   },
 };
 
@@ -101,4 +108,38 @@ test('expandVars keeps unterminated references and lone dollars', () => {
   const vars = new Map([['A', '1']]);
   assert.equal(expandVars('$(A)$A$$(A)$(A', vars), '1$A$(A)$(A');
   assert.equal(expandVars('end$', vars), 'end$');
+});
+
+const withServices: ObjectSource = {
+  ...objects,
+  async services(ns: string) {
+    const svc = (name: string, clusterIP: string, ports: NonNullable<Service['spec']>['ports']) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { clusterIP, ports } }) as Service;
+    if (ns === 'default') return [svc('kubernetes', '10.43.0.1', [{ name: 'https', port: 443, protocol: 'TCP' }]), svc('other', '10.43.0.7', [{ port: 1 }])];
+    if (ns === 'shop') return [svc('redis-main', '10.43.0.11', [{ port: 6379, protocol: 'TCP' }, { name: 'metrics', port: 9121, protocol: 'TCP' }]), svc('headless', 'None', [{ port: 80 }])];
+    return [];
+  },
+};
+
+test('service links: the kubernetes Service always, the pod namespace\'s unless disabled; env may override and use them', async () => {
+  const c = { name: 'app', env: [{ name: 'REDIS_MAIN_SERVICE_PORT', value: 'mine' }, { name: 'URL', value: 'redis://$(REDIS_MAIN_SERVICE_HOST):$(REDIS_MAIN_PORT_6379_TCP_PORT)' }] };
+  const env = envMap(await resolveEnv(pod(c), c, withServices, ctx));
+  assert.equal(env.get('KUBERNETES_SERVICE_HOST'), '10.43.0.1');
+  assert.equal(env.get('KUBERNETES_SERVICE_PORT'), '443');
+  assert.equal(env.get('KUBERNETES_SERVICE_PORT_HTTPS'), '443');
+  assert.equal(env.get('KUBERNETES_PORT'), 'tcp://10.43.0.1:443');
+  assert.equal(env.get('KUBERNETES_PORT_443_TCP_ADDR'), '10.43.0.1');
+  assert.equal(env.get('REDIS_MAIN_SERVICE_HOST'), '10.43.0.11');
+  assert.equal(env.get('REDIS_MAIN_SERVICE_PORT'), 'mine');
+  assert.equal(env.get('REDIS_MAIN_SERVICE_PORT_METRICS'), '9121');
+  assert.equal(env.get('REDIS_MAIN_PORT_9121_TCP'), 'tcp://10.43.0.11:9121');
+  assert.equal(env.get('REDIS_MAIN_PORT_6379_TCP_PROTO'), 'tcp');
+  assert.equal(env.get('URL'), 'redis://10.43.0.11:6379');
+  assert.equal(env.get('OTHER_SERVICE_HOST'), undefined, 'another namespace\'s Services are not linked');
+  assert.equal(env.get('HEADLESS_SERVICE_HOST'), undefined, 'headless Services have no address to link');
+
+  const off = pod({ name: 'app' });
+  off.spec.enableServiceLinks = false;
+  const quiet = envMap(await resolveEnv(off, off.spec.containers[0]!, withServices, ctx));
+  assert.equal(quiet.get('REDIS_MAIN_SERVICE_HOST'), undefined);
+  assert.equal(quiet.get('KUBERNETES_SERVICE_HOST'), '10.43.0.1');
 });

@@ -7,13 +7,19 @@
 import type { ConfigMap } from '../api/core/v1/config-map.js';
 import type { Container, Pod } from '../api/core/v1/pod-types.js';
 import type { Secret } from '../api/core/v1/secret.js';
+import type { Service } from '../api/core/v1/service.js';
 import { parseQuantity } from '../api/quantity.js';
 import { invalid } from '../lib/errors.js';
+import { linkedServices, serviceLinkEnv } from './service-links.js';
 
 /** Where referenced objects come from; undefined means "not found". */
 export interface ObjectSource {
   configMap(namespace: string, name: string): Promise<ConfigMap | undefined>;
   secret(namespace: string, name: string): Promise<Secret | undefined>;
+  /** The Services of a namespace (for service-link variables). */
+  services(namespace: string): Promise<Service[]>;
+  /** A token of the pod's ServiceAccount bound to the pod (a TokenRequest). */
+  serviceAccountToken(pod: Pod, request: { audience?: string; expirationSeconds: number }): Promise<{ token: string; expirationTimestamp: string }>;
 }
 
 /** What the downward API needs beyond the pod object. */
@@ -116,10 +122,15 @@ export function resourceFieldValue(pod: Pod, container: Container, ref: { contai
   return String(Math.ceil(value / divisor - 1e-9));
 }
 
-/** The environment of `container` as KEY=VALUE entries, in definition order. */
+/**
+ * The environment of `container` as KEY=VALUE entries: service links first, then envFrom and env in
+ * definition order (which may override and refer to the links).
+ */
 export async function resolveEnv(pod: Pod, container: Container, source: ObjectSource, ctx: DownwardContext): Promise<string[]> {
   const ns = pod.metadata.namespace ?? 'default';
-  const env = new Map<string, string>();
+  const linked = pod.spec.enableServiceLinks !== false;
+  const [own, defaults] = await Promise.all([linked ? source.services(ns) : [], ns === 'default' && linked ? [] : source.services('default')]);
+  const env = new Map<string, string>(serviceLinkEnv(linkedServices(ns, linked, own, ns === 'default' && linked ? own : defaults)));
   for (const from of container.envFrom ?? []) {
     const prefix = from.prefix ?? '';
     if (from.configMapRef) {

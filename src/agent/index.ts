@@ -4,12 +4,16 @@
  * the API server. Stopping the agent (the signal) leaves every pod running: a new agent on the same data
  * dir adopts them without restarting them.
  *
- * Layout under the data dir: <data>/agent/pods/<uid>/volumes/ (volumes), plus what the runtime and
- * image store keep (<data>/containers, <data>/images, <data>/snapshots).
+ * Layout under the data dir: <data>/agent/pods/<uid>/volumes/ (volumes), <data>/agent/seccomp/
+ * (Localhost seccomp profiles, as the kubelet's /var/lib/kubelet/seccomp), <data>/agent/userns/ (the
+ * host id ranges pods with hostUsers: false hold), plus what the runtime and image store keep
+ * (<data>/containers, <data>/images, <data>/snapshots).
  */
 import path from 'node:path';
 import type { ConfigMap } from '../api/core/v1/config-map.js';
 import type { Secret } from '../api/core/v1/secret.js';
+import type { Service } from '../api/core/v1/service.js';
+import type { TokenRequest } from '../api/core/v1/service-account.js';
 import { EventRecorder } from '../client/event-recorder.js';
 import type { RestClient } from '../client/rest-client.js';
 import type { Host } from '../host/host.js';
@@ -30,9 +34,10 @@ import { NodeNetwork } from './node-network.js';
 import { NodeReporter } from './node-status.js';
 import { ExitWatcher } from './exit-watcher.js';
 import { PodSandboxes } from './pod-sandbox.js';
+import { UserNamespaceRanges } from './userns-ranges.js';
 import { PodManager } from './pod-manager.js';
 import { probeRunner } from './probes.js';
-import { CONFIG_MAPS, SECRETS } from './resources.js';
+import { CONFIG_MAPS, SECRETS, SERVICE_ACCOUNTS, SERVICES } from './resources.js';
 import { StatsCollector } from './stats.js';
 import { PodVolumes } from './volumes.js';
 
@@ -114,6 +119,17 @@ function apiObjects(client: RestClient): ObjectSource {
   return {
     configMap: (ns, name) => get<ConfigMap>(CONFIG_MAPS, ns, name),
     secret: (ns, name) => get<Secret>(SECRETS, ns, name),
+    services: async (ns) => (await client.list<Service>(SERVICES, { namespace: ns })).items,
+    serviceAccountToken: async (pod, req) => {
+      const body = {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: { ...(req.audience ? { audiences: [req.audience] } : {}), expirationSeconds: req.expirationSeconds, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, uid: pod.metadata.uid } },
+      };
+      const answer = await client.createSubresource<TokenRequest>(SERVICE_ACCOUNTS, pod.spec.serviceAccountName || 'default', 'token', body, { namespace: pod.metadata.namespace });
+      if (!answer.status?.token) throw new Error('the TokenRequest was answered without a token');
+      return answer.status;
+    },
   };
 }
 
@@ -148,7 +164,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       volumes,
       objects,
       network,
-      sandboxes: new PodSandboxes(opts.host, (uid) => volumes.podDir(uid)),
+      sandboxes: new PodSandboxes(opts.host, (uid) => volumes.podDir(uid), new UserNamespaceRanges(path.join(opts.dataDir, 'agent', 'userns'), (uid) => volumes.podDir(uid))),
+      seccompDir: path.join(opts.dataDir, 'agent', 'seccomp'),
       recorder: new EventRecorder(opts.client, 'nubis-agent'),
       resolvConf: nodeNetwork ? (namespace) => nodeNetwork.resolvConf(namespace) : undefined,
       probeRunner: probeRunner(driver, opts.host),

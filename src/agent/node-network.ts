@@ -17,7 +17,7 @@ import type { Service } from '../api/core/v1/service.js';
 import { Informer } from '../client/informer.js';
 import type { RestClient, ResourceInfo } from '../client/rest-client.js';
 import type { Host } from '../host/host.js';
-import { formatCidr, gatewayIp, parseCidr } from '../lib/cidr.js';
+import { contains, formatCidr, gatewayIp, parseCidr, parseIp } from '../lib/cidr.js';
 import { messageOf, unavailable } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
 import { BridgePlugin } from '../network/bridge-plugin.js';
@@ -284,7 +284,15 @@ export class NodeNetwork implements NetworkPlugin {
       const gateway = gatewayIp(this.bridge.ipam.range);
       return serviceRuleFrom(svc, [{ endpoints: [{ addresses: [gateway] }], ports: (svc.spec.ports ?? []).map((p) => ({ name: p.name, protocol: p.protocol, port: 53 })) }]);
     }
-    return serviceRuleFrom(svc, this.slicesOf(key));
+    const rule = serviceRuleFrom(svc, this.slicesOf(key));
+    rule.masquerade = rule.ports.some((p) => p.endpoints.some((e) => !this.inPodNetwork(e.ip)));
+    return rule;
+  }
+
+  /** Whether `ip` is in some node's pod range (a pod's address, which every node routes). */
+  private inPodNetwork(ip: string): boolean {
+    const n = parseIp(ip);
+    return this.nodes.cache.list().some((node) => (node.spec?.podCIDRs ?? (node.spec?.podCIDR ? [node.spec.podCIDR] : [])).some((c) => contains(parseCidr(c), n)));
   }
 
   private slicesOf(key: string): EndpointSlice[] {

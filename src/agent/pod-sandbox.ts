@@ -9,22 +9,49 @@
  * the shared UTS namespace as each container starts. The namespaces live until the files are unmounted
  * and the last container in them has exited; pinned files survive an agent restart and are found again
  * (a pinned file is on nsfs, the namespace filesystem).
+ *
+ * A pod with `hostUsers: false` also gets a user namespace of its own (<pod dir>/ns/user), with a host id
+ * range only it holds (userns-ranges.ts; recorded in <pod dir>/ns/ids), and its network, IPC and UTS
+ * namespaces are made inside it, so they belong to it: its containers join the user namespace first, and
+ * the pod's root can then set the hostname, mount mqueue and sysfs and set namespaced sysctls (runc fails
+ * at all three when a container's own new user namespace joins namespaces the host's user namespace owns;
+ * seen with runc 1.1.5). util-linux 2.38's unshare can map ids only through newuidmap, so the agent writes
+ * the maps of a short-lived `unshare --user` process itself and pins its namespaces.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Host } from '../host/host.js';
 import { internal, messageOf } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
-import type { RuntimeDriver, SharedNamespaces } from '../runtime/driver.js';
+import type { IdMapping, RuntimeDriver, SharedNamespaces } from '../runtime/driver.js';
 import { live } from './container-runs.js';
 import type { ExitNotifier } from './exit-watcher.js';
 import type { NetworkPlugin, PodRef } from './network-plugin.js';
 import type { ContainerRun } from './pod-status.js';
+import type { UserNamespaceRanges } from './userns-ranges.js';
 
 const log = logger('agent');
 
-/** Where a pod's namespaces are pinned, as its containers join them. */
-export type SandboxPaths = Required<SharedNamespaces>;
+/** Where a pod's namespaces are pinned, as its containers join them (`user` only with its own user namespace). */
+export type SandboxPaths = Required<Omit<SharedNamespaces, 'user'>> & Pick<SharedNamespaces, 'user'>;
+
+/**
+ * Makes a user namespace with the given map and network, IPC and UTS namespaces owned by it, pins all
+ * four on <dir>/{user,net,ipc,uts} and brings loopback up inside. Arguments: dir, host id, size.
+ */
+const USERNS_SANDBOX_SCRIPT = `set -e
+d=$1; map="0 $2 $3"
+unshare --user --net --ipc --uts sleep 30 >/dev/null &
+p=$!
+trap 'kill $p 2>/dev/null || true' EXIT
+self=$(readlink /proc/self/ns/user); i=0
+while [ "$(readlink /proc/$p/ns/user || true)" = "$self" ]; do
+  i=$((i+1)); [ $i -lt 5000 ] || { echo 'unshare made no user namespace' >&2; exit 1; }
+done
+echo "$map" > /proc/$p/uid_map
+echo "$map" > /proc/$p/gid_map
+for k in user net ipc uts; do mount --bind /proc/$p/ns/$k "$d/$k"; done
+nsenter --user="$d/user" --net="$d/net" ip link set lo up`;
 
 const KINDS = ['network', 'ipc', 'uts'] as const;
 /** unshare's option and the file name of each kind. */
@@ -35,6 +62,8 @@ export class PodSandboxes {
     private readonly host: Host,
     /** The pod's own directory (its volumes live there too). */
     private readonly podDir: (uid: string) => string,
+    /** Host id ranges for pods with their own user namespace; without, such pods fail to start. */
+    private readonly ranges?: UserNamespaceRanges,
   ) {}
 
   /** Where a pod's namespaces are pinned. */
@@ -47,7 +76,29 @@ export class PodSandboxes {
   async exists(uid: string): Promise<boolean> {
     const p = this.paths(uid);
     const pinned = await Promise.all(KINDS.map((k) => isNamespaceFile(p[k])));
-    return pinned.every(Boolean);
+    const user = (await this.#mapping(uid)) ? await isNamespaceFile(this.#userFile(uid)) : true;
+    return pinned.every(Boolean) && user;
+  }
+
+  /** The pod's own user namespace, when it has one: where it is pinned and its id mapping. */
+  async userNamespace(uid: string): Promise<{ path: string; mapping: IdMapping } | undefined> {
+    const mapping = await this.#mapping(uid);
+    return mapping ? { path: this.#userFile(uid), mapping } : undefined;
+  }
+
+  #userFile(uid: string): string {
+    return path.join(this.podDir(uid), 'ns', 'user');
+  }
+
+  #idsFile(uid: string): string {
+    return path.join(this.podDir(uid), 'ns', 'ids');
+  }
+
+  async #mapping(uid: string): Promise<IdMapping | undefined> {
+    const text = await fs.readFile(this.#idsFile(uid), 'utf8').catch(() => undefined);
+    if (text === undefined) return undefined;
+    const m = JSON.parse(text) as IdMapping;
+    return Number.isInteger(m.hostId) && Number.isInteger(m.size) ? m : undefined;
   }
 
   /**
@@ -65,15 +116,30 @@ export class PodSandboxes {
     return p;
   }
 
-  /** Makes and pins fresh namespaces for a pod (whatever was pinned before goes); loopback is up. */
-  async create(uid: string): Promise<SandboxPaths> {
+  /**
+   * Makes and pins fresh namespaces for a pod (whatever was pinned before goes); loopback is up. With
+   * `userNamespace`, inside a user namespace of the pod's own (see userNamespace()).
+   */
+  async create(uid: string, opts: { userNamespace?: boolean } = {}): Promise<SandboxPaths> {
     const p = await this.#fresh(uid);
-    const r = await this.host.run('unshare', [...KINDS.map((k) => `--${FILES[k]}=${p[k]}`), '--', 'ip', 'link', 'set', 'lo', 'up'], { allowFailure: true });
+    const r = opts.userNamespace
+      ? await this.#createInUserNamespace(uid)
+      : await this.host.run('unshare', [...KINDS.map((k) => `--${FILES[k]}=${p[k]}`), '--', 'ip', 'link', 'set', 'lo', 'up'], { allowFailure: true });
     if (r.code !== 0) {
       await this.remove(uid).catch(() => {});
       throw internal(`cannot make the pod's namespaces: ${r.stderr.trim() || `unshare exited with ${r.code}`}`);
     }
-    return p;
+    return opts.userNamespace ? { ...p, user: this.#userFile(uid) } : p;
+  }
+
+  async #createInUserNamespace(uid: string): Promise<{ code: number; stderr: string }> {
+    if (!this.ranges) return { code: 1, stderr: 'this agent has no user namespace ranges to give pods' };
+    const mapping = await this.ranges.allocate(uid);
+    // Recorded before anything is pinned, so that remove() gives the range back whatever happens next.
+    await fs.writeFile(this.#idsFile(uid), JSON.stringify(mapping));
+    await fs.writeFile(this.#userFile(uid), '');
+    const dir = path.dirname(this.#idsFile(uid));
+    return this.host.run('sh', ['-c', USERNS_SANDBOX_SCRIPT, 'sh', dir, String(mapping.hostId), String(mapping.size)], { allowFailure: true, timeoutMs: 30_000 });
   }
 
   /** Empty files to pin on, after whatever was pinned before is gone. */
@@ -89,12 +155,14 @@ export class PodSandboxes {
   async remove(uid: string): Promise<void> {
     const p = this.paths(uid);
     const pinned: string[] = [];
-    for (const k of KINDS) if (await isNamespaceFile(p[k])) pinned.push(p[k]);
+    for (const file of [...KINDS.map((k) => p[k]), this.#userFile(uid)]) if (await isNamespaceFile(file)) pinned.push(file);
     if (pinned.length > 0) {
       // MNT_DETACH: an nsfs bind mount has nothing to flush, and a busy one must not stop the clean-up.
       const r = await this.host.run('umount', ['--lazy', ...pinned], { allowFailure: true });
       if (r.code !== 0) throw internal(`cannot unpin the pod's namespaces: ${r.stderr.trim()}`);
     }
+    const mapping = await this.#mapping(uid).catch(() => undefined);
+    if (mapping) await this.ranges?.release(uid, mapping);
     await fs.rm(path.dirname(p.network), { recursive: true, force: true });
   }
 }
@@ -106,6 +174,7 @@ export class PodSandboxes {
  */
 export class PodSandbox {
   #paths: SandboxPaths | undefined;
+  #idMapping: IdMapping | undefined;
   /** Whether a sandbox pinned by an earlier agent was looked for. */
   #looked = false;
   #podIP: string | undefined;
@@ -121,6 +190,11 @@ export class PodSandbox {
     return this.#paths;
   }
 
+  /** The id mapping of the pod's own user namespace, while the sandbox exists and has one. */
+  get idMapping(): IdMapping | undefined {
+    return this.#idMapping;
+  }
+
   /** The pod's first address once its network is up ('' without a pod network). */
   get podIP(): string | undefined {
     return this.#podIP;
@@ -134,14 +208,15 @@ export class PodSandbox {
   /**
    * Makes sure the sandbox and its network exist. When it has to be made while containers of the pod
    * still run (their namespaces are gone), `stopOrphans` stops them first and says how many it stopped:
-   * they start over in the new sandbox as their restart policy says. Fails with the kubelet's wording.
+   * they start over in the new sandbox as their restart policy says. With `userNamespace` a new sandbox
+   * gets a user namespace of its own. Fails with the kubelet's wording.
    */
-  async ensure(stopOrphans: () => Promise<number>): Promise<void> {
+  async ensure(stopOrphans: () => Promise<number>, opts: { userNamespace?: boolean } = {}): Promise<void> {
     const { sandboxes, network } = this.deps;
     const uid = this.pod.podUid;
     if (!this.#paths && !this.#looked) {
       this.#looked = true;
-      if (await sandboxes.exists(uid)) this.#paths = sandboxes.paths(uid);
+      if (await sandboxes.exists(uid)) await this.#found(uid);
       const infra = this.#infra.find((r) => live(r) && r.state.pid);
       if (!this.#paths && infra) {
         try {
@@ -161,7 +236,8 @@ export class PodSandbox {
       }
       this.#podIP = undefined;
       try {
-        this.#paths = await sandboxes.create(uid);
+        this.#paths = await sandboxes.create(uid, opts);
+        this.#idMapping = (await sandboxes.userNamespace(uid))?.mapping;
       } catch (err) {
         throw internal(`failed to create pod sandbox: ${messageOf(err)}`, err);
       }
@@ -175,10 +251,18 @@ export class PodSandbox {
     }
   }
 
+  /** A sandbox pinned by an earlier agent: its namespaces, with the user namespace when it has one. */
+  async #found(uid: string): Promise<void> {
+    const userns = await this.deps.sandboxes.userNamespace(uid);
+    this.#paths = { ...this.deps.sandboxes.paths(uid), ...(userns ? { user: userns.path } : {}) };
+    this.#idMapping = userns?.mapping;
+  }
+
   /** Whether the pinned namespaces vanished under a running pod (the next ensure() makes them again). */
   async lost(): Promise<boolean> {
     if (await this.deps.sandboxes.exists(this.pod.podUid)) return false;
     this.#paths = undefined;
+    this.#idMapping = undefined;
     return true;
   }
 
@@ -188,6 +272,7 @@ export class PodSandbox {
     await this.#removeInfra();
     await this.deps.sandboxes.remove(this.pod.podUid);
     this.#paths = undefined;
+    this.#idMapping = undefined;
     this.#looked = true;
   }
 

@@ -18,9 +18,12 @@ import { isNubisError } from '../lib/errors.js';
 import { trace } from '../lib/trace.js';
 import type { ExitNotifier } from './exit-watcher.js';
 import { logger } from '../lib/log.js';
-import type { RuntimeDriver, WorkloadInfo } from '../runtime/driver.js';
+import type { RuntimeDriver, WorkloadInfo, WorkloadSpec } from '../runtime/driver.js';
 import type { Backoff } from './backoff.js';
 import { containerSpec, LABELS, podCgroupParent } from './container-spec.js';
+import { containerSecurity, createFailure } from './container-security.js';
+import { applyFsGroup } from './fs-group.js';
+import { podRejection, type PodRejection } from './pod-admission.js';
 import { resolveEnv, type DownwardContext, type ObjectSource } from './env.js';
 import { ImagePullError, type ImagePuller } from './image-puller.js';
 import type { NetworkPlugin } from './network-plugin.js';
@@ -61,6 +64,8 @@ export interface WorkerDeps {
   recorder?: Recorder;
   /** The cluster DNS resolv.conf of a pod in `namespace` (dnsPolicy ClusterFirst), when there is one. */
   resolvConf?: (namespace: string) => string | undefined;
+  /** Where Localhost seccomp profiles live. */
+  seccompDir: string;
 }
 
 /** The pod a worker is for, known even when the object is gone. */
@@ -268,6 +273,8 @@ export class PodWorker {
       return;
     }
     trace(`pod ${this.id.name}: sync`);
+    const rejection = podRejection(pod);
+    if (rejection) return this.#reject(pod, rejection);
     if (!(await this.#ensureVolumes(pod))) return;
     trace(`pod ${this.id.name}: volumes`);
     if (!(await this.#ensureSandbox())) return;
@@ -316,6 +323,17 @@ export class PodWorker {
     return false;
   }
 
+  /** Fails a pod this node refuses (pod-admission.ts), with an event, as the kubelet rejects a pod. */
+  async #reject(pod: Pod, r: PodRejection): Promise<void> {
+    this.#event('Warning', r.reason, r.message);
+    const status: PodStatus = { phase: 'Failed', reason: r.reason, message: `Pod was rejected: ${r.message}` };
+    await this.deps.client.patch(PODS, pod.metadata.name, { status }, 'merge', { namespace: this.id.namespace, subresource: 'status' }).catch((err: unknown) => {
+      if (!isNubisError(err, 'NotFound')) throw err;
+    });
+    this.#lastStatus = { ...this.#lastStatus, ...status };
+    this.#dirty = true;
+  }
+
   /** The pod's sandbox and network (pod-sandbox.ts); containers left in a lost one are stopped. */
   async #ensureSandbox(): Promise<boolean> {
     try {
@@ -324,7 +342,7 @@ export class PodWorker {
         await Promise.all(orphaned.map(({ run }) => this.deps.driver.stop(run.id, { timeoutSeconds: 0 }).catch(() => {})));
         for (const { run } of orphaned) await this.#refresh(run);
         return orphaned.length;
-      });
+      }, { userNamespace: this.#pod?.spec.hostUsers === false });
       return true;
     } catch (err) {
       return this.#waitAll('ContainerCreating', (err as Error).message, 5000, 'FailedCreatePodSandBox');
@@ -433,10 +451,7 @@ export class PodWorker {
     }
     let spec;
     try {
-      const env = await resolveEnv(pod, c, this.deps.objects, this.#downward());
-      spec = containerSpec({ pod, container: c, role, restartCount, env, volumes: this.#volumes ?? new Map(), namespaces: this.#sandbox.paths! });
-      const resolv = await this.#resolvConf(pod);
-      if (resolv) spec.mounts = [...(spec.mounts ?? []), { source: resolv, destination: '/etc/resolv.conf', readOnly: true }];
+      spec = await this.#workloadSpec(pod, c, role, restartCount);
     } catch (err) {
       return retry('CreateContainerConfigError', (err as Error).message);
     }
@@ -450,7 +465,7 @@ export class PodWorker {
         this.#dirty = true;
         return;
       }
-      return retry(isNubisError(err, 'Invalid') ? 'CreateContainerConfigError' : 'CreateContainerError', (err as Error).message);
+      return retry(isNubisError(err, 'Invalid') ? 'CreateContainerConfigError' : 'CreateContainerError', createFailure(err, pod, c));
     }
     try {
       await driver.start(info.id);
@@ -470,6 +485,17 @@ export class PodWorker {
     this.#event('Normal', 'Created', `Created container ${c.name}`);
     this.#event('Normal', 'Started', `Started container ${c.name}`);
     if (role === 'app') this.#startProbes(c, run);
+  }
+
+  /** The workload of a container: env, identity and confinement, volumes (fsGroup), the pod's resolv.conf. */
+  async #workloadSpec(pod: Pod, c: Container, role: 'init' | 'app', restartCount: number): Promise<WorkloadSpec> {
+    const env = await resolveEnv(pod, c, this.deps.objects, this.#downward());
+    const identity = await containerSecurity({ pod, container: c, idMapping: this.#sandbox.idMapping, seccompDir: this.deps.seccompDir });
+    await applyFsGroup(pod, this.#volumes ?? new Map(), this.#sandbox.idMapping);
+    const spec = containerSpec({ pod, container: c, role, restartCount, env, volumes: this.#volumes ?? new Map(), namespaces: this.#sandbox.paths!, identity });
+    const resolv = await this.#resolvConf(pod);
+    if (resolv) spec.mounts = [...(spec.mounts ?? []), { source: resolv, destination: '/etc/resolv.conf', readOnly: true }];
+    return spec;
   }
 
   #startProbes(c: Container, run: ContainerRun): void {

@@ -2,8 +2,8 @@
  * A pod's volumes on this machine, under <data>/agent/pods/<uid>/volumes/<kind>/<name>:
  *  - emptyDir: a directory (medium Memory: a tmpfs, sizeLimit as its size);
  *  - hostPath: the host path itself, after the type check (DirectoryOrCreate, File, Socket ...);
- *  - configMap, secret, downwardAPI and projected: files projected from the objects (items, keys and
- *    modes), published atomically as the kubelet does: the files live in a `..<time>` dir, `..data` is a
+ *  - configMap, secret, downwardAPI and projected (also ServiceAccount tokens): files projected from
+ *    the objects (items, keys and modes), published atomically as the kubelet does: the files live in a `..<time>` dir, `..data` is a
  *    symlink to it swapped by rename, and each top-level name is a symlink through `..data`; so a running
  *    container sees an update all at once. Secrets (and projections holding one) live on a tmpfs.
  * Everything is removed with the pod: tmpfs mounts are unmounted before the directory goes.
@@ -154,13 +154,51 @@ export async function checkHostPath(p: string, type = ''): Promise<void> {
   if (!ok[type]) throw invalid(`hostPath type check failed: ${p} is not a ${type}`);
 }
 
+/** A projected `serviceAccountToken` source. */
+interface TokenSource {
+  path: string;
+  audience?: string;
+  expirationSeconds?: number;
+}
+
+/**
+ * The pods' ServiceAccount tokens, each asked for once and again when 80% of its life has passed (or
+ * after 24 hours), as the kubelet refreshes them.
+ */
+export class PodTokens {
+  private readonly tokens = new Map<string, { token: string; refreshAt: number }>();
+
+  constructor(private readonly source: ObjectSource) {}
+
+  async token(pod: Pod, volume: string, src: TokenSource): Promise<string> {
+    const key = `${pod.metadata.uid}/${volume}/${src.path}`;
+    const cached = this.tokens.get(key);
+    if (cached && Date.now() < cached.refreshAt) return cached.token;
+    const seconds = src.expirationSeconds ?? 3600;
+    const { token, expirationTimestamp } = await this.source.serviceAccountToken(pod, { audience: src.audience || undefined, expirationSeconds: seconds });
+    const now = Date.now();
+    const life = Math.max(0, Date.parse(expirationTimestamp) - now);
+    this.tokens.set(key, { token, refreshAt: now + Math.min(life * 0.8, 24 * 3600_000) });
+    return token;
+  }
+
+  /** Forgets the tokens of a pod that is gone. */
+  forget(uid: string): void {
+    for (const k of this.tokens.keys()) if (k.startsWith(`${uid}/`)) this.tokens.delete(k);
+  }
+}
+
 /** The volumes of pods on this machine. */
 export class PodVolumes {
+  private readonly tokens: PodTokens;
+
   constructor(
     private readonly root: string,
     private readonly host: Host,
     private readonly source: ObjectSource,
-  ) {}
+  ) {
+    this.tokens = new PodTokens(source);
+  }
 
   podDir(uid: string): string {
     return path.join(this.root, uid);
@@ -222,7 +260,11 @@ export class PodVolumes {
           secret = true;
           files.push(...(await this.secretFiles(pod, { ...(s.secret as ConfigMapSource), secretName: (s.secret as ConfigMapSource).name }, mode)));
         } else if (s.downwardAPI) files.push(...downwardFiles(pod, (s.downwardAPI as { items?: DownwardItem[] }).items, mode, ctx));
-        else throw invalid(`volume "${v.name}": unsupported projected source ${Object.keys(s).join(', ')}`);
+        else if (s.serviceAccountToken) {
+          secret = true;
+          const t = s.serviceAccountToken as TokenSource;
+          files.push({ path: checkItemPath(t.path), data: Buffer.from(await this.tokens.token(pod, v.name, t)), mode });
+        } else throw invalid(`volume "${v.name}": unsupported projected source ${Object.keys(s).join(', ')}`);
       }
       return { files, secret };
     }
@@ -256,6 +298,7 @@ export class PodVolumes {
 
   /** Unmounts every tmpfs of the pod and removes its directory. */
   async tearDown(uid: string): Promise<void> {
+    this.tokens.forget(uid);
     const dir = this.podDir(uid);
     const mounts = (await this.host.mounts()).filter((m) => m.startsWith(dir + '/')).sort((a, b) => b.length - a.length);
     for (const m of mounts) await this.host.unmount(m);

@@ -28,7 +28,9 @@ describe('ResourceRegistry', () => {
     assert.equal(registry.find('deployments.apps')?.kind, 'Deployment');
     assert.equal(registry.find('svc')?.kind, 'Service');
     assert.deepEqual(registry.groupVersions().get('apps'), ['v1']);
-    assert.equal(registry.inGroupVersion('', 'v1').length, 8);
+    assert.equal(registry.inGroupVersion('', 'v1').length, 11);
+    assert.equal(registry.find('quota')?.kind, 'ResourceQuota');
+    assert.equal(registry.find('limits')?.kind, 'LimitRange');
   });
 
   it('refuses a resource registered twice', () => {

@@ -9,6 +9,7 @@ import { includeObjectParam, toTable } from './table-output.js';
 import type { UserInfo } from './authn/authenticator.js';
 import type { Authorizer } from './authz/authorizer.js';
 import type { RbacAuthorizer } from './authz/rbac-authorizer.js';
+import type { ServiceAccountTokens } from './service-account-tokens.js';
 import type { Credentials } from './tenancy/credentials.js';
 import type { WatchCaches } from './watch-cache.js';
 
@@ -54,6 +55,8 @@ export interface HandlerDeps {
   rbac: RbacAuthorizer;
   /** Tenant users' passwords and logins. */
   credentials: Credentials;
+  /** Signs ServiceAccount tokens (serviceaccounts/token). */
+  serviceAccountTokens: ServiceAccountTokens;
 }
 
 /** Writes an object (or its Table) with the given code, and any warnings as Warning headers. */

@@ -30,6 +30,10 @@ import { AdmissionChain } from './admission/admission.js';
 import { NamespaceLifecycle } from './admission/namespace-lifecycle.js';
 import { NodeRestriction } from './admission/node-restriction.js';
 import { RbacEscalation } from './admission/rbac-escalation.js';
+import { ServiceAccountAdmission } from './admission/service-account.js';
+import { PodSecurityAdmission } from './admission/pod-security.js';
+import { LimitRanger } from './admission/limit-ranger.js';
+import { ResourceQuotaAdmission } from './admission/resource-quota.js';
 import { AuthenticatorChain, credentialsOf, type UserInfo } from './authn/authenticator.js';
 import { ClientCertificateAuthenticator } from './authn/client-certificate.js';
 import { TokenFileAuthenticator } from './authn/token-file.js';
@@ -41,6 +45,11 @@ import { RoleAggregator } from './authz/role-aggregator.js';
 import { SuperuserAuthorizer } from './authz/superuser.js';
 import { InternalWriter, SYSTEM_USERS } from './internal-writer.js';
 import { UserTokenAuthenticator } from './authn/user-token.js';
+import { ServiceAccountTokenAuthenticator } from './authn/service-account-token.js';
+import { ServiceAccountTokens } from './service-account-tokens.js';
+import { KubernetesService } from './kubernetes-service.js';
+import { NamespaceDefaults } from './namespace-defaults.js';
+import { primaryAddress } from '../lib/host-address.js';
 import { Credentials } from './tenancy/credentials.js';
 import { TenancyAuthorizer } from './tenancy/tenancy-authorizer.js';
 import { TenancyIndex } from './tenancy/tenancy-index.js';
@@ -114,9 +123,13 @@ export class ApiServer {
   private readonly fairness: InFlightLimits;
   private signer: CsrSigner | undefined;
   private readonly deps: HandlerDeps;
+  private readonly serviceAccountTokens = new ServiceAccountTokens();
   private server: https.Server | undefined;
   private authReloader: NodeJS.Timeout | undefined;
   private serverAddress = '';
+  private inCluster: KubernetesService | undefined;
+  private namespaceDefaults: NamespaceDefaults | undefined;
+  private inClusterIp: string | undefined;
 
   private constructor(private readonly options: ApiServerOptions) {
     this.registry = options.registry ?? builtinResources();
@@ -130,30 +143,41 @@ export class ApiServer {
     };
     this.tokenFile = new TokenFileAuthenticator(tokensFile(options.dataDir));
     this.tenancy = new TenancyIndex(options.store);
-    this.authn = new AuthenticatorChain([this.tokenFile, new UserTokenAuthenticator(this.tenancy), new ClientCertificateAuthenticator()]);
+    this.authn = new AuthenticatorChain([
+      this.tokenFile,
+      new UserTokenAuthenticator(this.tenancy),
+      new ServiceAccountTokenAuthenticator(this.serviceAccountTokens, options.store, this.tenancy),
+      new ClientCertificateAuthenticator(),
+    ]);
     this.rbac = new RbacAuthorizer(options.store);
     this.nodes = new NodeAuthorizer(options.store);
     const namespaced = (group: string, resource: string) => this.registry.byResource(group, resource)?.namespaced ?? false;
     const tenants = new TenancyAuthorizer(this.tenancy, this.rbac, namespaced, (kind, ns, name) => this.rbac.roleRules(kind, ns, name));
     const open = options.pipeline === 'open';
     this.authorizer = new AuthorizerChain(open ? [{ name: 'open', authorize: () => ({ decision: 'allow' }) }] : [new SuperuserAuthorizer(), this.nodes, tenants, this.rbac]);
+    const quotas = new ResourceQuotaAdmission(options.store, this.registry);
     const admission = new AdmissionChain(open ? [new NamespaceLifecycle(options.store)] : [
       new CsrRequester(),
       new NamespaceLifecycle(options.store),
       new NodeRestriction(),
+      new LimitRanger(options.store),
+      new ServiceAccountAdmission(options.store),
       new TenantAdmission(this.tenancy, options.store),
+      new PodSecurityAdmission(this.tenancy),
       new RbacEscalation(this.authorizer, this.rbac, (user, ns) => tenants.rulesFor(user, ns)),
+      quotas, // last: it charges the quota, so every other plugin has had its say
     ]);
     this.ops = new ObjectOps(options.store, this.registry, deleted, this.services, admission);
     const as = (user: UserInfo) => new InternalWriter(this.ops, this.authorizer, user);
     this.system = as(SYSTEM_USERS.apiserver);
+    quotas.writer = this.system;
     this.gc.writer = as(SYSTEM_USERS.garbageCollector);
     this.credentials = new Credentials(options.store, this.tenancy, this.system);
     this.tenantNamespaces = new TenantNamespaces(this.tenancy, as(SYSTEM_USERS.tenantController));
     this.openapi = new OpenApiDocuments(this.registry);
     this.pods = new PodProxy(options.store);
     this.fairness = new InFlightLimits(options.fairness);
-    this.deps = { ops: this.ops, caches: this.caches, watch, pods: this.pods, authorizer: this.authorizer, rbac: this.rbac, credentials: this.credentials };
+    this.deps = { ops: this.ops, caches: this.caches, watch, pods: this.pods, authorizer: this.authorizer, rbac: this.rbac, credentials: this.credentials, serviceAccountTokens: this.serviceAccountTokens };
   }
 
   /** Makes PKI and admin access if missing, creates the default namespaces and starts listening. */
@@ -178,8 +202,9 @@ export class ApiServer {
 
   private async listen(): Promise<void> {
     const o = this.options;
-    const pki = await ensureServerPki(o.dataDir, servingNames(o.advertiseAddress ? [o.advertiseAddress] : []));
+    const pki = await ensureServerPki(o.dataDir, servingNames([...(o.advertiseAddress ? [o.advertiseAddress] : []), this.services.kubernetesServiceIp()]));
     this.pods.useAgentTls({ ca: pki.caCert, ...pki.agentClient });
+    this.serviceAccountTokens.useKey(pki.serviceAccountKey);
     setMaxListeners(64, this.indexes.signal); // one per store mirror
     await Promise.all([this.rbac.start(this.indexes.signal), this.nodes.start(this.indexes.signal), this.tenancy.start(this.indexes.signal)]);
     await this.ensureNamespaces();
@@ -189,6 +214,8 @@ export class ApiServer {
     await csrs.start(this.indexes.signal);
     void this.signer.sweep();
     await this.tenantNamespaces.syncAll();
+    this.namespaceDefaults = new NamespaceDefaults(this.tenancy, new InternalWriter(this.ops, this.authorizer, SYSTEM_USERS.serviceAccountController), () => pki.caCert);
+    await this.namespaceDefaults.syncAll();
     this.aggregator = new RoleAggregator(this.rbac.clusterRoles, new InternalWriter(this.ops, this.authorizer, SYSTEM_USERS.roleAggregator));
     await this.aggregator.run();
     await this.ensureDnsService();
@@ -230,6 +257,7 @@ export class ApiServer {
     await this.tokenFile.reload();
     this.authReloader = setInterval(() => void this.tokenFile.reload().catch((err: Error) => log.warn(`token file: ${err.message}`)), 2000);
     this.authReloader.unref();
+    await this.publishInCluster();
     this.gc.start();
     this.repairInterval = setInterval(() => void this.repairAllocations(), 60_000).unref();
     log.info(`serving on ${this.url}`);
@@ -248,6 +276,26 @@ export class ApiServer {
     await this.ensureObject('services', 'kube-system', { metadata: { name: 'kube-dns', labels }, spec: { clusterIP: this.services.dnsServiceIp(), ports } }).catch((e: Error) =>
       log.warn(`cannot create the cluster DNS Service: ${e.message}`),
     );
+  }
+
+  /**
+   * Puts this server behind `default/kubernetes` at the address pods reach it by: the advertised one,
+   * the one it listens on, or (listening everywhere) the machine's main address. A server listening on
+   * loopback only is out of pods' reach and publishes none.
+   */
+  private async publishInCluster(): Promise<void> {
+    const o = this.options;
+    const listen = o.listen ?? '0.0.0.0';
+    const everywhere = listen === '0.0.0.0' || listen === '::';
+    const ip = o.advertiseAddress ?? (everywhere ? primaryAddress() : isLoopback(listen) ? undefined : listen);
+    this.inCluster = new KubernetesService(o.store, this.registry, this.system, this.services.kubernetesServiceIp());
+    await this.inCluster.ensureService(this.port).catch((e: Error) => log.warn(`cannot create default/kubernetes: ${e.message}`));
+    if (!ip || isLoopback(ip)) {
+      log.info('the API server is not reachable from pods (loopback only): default/kubernetes gets no endpoints from it');
+      return;
+    }
+    this.inClusterIp = ip;
+    await this.inCluster.publish(ip, this.port).catch((e: Error) => log.warn(`cannot publish default/kubernetes: ${e.message}`));
   }
 
   /** Creates an object the server itself needs unless it exists (a server starting beside others may race: fine). */
@@ -434,6 +482,7 @@ export class ApiServer {
 
   /** Stops listening, ends watches and the garbage collector (the store stays open: the caller owns it). */
   async close(): Promise<void> {
+    if (this.inClusterIp) await this.inCluster?.withdraw(this.inClusterIp).catch((e: Error) => log.warn(`cannot withdraw from default/kubernetes: ${e.message}`));
     this.indexes.abort();
     this.aggregator?.stop();
     this.signer?.stop();
@@ -453,6 +502,10 @@ export class ApiServer {
     }
     await this.auditLog?.close();
   }
+}
+
+function isLoopback(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1' || ip === 'localhost';
 }
 
 /** Path and query of a request target, without URL resolution (a path like `//x` is not a host). */

@@ -21,6 +21,7 @@ export const SYSTEM_USERS = {
   roleAggregator: systemAccount('clusterrole-aggregation-controller'),
   certificateController: systemAccount('certificate-controller'),
   tenantController: systemAccount('tenant-controller'),
+  serviceAccountController: systemAccount('service-account-controller'),
 } satisfies Record<string, UserInfo>;
 
 export class InternalWriter {

@@ -245,10 +245,12 @@ export class ObjectOps {
     const generated = !meta.name && typeof meta.generateName === 'string' && meta.generateName !== '';
     if (generated) meta.name = `${meta.generateName}${randomSuffix()}`;
     meta.uid = randomUUID(); // before defaulting: a Job's generated selector is made from its uid
+    // A new pod's status is the server's (Kubernetes' PrepareForCreate): one created "Succeeded" would escape quotas.
+    if (t.group === '' && t.resource === 'pods') delete obj.status;
     t.defaults(obj);
     dropEmptyMetadata(meta);
     if (!opts.tracked && opts.fieldManager !== undefined) recordUpdate(undefined, obj, t.schema, { fieldManager: opts.fieldManager, apiVersion: apiVersion(t) });
-    await this.admit({ user: opts.user, operation: 'CREATE', type: t, namespace, name: meta.name, object: obj, dryRun: !!opts.dryRun }, () => this.validate(t, obj));
+    await this.admit({ user: opts.user, operation: 'CREATE', type: t, namespace, name: meta.name, object: obj, dryRun: !!opts.dryRun, warnings: opts.warnings }, () => this.validate(t, obj));
     const undo = await this.allocate(t, obj, undefined, !!opts.dryRun);
     if (opts.dryRun) return { ...obj, metadata: { ...meta, creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } };
     for (let attempt = 0; ; attempt++) {
@@ -301,7 +303,7 @@ export class ObjectOps {
     t.defaults(next);
     dropEmptyMetadata(next.metadata);
     if (!opts.tracked) trackManagedFields(t, old, next, opts);
-    const admission: AdmissionRequest = { user: opts.user, operation: 'UPDATE', type: t, namespace: old.metadata.namespace, name, subresource: opts.subresource, object: next, oldObject: old, dryRun: !!opts.dryRun };
+    const admission: AdmissionRequest = { user: opts.user, operation: 'UPDATE', type: t, namespace: old.metadata.namespace, name, subresource: opts.subresource, object: next, oldObject: old, dryRun: !!opts.dryRun, warnings: opts.warnings };
     await this.admit(admission, () => this.validate(t, next, old, opts.subresource));
     const undo = opts.subresource === 'status' || opts.subresource === 'approval' ? async () => {} : await this.allocate(t, next, old, !!opts.dryRun);
     let saved: KubeObject;

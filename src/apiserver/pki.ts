@@ -22,15 +22,23 @@ export interface ServerPki {
   agentClient: { cert: string; key: string };
   cert: string;
   key: string;
+  /** The key ServiceAccount tokens are signed with (servers of one cluster share it, as they share the CA). */
+  serviceAccountKey: string;
 }
 
 export function pkiDir(dataDir: string): string {
   return path.join(dataDir, 'apiserver', 'pki');
 }
 
-/** The names a serving certificate covers: loopback, localhost, the hostname and any extra address. */
+/** The names pods reach the API server by: the `default/kubernetes` Service's. */
+export const IN_CLUSTER_NAMES = ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'];
+
+/**
+ * The names a serving certificate covers: loopback, localhost, the hostname, the in-cluster names and
+ * any extra address (the advertised one, the `kubernetes` Service's ClusterIP).
+ */
 export function servingNames(extra: string[] = []): string[] {
-  return [...new Set(['127.0.0.1', 'localhost', os.hostname(), ...extra].filter((n) => n !== ''))].sort();
+  return [...new Set(['127.0.0.1', 'localhost', os.hostname(), ...IN_CLUSTER_NAMES, ...extra].filter((n) => n !== ''))].sort();
 }
 
 /** Whether `cert` was signed by `ca` and is valid for another 30 days. */
@@ -80,7 +88,9 @@ export async function ensureServerPki(dataDir: string, names: string[]): Promise
       await writeFileAtomic(file('agent-client.key'), key, 0o600);
       await writeFileAtomic(file('agent-client.crt'), makeCertificate({ commonName: AGENT_CLIENT_CN, key, issuer: ca, validDays: 730, ca: false, usage: 'client' }));
     }
+    if (!(await exists(file('service-account.key')))) await writeFileAtomic(file('service-account.key'), newKey(), 0o600);
+    const serviceAccountKey = await readFile(file('service-account.key'), 'utf8');
     const agentClient = { cert: await readFile(file('agent-client.crt'), 'utf8'), key: await readFile(file('agent-client.key'), 'utf8') };
-    return { caCert: ca.cert, caKey: ca.key, agentClient, cert: await readFile(file('server.crt'), 'utf8'), key: await readFile(file('server.key'), 'utf8') };
+    return { caCert: ca.cert, caKey: ca.key, agentClient, serviceAccountKey, cert: await readFile(file('server.crt'), 'utf8'), key: await readFile(file('server.key'), 'utf8') };
   });
 }

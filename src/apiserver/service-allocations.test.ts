@@ -27,8 +27,8 @@ describe('ServiceAllocations', () => {
     const a = new ServiceAllocations(store, { serviceCidr: '10.96.0.0/28', nodePortRange: [30000, 30002] });
     const one = svc({ ports: [{ port: 80 }] });
     await a.admitCreate(one);
-    assert.equal(one.spec!.clusterIP, '10.96.0.1');
-    assert.deepEqual(one.spec!.clusterIPs, ['10.96.0.1']);
+    assert.equal(one.spec!.clusterIP, '10.96.0.2', 'the first address is kept for default/kubernetes');
+    assert.deepEqual(one.spec!.clusterIPs, ['10.96.0.2']);
     const wanted = svc({ clusterIP: '10.96.0.5', ports: [{ port: 80 }] });
     await a.admitCreate(wanted);
     assert.equal(wanted.spec!.clusterIP, '10.96.0.5');
@@ -38,7 +38,7 @@ describe('ServiceAllocations', () => {
     await assert.rejects(b.admitCreate(svc({ clusterIP: '10.1.2.3', ports: [{ port: 80 }] })), rejected(/not in the valid range\. The range of valid IPs is 10\.96\.0\.0\/28/));
     const other = svc({ ports: [{ port: 80 }] });
     await b.admitCreate(other);
-    assert.ok(!['10.96.0.1', '10.96.0.5'].includes(other.spec!.clusterIP!), `a fresh address (got ${other.spec!.clusterIP})`);
+    assert.ok(!['10.96.0.1', '10.96.0.2', '10.96.0.5', '10.96.0.10'].includes(other.spec!.clusterIP!), `a fresh address (got ${other.spec!.clusterIP})`);
     const headless = svc({ clusterIP: 'None', ports: [{ port: 80 }] });
     await a.admitCreate(headless);
     assert.equal(headless.spec!.clusterIP, 'None');
@@ -69,7 +69,7 @@ describe('ServiceAllocations', () => {
     const a = new ServiceAllocations(store, { serviceCidr: '10.98.0.0/30', nodePortRange: [32000, 32000] });
     const s = svc({ type: 'NodePort', ports: [{ port: 80 }] });
     const undo = await a.admitCreate(s);
-    await a.admitCreate(svc({ ports: [{ port: 80 }] })); // the other address of the /30
+    await a.admitCreate(svc({ clusterIP: '10.98.0.1', ports: [{ port: 80 }] })); // the other address of the /30, kept unless asked for
     await assert.rejects(a.admitCreate(svc({ ports: [{ port: 80 }] })), rejected(/no free ClusterIP/));
     await undo();
     const again = svc({ type: 'NodePort', ports: [{ port: 80 }] });

@@ -10,7 +10,6 @@ import { ClusterIpAllocator, NodePortAllocator } from '../api/core/v1/service-ra
 import type { KubeObject } from '../api/meta.js';
 import type { FieldError } from '../api/resource-type.js';
 import { fieldErr } from '../api/validation.js';
-import { formatIp } from '../lib/cidr.js';
 import { isNubisError } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
 import type { ObjectStore, ResourceRef } from '../store/object-store.js';
@@ -60,7 +59,12 @@ export class ServiceAllocations {
 
   /** The cluster DNS Service's address: the tenth of the range, as Kubernetes distributions use. */
   dnsServiceIp(): string {
-    return formatIp(this.ranges.ips.range.base + 10); // in range: service CIDRs are at least /28
+    return this.ranges.ips.at(10); // in range: service CIDRs are at least /28
+  }
+
+  /** The `default/kubernetes` Service's address: the first of the range, as in Kubernetes. */
+  kubernetesServiceIp(): string {
+    return this.ranges.ips.at(1);
   }
 
   /**

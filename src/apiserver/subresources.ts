@@ -10,6 +10,7 @@ import { handlePatch } from './patch-handler.js';
 import { deleteOptions, writeOptions } from './query.js';
 import { readObjectBody, sendObject, type ApiRequest, type HandlerDeps } from './api-request.js';
 import { applyScale, scaleOf } from './scale.js';
+import { handleTokenRequest } from './token-request.js';
 import { ApiError, badRequest, success } from './status.js';
 
 function notAllowed(r: ApiRequest): ApiError {
@@ -76,6 +77,8 @@ export async function handleSubresource(r: ApiRequest, deps: HandlerDeps): Promi
       await deps.credentials.setPassword(name, body.password);
       return sendJson(r.res, 200, success({ name, group: t.group, kind: t.resource }));
     }
+    case 'token':
+      return handleTokenRequest(r, deps);
     case 'log':
       if (info.verb !== 'get') throw notAllowed(r);
       return deps.pods.log(r, await get());

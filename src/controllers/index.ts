@@ -17,11 +17,12 @@ import { JobController, type JobControllerOptions } from './job/job-controller.j
 import { NodeIpamController, type NodeIpamOptions } from './node-ipam/node-ipam-controller.js';
 import { NodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle/node-lifecycle-controller.js';
 import { ReplicaSetController, type ReplicaSetControllerOptions } from './replicaset/replica-set-controller.js';
+import { ResourceQuotaController, type ResourceQuotaControllerOptions } from './resource-quota/resource-quota-controller.js';
 
 const log = logger('controllers');
 
 /** Every controller by name, in start order. */
-export const CONTROLLER_NAMES = ['replicaset', 'deployment', 'daemonset', 'job', 'endpoints', 'endpointslice', 'nodelifecycle', 'nodeipam'] as const;
+export const CONTROLLER_NAMES = ['replicaset', 'deployment', 'daemonset', 'job', 'endpoints', 'endpointslice', 'nodelifecycle', 'nodeipam', 'resourcequota'] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
 export interface ControllersOptions {
@@ -33,6 +34,7 @@ export interface ControllersOptions {
   job?: JobControllerOptions;
   nodeLifecycle?: NodeLifecycleOptions;
   nodeIpam?: NodeIpamOptions;
+  resourceQuota?: ResourceQuotaControllerOptions;
   /** Events go here instead of the API (tests). */
   recorder?: Recorder;
 }
@@ -62,6 +64,8 @@ function build(name: ControllerName, deps: ControllerDeps, opts: ControllersOpti
       return new NodeLifecycleController(deps, opts.nodeLifecycle);
     case 'nodeipam':
       return new NodeIpamController(deps, opts.nodeIpam);
+    case 'resourcequota':
+      return new ResourceQuotaController(deps, opts.resourceQuota);
   }
 }
 

@@ -8,6 +8,7 @@ export const NODES = core('nodes', 'Node', false);
 export const NAMESPACES = core('namespaces', 'Namespace', false);
 export const SERVICES = core('services', 'Service');
 export const ENDPOINTS = core('endpoints', 'Endpoints');
+export const RESOURCEQUOTAS = core('resourcequotas', 'ResourceQuota');
 export { EVENTS } from '../client/event-recorder.js';
 export const DEPLOYMENTS: ResourceInfo = { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', namespaced: true };
 export const REPLICASETS: ResourceInfo = { group: 'apps', version: 'v1', resource: 'replicasets', kind: 'ReplicaSet', namespaced: true };

@@ -69,6 +69,7 @@ export class IptablesServiceRules {
         const svc = `NUBIS-SVC-${id}`;
         chains.add(svc);
         rules.push(`-A ${SERVICES} ${match} -j ${svc}`);
+        if (s.masquerade) rules.push(`-A ${svc} -j MARK --or-mark ${this.mark}`);
         if (p.nodePort) {
           const np = `NUBIS-NP-${id}`;
           chains.add(np);

@@ -38,6 +38,14 @@ describe('ServiceRules rendering', () => {
     assert.doesNotMatch(s, /ip saddr \S+\/\d+ .*masquerade/, 'no masquerade to the outside by default');
   });
 
+  it('marks a service whose endpoints are outside the pod network for masquerade, and only that one', () => {
+    const api = { key: 'default/kubernetes', clusterIP: '10.43.0.1', masquerade: true, ports: [{ name: 'https', protocol: 'TCP' as const, port: 443, endpoints: [{ ip: '10.250.1.1', port: 6443, ready: true }] }] };
+    const s = rules.renderFull([web, api]);
+    const chainOf = (ip: string) => new RegExp(`${ip.replace(/\./g, '\\.')} \\. tcp \\. \\d+ : goto (svc-\\w+)`).exec(s)![1]!;
+    assert.match(s, new RegExp(`add rule ip nubis ${chainOf('10.43.0.1')} meta mark set meta mark \\| 0x4000\\n`));
+    assert.doesNotMatch(s, new RegExp(`add rule ip nubis ${chainOf('10.43.0.5')} meta mark set`));
+  });
+
   it('rejects services without ready endpoints and skips headless ones', () => {
     const s = rules.renderFull([
       { key: 'a/none', clusterIP: '10.43.0.7', ports: [{ protocol: 'UDP', port: 53, endpoints: [{ ip: '10.42.1.2', port: 53, ready: false }] }] },

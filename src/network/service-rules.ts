@@ -42,6 +42,11 @@ export interface ServiceRule {
   sessionAffinity?: 'None' | 'ClientIP';
   /** ClientIP affinity lifetime (Kubernetes' default: 10800 s). */
   affinityTimeoutSeconds?: number;
+  /**
+   * Connections leave with the node's address: for endpoints outside the pod network (an API server,
+   * manual Endpoints), which could not route a reply back to a pod's address.
+   */
+  masquerade?: boolean;
 }
 
 export interface ServiceRulesOptions {
@@ -215,7 +220,7 @@ export class ServiceRules {
         o.noEpElems.push(key);
         continue;
       }
-      const svc = { name: `svc-${id}`, rules: [] as string[] };
+      const svc = { name: `svc-${id}`, rules: s.masquerade ? [`meta mark set meta mark | ${this.mark}`] : ([] as string[]) };
       const eps: { name: string; rules: string[] }[] = [];
       if (!affinity) {
         // One rule picks the endpoint: few kernel objects keep every later transaction fast.

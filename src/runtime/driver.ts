@@ -61,7 +61,56 @@ export interface SharedNamespaces {
   network?: string;
   ipc?: string;
   uts?: string;
+  /**
+   * A user namespace to join (joined first, so the other namespaces should be owned by it). Its id
+   * mapping must also be given as `WorkloadSecurity.userNamespace`.
+   */
+  user?: string;
 }
+
+/** One contiguous id range: ids 0..size-1 inside are hostId..hostId+size-1 on the host (uids and gids alike). */
+export interface IdMapping {
+  hostId: number;
+  size: number;
+}
+
+/**
+ * Which system calls the workload may make: the driver's default filter, none at all, or a profile in the
+ * OCI runtime / Docker seccomp JSON format (defaultAction, architectures or archMap, syscalls).
+ */
+export type SyscallFilter = { type: 'default' } | { type: 'unconfined' } | { type: 'custom'; profile: unknown };
+
+/**
+ * How a workload is confined beyond its user. Every field is optional; what is left out gets the
+ * driver's secure default (default capabilities, default syscall filter, no_new_privs, masked kernel
+ * paths, the host's user namespace).
+ */
+export interface WorkloadSecurity {
+  /** Capability names (with or without CAP_) or "ALL", on top of the default set: drop, then add. */
+  capabilities?: { add?: string[]; drop?: string[] };
+  /** Every capability and host device, no syscall filter, no masked or read-only kernel paths. */
+  privileged?: boolean;
+  /**
+   * Refuse (Invalid) a workload whose process would run as uid 0, or as a user name that does not
+   * resolve in the image. The message starts with RUN_AS_NON_ROOT_REFUSAL.
+   */
+  runAsNonRoot?: boolean;
+  /** Whether setuid files and file capabilities stop granting privileges (no_new_privs). Default true. */
+  noNewPrivileges?: boolean;
+  /** Default: the driver's default filter (none when privileged). */
+  syscallFilter?: SyscallFilter;
+  /** Further group ids of the process, besides its primary group. */
+  supplementalGroups?: number[];
+  /** Whether the groups the image's /etc/group lists the user in are added too. Default true. */
+  imageGroups?: boolean;
+  /** Run in a user namespace with this mapping (joined when `namespaces.user` is given, else made). */
+  userNamespace?: IdMapping;
+  /** Leave /proc and /sys unmasked (only sensible in a user namespace, where the kernel guards them). */
+  unmaskedProc?: boolean;
+}
+
+/** How a refusal of WorkloadSecurity.runAsNonRoot begins (Kubernetes' wording). */
+export const RUN_AS_NON_ROOT_REFUSAL = 'container has runAsNonRoot and image';
 
 /** What to run: image, command and limits. Fields left out come from the image's config. */
 export interface WorkloadSpec {
@@ -77,6 +126,8 @@ export interface WorkloadSpec {
   workdir?: string;
   /** user, uid, user:group or uid:gid, resolved inside the image. */
   user?: string;
+  /** Primary group id replacing the one of `user` (or of the image's user when `user` is not given). */
+  group?: number;
   tty?: boolean;
   /** Keep stdin open for a later attach. */
   stdin?: boolean;
@@ -89,6 +140,9 @@ export interface WorkloadSpec {
   hostname?: string;
   mounts?: WorkloadMount[];
   namespaces?: SharedNamespaces;
+  security?: WorkloadSecurity;
+  /** Kernel parameters (dotted names) set in the workload's namespaces as it starts. */
+  sysctls?: Record<string, string>;
   /**
    * The cgroup under which the workload's own cgroup is made (cgroupfs path below /nubis, e.g.
    * /nubis/pod-<uid>), so that a group of workloads can be measured and limited together. Default /nubis.

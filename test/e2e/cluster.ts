@@ -203,7 +203,7 @@ export class E2eCluster {
       // A second server of the same cluster gets the first one's CA and tokens, as kubeadm copies them.
       const first = this.servers[0]!.dataDir;
       rmSync(dataDir, { recursive: true, force: true });
-      for (const f of ['apiserver/pki/ca.crt', 'apiserver/pki/ca.key', 'apiserver/tokens.json', 'admin.kubeconfig', 'join-token']) {
+      for (const f of ['apiserver/pki/ca.crt', 'apiserver/pki/ca.key', 'apiserver/pki/service-account.key', 'apiserver/tokens.json', 'admin.kubeconfig', 'join-token']) {
         const to = path.join(dataDir, f);
         await import('node:fs/promises').then(async (fs) => {
           await fs.mkdir(path.dirname(to), { recursive: true, mode: 0o700 });

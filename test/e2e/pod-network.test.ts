@@ -6,12 +6,14 @@
  * interface or address behind. A NetworkPolicy allows and denies as written, across nodes.
  */
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import YAML from 'yaml';
 import type { Node } from '../../src/api/core/v1/node.js';
 import type { Pod } from '../../src/api/core/v1/pod-types.js';
 import type { Service } from '../../src/api/core/v1/service.js';
 import type { ResourceInfo } from '../../src/client/rest-client.js';
-import { E2eCluster, eventually, NODES, PODS } from './cluster.js';
+import { E2eCluster, eventually, NODES, PODS, REPO } from './cluster.js';
 
 const SERVICES: ResourceInfo = { group: '', version: 'v1', resource: 'services', kind: 'Service', namespaced: true };
 
@@ -205,6 +207,69 @@ describe('cluster networking across two nodes in their own network namespaces', 
     assert.match(await run('acme-b', 'cart', 'nslookup shop.acme-a.svc.cluster.local 2>&1'), /Address:? .*10\.43\./);
     await c.nubis(['delete', 'namespace', 'acme-a', 'acme-b']);
     await eventually('the tenant namespaces to go', async () => !/acme-/.test((await c.nubis(['get', 'ns'])).stdout), 60_000);
+  });
+
+  it('in-cluster clients (kubectl, the Python and JavaScript clients) reach the API through default/kubernetes as the pod\'s ServiceAccount', async () => {
+    // The pod borrows this machine's /usr (kubectl, python3 with python3-kubernetes, node) and the
+    // repository's node_modules (@kubernetes/client-node) read-only.
+    const hostDir = (name: string, p: string) => ({ name, hostPath: { path: p, type: 'Directory' } });
+    const mount = (name: string, p: string) => ({ name, mountPath: p, readOnly: true });
+    await c.kubectl(['apply', '-f', '-'], {
+      input: [
+          { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'default-view', namespace: 'default' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' }, subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: 'default' }] },
+          {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: { name: 'incluster' },
+            spec: {
+              nodeName: 'e2e-node-1',
+              terminationGracePeriodSeconds: 0,
+              volumes: [hostDir('usr', '/usr'), hostDir('lib', '/usr/lib'), hostDir('lib64', '/usr/lib64'), hostDir('modules', path.join(REPO, 'node_modules'))],
+              containers: [
+                {
+                  name: 'sh',
+                  image: 'busybox',
+                  command: ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 1; done'],
+                  volumeMounts: [mount('usr', '/usr'), mount('lib', '/lib'), mount('lib64', '/lib64'), mount('modules', '/app/node_modules')],
+                },
+              ],
+            },
+          },
+        ]
+        .map((o) => YAML.stringify(o))
+        .join('---\n'),
+    });
+    await eventually('the in-cluster pod to run', async () => (await c.pods()).some((p) => p.metadata.name === 'incluster' && p.status?.phase === 'Running'), 60_000);
+    const inPod = async (...cmd: string[]) => c.kubectl(['exec', 'incluster', '--', ...cmd], { allowFail: true });
+    const env = (await inPod('env')).stdout;
+    assert.match(env, /^KUBERNETES_SERVICE_HOST=10\.43\.0\.1$/m);
+    assert.match(env, /^KUBERNETES_SERVICE_PORT=443$/m);
+    const files = await inPod('ls', '/var/run/secrets/kubernetes.io/serviceaccount');
+    assert.deepEqual(files.stdout.trim().split(/\s+/).sort(), ['ca.crt', 'namespace', 'token'], files.stderr);
+
+    const whoami = await inPod('/usr/bin/kubectl', 'auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}');
+    assert.equal(whoami.stdout, 'system:serviceaccount:default:default', whoami.stderr);
+    const listed = await inPod('/usr/bin/kubectl', 'get', 'pods', '-o', 'name');
+    assert.match(listed.stdout, /^pod\/incluster$/m, listed.stderr);
+    const denied = await inPod('/usr/bin/kubectl', 'delete', 'pod', 'client', '--dry-run=server');
+    assert.match(denied.stderr, /forbidden/, 'view grants no deletes');
+
+    const python = await inPod(
+      '/usr/bin/python3',
+      '-c',
+      'from kubernetes import client, config; config.load_incluster_config(); print(client.CoreV1Api().read_namespaced_pod("incluster", "default").spec.node_name)',
+    );
+    assert.equal(python.stdout.trim(), 'e2e-node-1', python.stderr);
+    const javascript = await inPod(
+      '/usr/bin/node',
+      '--input-type=module',
+      '-e',
+      "const k = await import('/app/node_modules/@kubernetes/client-node/dist/index.js'); const kc = new k.KubeConfig(); kc.loadFromCluster(); " +
+        "const pod = await kc.makeApiClient(k.CoreV1Api).readNamespacedPod({ name: 'incluster', namespace: 'default' }); console.log(pod.spec.nodeName);",
+    );
+    assert.equal(javascript.stdout.trim(), 'e2e-node-1', javascript.stderr);
+    await c.kubectl(['delete', 'pod', 'incluster', '--grace-period', '0', '--force']);
+    await c.kubectl(['delete', 'rolebinding', 'default-view']);
   });
 
   it('removing the Service and the pods leaves no rule, interface or address behind', async () => {

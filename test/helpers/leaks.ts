@@ -92,6 +92,7 @@ export function agentDirsLeft(dataDir: string): string[] {
   const entries = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
   return [
     ...entries(path.join(dataDir, 'agent', 'pods')).map((d) => `pod dir left: ${d}`),
+    ...entries(path.join(dataDir, 'agent', 'userns')).map((d) => `user namespace range still claimed: ${d}`),
     ...entries(path.join(dataDir, 'containers')).filter((d) => /^[0-9a-f]{64}$/.test(d)).map((d) => `container left: ${d}`),
   ];
 }

@@ -22,6 +22,8 @@ export interface AdmissionRequest {
   /** The stored object (UPDATE, DELETE, CONNECT). */
   oldObject?: KubeObject;
   dryRun: boolean;
+  /** Where a plugin's warnings go (the answer's Warning headers); absent for internal writes. */
+  warnings?: string[];
 }
 
 export interface AdmissionPlugin {

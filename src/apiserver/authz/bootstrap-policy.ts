@@ -122,6 +122,10 @@ export function bootstrapPolicy(): BootstrapPolicy {
       rule(['get', 'list', 'watch'], ['nubis.dev'], ['tenants']),
       rule(['update'], ['nubis.dev'], ['tenants/status']),
     ]),
+    clusterRole('system:controller:service-account-controller', [
+      rule(['create'], [''], ['serviceaccounts']),
+      rule(['create', 'update'], [''], ['configmaps']),
+    ]),
     clusterRole('nubis:login', [rule(['create'], ['nubis.dev'], ['logins'])]),
     clusterRole('system:node-bootstrapper', [rule(['create', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests'])]),
   ];
@@ -139,6 +143,9 @@ export function bootstrapPolicy(): BootstrapPolicy {
     ]),
     clusterBinding('system:controller:tenant-controller', 'system:controller:tenant-controller', [
       { kind: 'ServiceAccount', apiGroup: '', name: 'tenant-controller', namespace: 'kube-system' },
+    ]),
+    clusterBinding('system:controller:service-account-controller', 'system:controller:service-account-controller', [
+      { kind: 'ServiceAccount', apiGroup: '', name: 'service-account-controller', namespace: 'kube-system' },
     ]),
     clusterBinding('nubis:login', 'nubis:login', [group('system:unauthenticated'), group('system:authenticated')]),
     clusterBinding('system:controller:generic-garbage-collector', 'system:controller:generic-garbage-collector', [

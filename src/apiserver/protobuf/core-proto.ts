@@ -17,7 +17,7 @@ const CONTAINER_FIELDS = `  optional string name = 1; optional string image = 2;
   optional bool stdin = 16; optional bool stdinOnce = 17; optional bool tty = 18;
 `;
 
-/** core/v1: Pod and its parts, Namespace, Node, Service, Endpoints, ConfigMap, Secret, Event. */
+/** core/v1: Pod and its parts, Namespace, Node, Service, Endpoints, ConfigMap, Secret, Event, ResourceQuota, LimitRange. */
 export const CORE_PROTO = `syntax = "proto2";
 package k8s.core;
 message Affinity { optional NodeAffinity nodeAffinity = 1 [(ptr)=true]; optional PodAffinity podAffinity = 2 [(ptr)=true]; optional PodAntiAffinity podAntiAffinity = 3 [(ptr)=true]; }
@@ -81,6 +81,9 @@ message ImageVolumeSource { optional string reference = 1; optional string pullP
 message KeyToPath { optional string key = 1 [(keep)=true]; optional string path = 2 [(keep)=true]; optional int32 mode = 3 [(ptr)=true]; }
 message Lifecycle { optional LifecycleHandler postStart = 1 [(ptr)=true]; optional LifecycleHandler preStop = 2 [(ptr)=true]; optional string stopSignal = 3 [(ptr)=true]; }
 message LifecycleHandler { optional ExecAction exec = 1 [(ptr)=true]; optional HTTPGetAction httpGet = 2 [(ptr)=true]; optional TCPSocketAction tcpSocket = 3 [(ptr)=true]; optional SleepAction sleep = 4 [(ptr)=true]; }
+message LimitRange { optional meta.ObjectMeta metadata = 1; optional LimitRangeSpec spec = 2; }
+message LimitRangeItem { optional string type = 1 [(keep)=true]; map<string, resource.Quantity> max = 2; map<string, resource.Quantity> min = 3; map<string, resource.Quantity> default = 4; map<string, resource.Quantity> defaultRequest = 5; map<string, resource.Quantity> maxLimitRequestRatio = 6; }
+message LimitRangeSpec { repeated LimitRangeItem limits = 1; }
 message LinuxContainerUser { optional int64 uid = 1 [(keep)=true]; optional int64 gid = 2 [(keep)=true]; repeated int64 supplementalGroups = 3; }
 message LoadBalancerIngress { optional string ip = 1; optional string hostname = 2; optional string ipMode = 3 [(ptr)=true]; repeated PortStatus ports = 4; }
 message LoadBalancerStatus { repeated LoadBalancerIngress ingress = 1; }
@@ -171,10 +174,16 @@ message ProjectedVolumeSource { repeated VolumeProjection sources = 1; optional 
 message ResourceClaim { optional string name = 1 [(keep)=true]; optional string request = 2; }
 message ResourceFieldSelector { optional string containerName = 1; optional string resource = 2 [(keep)=true]; optional resource.Quantity divisor = 3; }
 message ResourceHealth { optional string resourceID = 1 [(keep)=true]; optional string health = 2; optional string message = 6 [(ptr)=true]; }
+message ResourceQuota { optional meta.ObjectMeta metadata = 1; optional ResourceQuotaSpec spec = 2; optional ResourceQuotaStatus status = 3; }
+message ResourceQuotaSpec { map<string, resource.Quantity> hard = 1; repeated string scopes = 2; optional ScopeSelector scopeSelector = 3 [(ptr)=true]; }
+message ResourceQuotaStatus { map<string, resource.Quantity> hard = 1; map<string, resource.Quantity> used = 2; }
 message ResourceRequirements { map<string, resource.Quantity> limits = 1; map<string, resource.Quantity> requests = 2; repeated ResourceClaim claims = 3; }
 message ResourceStatus { optional string name = 1 [(keep)=true]; repeated ResourceHealth resources = 2; }
 message SELinuxOptions { optional string user = 1; optional string role = 2; optional string type = 3; optional string level = 4; }
+message ScopeSelector { repeated ScopedResourceSelectorRequirement matchExpressions = 1; }
+message ScopedResourceSelectorRequirement { optional string scopeName = 1 [(keep)=true]; optional string operator = 2 [(keep)=true]; repeated string values = 3; }
 message SeccompProfile { optional string type = 1 [(keep)=true]; optional string localhostProfile = 2 [(ptr)=true]; }
+message ServiceAccount { optional meta.ObjectMeta metadata = 1; repeated ObjectReference secrets = 2; repeated LocalObjectReference imagePullSecrets = 3; optional bool automountServiceAccountToken = 4 [(ptr)=true]; }
 message Secret { optional meta.ObjectMeta metadata = 1; optional bool immutable = 5 [(ptr)=true]; map<string, bytes> data = 2; map<string, string> stringData = 4; optional string type = 3; }
 message SecretEnvSource { optional LocalObjectReference localObjectReference = 1 [(inline)=true]; optional bool optional = 2 [(ptr)=true]; }
 message SecretKeySelector { optional LocalObjectReference localObjectReference = 1 [(inline)=true]; optional string key = 2 [(keep)=true]; optional bool optional = 3 [(ptr)=true]; }

@@ -102,6 +102,10 @@ package k8s.authentication;
 message SelfSubjectReview { optional meta.ObjectMeta metadata = 1; optional SelfSubjectReviewStatus status = 2; }
 message SelfSubjectReviewStatus { optional UserInfo userInfo = 1; }
 message UserInfo { optional string username = 1; optional string uid = 2; repeated string groups = 3; }
+message TokenRequest { optional meta.ObjectMeta metadata = 1; optional TokenRequestSpec spec = 2; optional TokenRequestStatus status = 3; }
+message TokenRequestSpec { repeated string audiences = 1; optional int64 expirationSeconds = 4 [(ptr)=true]; optional BoundObjectReference boundObjectRef = 3 [(ptr)=true]; }
+message BoundObjectReference { optional string kind = 1; optional string apiVersion = 2; optional string name = 3; optional string uid = 4; }
+message TokenRequestStatus { optional string token = 1; optional meta.Time expirationTimestamp = 2; }
 `;
 
 /** certificates.k8s.io/v1 CertificateSigningRequest (the extra map is not decoded). */

@@ -102,7 +102,8 @@ export class TenancyAuthorizer implements Authorizer {
     if (!a.name) {
       if (a.verb === 'list' || a.verb === 'watch') return { decision: 'allow', reason: `tenant ${tenant}'s ${res}`, visible: mine };
       // Admission pins a new user to this tenant and a new token to its own user.
-      if (a.verb === 'create' && ((res === 'users' && admin) || res === 'usertokens')) return { decision: 'allow', reason: `tenant ${tenant} ${res === 'users' ? 'admins manage its users' : 'users make their tokens'}` };
+      // A tenant's service accounts have no User, so no tokens of their own.
+      if (a.verb === 'create' && ((res === 'users' && admin) || (res === 'usertokens' && userObjectOf(a.user)))) return { decision: 'allow', reason: `tenant ${tenant} ${res === 'users' ? 'admins manage its users' : 'users make their tokens'}` };
       return NO_OPINION;
     }
     const owner =

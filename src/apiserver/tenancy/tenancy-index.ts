@@ -72,6 +72,15 @@ export class TenancyIndex {
     this.namespaces.onChange((name, obj) => listener(name, obj));
   }
 
+  namespace(name: string): KubeObject | undefined {
+    return this.namespaces.objects.get(name);
+  }
+
+  /** Every namespace, as stored now. */
+  allNamespaces(): KubeObject[] {
+    return [...this.namespaces.objects.values()];
+  }
+
   tenantOfNamespace(name: string): string | undefined {
     return this.namespaces.objects.get(name)?.metadata.labels?.[TENANT_LABEL];
   }

@@ -11,8 +11,9 @@
 import type { Pod } from '../../api/core/v1/pod-types.js';
 import type { KubeObject } from '../../api/meta.js';
 import { NUBIS_GROUP, TENANT_LABEL, type Tenant, type TenantAllowances, type User, type UserToken } from '../../api/nubis/v1/tenancy.js';
-import { podTotals } from '../../api/core/v1/pod-resources.js';
-import { parseQuantity } from '../../api/quantity.js';
+import { addResources, resourceList, type ResourceList } from '../../api/core/v1/pod-resources.js';
+import { exceededQuota, mask, missingCompute, quotaUsage, subtractNonNegative, sumUsage } from '../../api/core/v1/quota-usage.js';
+import { Quantity } from '../../api/quantity.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { forbiddenBy, type AdmissionPlugin, type AdmissionRequest } from '../admission/admission.js';
 import { ApiError } from '../status.js';
@@ -37,55 +38,6 @@ export function podNeeds(pod: Pod): Array<[keyof TenantAllowances, string]> {
   return out;
 }
 
-/** The resources a write of this kind counts against, and by how much. */
-function quotaUse(t: { group: string; resource: string }, obj: KubeObject): Record<string, number> {
-  if (t.group !== '') return {};
-  switch (t.resource) {
-    case 'pods': {
-      const spec = (obj as Pod).spec;
-      const req = podTotals(spec, 'requests');
-      const lim = podTotals(spec, 'limits');
-      return { pods: 1, 'requests.cpu': req.cpu, 'requests.memory': req.memory, 'limits.cpu': lim.cpu, 'limits.memory': lim.memory };
-    }
-    case 'services': {
-      const type = (obj.spec as { type?: string } | undefined)?.type;
-      const ports = ((obj.spec as { ports?: unknown[] } | undefined)?.ports ?? []).length;
-      return { services: 1, ...(type === 'NodePort' || type === 'LoadBalancer' ? { 'services.nodeports': ports } : {}) };
-    }
-    case 'configmaps':
-    case 'secrets':
-    case 'persistentvolumeclaims':
-      return { [t.resource]: 1 };
-    default:
-      return {};
-  }
-}
-
-/**
- * What still counts: everything stored, except pods that have ended, or whose deletion's grace period
- * is over (a pod being deleted runs until then), as in Kubernetes' quota.
- */
-function counts(t: { resource: string }, obj: KubeObject): boolean {
-  if (t.resource !== 'pods') return true;
-  const phase = (obj as Pod).status?.phase;
-  if (phase === 'Succeeded' || phase === 'Failed') return false;
-  const deleting = obj.metadata.deletionTimestamp;
-  return !deleting || Date.parse(deleting) + (obj.metadata.deletionGracePeriodSeconds ?? 0) * 1000 > Date.now();
-}
-
-/** Compute quotas need every container to state what they limit (as Kubernetes: best-effort pods would escape them). */
-function missingCompute(pod: Pod, hard: Record<string, unknown>): string | undefined {
-  for (const key of ['requests.cpu', 'requests.memory', 'limits.cpu', 'limits.memory']) {
-    if (hard[key] === undefined) continue;
-    const [field, resource] = key.split('.') as ['requests' | 'limits', string];
-    const lacking = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].filter((c) => (c?.resources?.[field] as Record<string, unknown> | undefined)?.[resource] === undefined);
-    if (lacking.length > 0) return `must specify ${key} for: ${lacking.map((c) => c.name).join(',')}`;
-  }
-  return undefined;
-}
-
-const show = (k: string, v: number) => `${k}=${k.endsWith('.cpu') ? `${Math.round(v * 1000)}m` : k.endsWith('.memory') ? `${Math.round(v / 2 ** 20)}Mi` : v}`;
-
 export class TenantAdmission implements AdmissionPlugin {
   readonly name = 'TenantIsolation';
 
@@ -95,33 +47,30 @@ export class TenantAdmission implements AdmissionPlugin {
   ) {}
 
   /**
-   * A tenant's quota, across all its namespaces: what is in use is counted from the store at the write
-   * (two writes racing at the very limit may both pass; the next one is refused).
+   * A tenant's quota, across all its namespaces, counted as ResourceQuotas count (api/core/v1/quota-usage.ts):
+   * what is in use is counted from the store at the write (two writes racing at the very limit may both
+   * pass; the next one is refused).
    */
-  private async checkQuota(r: AdmissionRequest, tenant: Tenant, namespaces: string[], wanted: Record<string, number>): Promise<void> {
-    const hard = tenant.spec?.quota ?? {};
+  private async checkQuota(r: AdmissionRequest, tenant: Tenant, namespaces: string[], wanted: ResourceList): Promise<void> {
+    const hard = resourceList(tenant.spec?.quota);
+    const name = `tenant ${tenant.metadata.name}`;
     if (r.type.group === '' && r.type.resource === 'pods' && r.operation === 'CREATE' && r.object) {
-      const missing = missingCompute(r.object as Pod, hard);
-      if (missing) this.refuse(r, `failed quota: tenant ${tenant.metadata.name}: ${missing}`);
+      const missing = missingCompute(r.object as Pod, Object.keys(hard));
+      if (missing) this.refuse(r, `failed quota: ${name}: ${missing}`);
     }
-    const keys = Object.keys(wanted).filter((k) => hard[k] !== undefined);
+    const requested = mask(wanted, Object.keys(hard));
+    const keys = Object.keys(requested).filter((k) => !requested[k]!.isZero());
     if (keys.length === 0) return;
-    const used: Record<string, number> = Object.fromEntries(keys.map((k) => [k, 0]));
-    if (r.type.resource === 'namespaces') used.namespaces = namespaces.length;
+    let used: ResourceList = {};
+    if (r.type.resource === 'namespaces') used = { namespaces: Quantity.of(namespaces.length) };
     else {
       for (const ns of namespaces) {
         const { items } = await this.store.list({ group: r.type.group, resource: r.type.resource }, { namespace: ns });
-        for (const o of items) {
-          if (!counts(r.type, o)) continue;
-          const u = quotaUse(r.type, o);
-          for (const k of keys) used[k]! += u[k] ?? 0;
-        }
+        used = addResources(used, sumUsage(r.type, items, keys));
       }
     }
-    const over = keys.filter((k) => used[k]! + wanted[k]! > (parseQuantity(hard[k]) ?? Infinity) + 1e-9);
-    if (over.length === 0) return;
-    const list = (f: (k: string) => number) => over.map((k) => show(k, f(k))).join(',');
-    this.refuse(r, `exceeded quota: tenant ${tenant.metadata.name}, requested: ${list((k) => wanted[k]!)}, used: ${list((k) => used[k]!)}, limited: ${list((k) => parseQuantity(hard[k]) ?? 0)}`);
+    const over = exceededQuota(name, mask(requested, keys), used, hard);
+    if (over) this.refuse(r, over);
   }
 
   private refuse(r: AdmissionRequest, why: string): never {
@@ -180,15 +129,14 @@ export class TenantAdmission implements AdmissionPlugin {
     if (r.operation === 'CREATE' && t.group === '' && t.resource === 'namespaces' && r.object) {
       const name = r.object.metadata.labels?.[TENANT_LABEL];
       const owner = name ? this.index.tenant(name) : undefined;
-      if (owner) await this.checkQuota(r, owner, [...this.index.namespacesOf(name!)], { namespaces: 1 });
+      if (owner) await this.checkQuota(r, owner, [...this.index.namespacesOf(name!)], { namespaces: Quantity.of(1) });
     }
     const tenant = t.namespaced ? this.tenantOfNamespace(r.namespace) : undefined;
     if (!tenant || !r.object) return;
     // An update is charged what it adds (a Service turned NodePort, say).
-    const now = quotaUse(t, r.object);
-    const before = r.operation === 'UPDATE' && r.oldObject ? quotaUse(t, r.oldObject) : {};
-    const wanted = Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
-    await this.checkQuota(r, tenant, [...this.index.namespacesOf(tenant.metadata.name)], wanted);
+    const now = quotaUsage(t, r.object);
+    const before = r.operation === 'UPDATE' && r.oldObject ? quotaUsage(t, r.oldObject) : {};
+    await this.checkQuota(r, tenant, [...this.index.namespacesOf(tenant.metadata.name)], subtractNonNegative(now, before));
     const allow = tenant.spec?.allow ?? {};
     if (t.group === '' && t.resource === 'pods' && r.operation === 'CREATE') {
       for (const [what, field] of podNeeds(r.object as Pod)) {

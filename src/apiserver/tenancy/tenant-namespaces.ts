@@ -9,6 +9,7 @@ import type { KubeObject } from '../../api/meta.js';
 import { TENANT_LABEL, type Tenant, type TenantRole } from '../../api/nubis/v1/tenancy.js';
 import { deepEqual } from '../../api/validation.js';
 import { isNubisError } from '../../lib/errors.js';
+import { DirtyKeys } from '../../lib/dirty-keys.js';
 import { logger } from '../../lib/log.js';
 import type { InternalWriter } from '../internal-writer.js';
 import { refOf } from '../object-ops.js';
@@ -34,55 +35,28 @@ function binding(namespace: string, name: string, tenant: string, role: TenantRo
 }
 
 export class TenantNamespaces {
-  private readonly dirty = new Set<string>();
-  private readonly tenantsDirty = new Set<string>();
-  private running: Promise<void> | undefined;
+  private readonly namespaces = new DirtyKeys((ns) => this.syncNamespace(ns).catch((err: unknown) => this.report(`namespace ${ns}`, err)));
+  private readonly tenants = new DirtyKeys((t) => this.syncTenantStatus(t).catch((err: unknown) => this.report(`tenant ${t}`, err)));
 
   constructor(
     private readonly index: TenancyIndex,
     private readonly writer: InternalWriter,
   ) {
     index.onNamespace((name, obj) => {
-      this.dirty.add(name);
+      this.namespaces.mark(name);
       const t = obj?.metadata.labels?.[TENANT_LABEL];
-      if (t) this.tenantsDirty.add(t);
-      this.kick();
+      if (t) this.tenants.mark(t);
     });
-    index.onTenant((name) => {
-      this.tenantsDirty.add(name);
-      this.kick();
-    });
+    index.onTenant((name) => this.tenants.mark(name));
   }
 
   /** Brings every tenant namespace and Tenant up to date once (at start; changes follow by themselves). */
   async syncAll(): Promise<void> {
     for (const [ns, t] of this.index.tenantNamespaces()) {
-      this.dirty.add(ns);
-      this.tenantsDirty.add(t);
+      this.namespaces.mark(ns);
+      this.tenants.mark(t);
     }
-    this.kick();
-    await this.running;
-  }
-
-  private kick(): void {
-    if (this.running) return;
-    this.running = this.drain().finally(() => {
-      this.running = undefined;
-      if (this.dirty.size > 0 || this.tenantsDirty.size > 0) this.kick();
-    });
-  }
-
-  private async drain(): Promise<void> {
-    while (this.dirty.size > 0 || this.tenantsDirty.size > 0) {
-      for (const ns of [...this.dirty]) {
-        this.dirty.delete(ns);
-        await this.syncNamespace(ns).catch((err: unknown) => this.report(`namespace ${ns}`, err));
-      }
-      for (const t of [...this.tenantsDirty]) {
-        this.tenantsDirty.delete(t);
-        await this.syncTenantStatus(t).catch((err: unknown) => this.report(`tenant ${t}`, err));
-      }
-    }
+    await Promise.all([this.namespaces.idle(), this.tenants.idle()]);
   }
 
   private report(what: string, err: unknown): void {

@@ -1,5 +1,6 @@
 /** Per-kind sections of `nubis describe`: what an operator looks for first in each kind. */
 import type { KubeObject } from '../../api/meta.js';
+import { Quantity } from '../../api/quantity.js';
 import type { ResourceInfo } from '../../client/rest-client.js';
 
 /** The writer describers print through (DescribeWriter). */
@@ -105,6 +106,36 @@ function selector(sel: Rec | undefined): string {
   return parts.join(',') || '<none>';
 }
 
+const SCOPE_HELP: Record<string, string> = {
+  Terminating: 'Matches all pods that have an active deadline. These pods have a limited lifespan on a node before being actively terminated by the system.',
+  NotTerminating: 'Matches all pods that do not have an active deadline. These pods usually include long running pods whose container command is not expected to terminate.',
+  BestEffort: 'Matches all pods that do not have resource requirements set. These pods have a best effort quality of service.',
+  NotBestEffort: 'Matches all pods that have at least one resource requirement set. These pods have a burstable or guaranteed quality of service.',
+};
+
+/** kubectl's quota table: used shown in the hard limit's format. */
+function quotaTable(w: Out, spec: Rec, status: Rec): void {
+  const scopes = [...list(spec.scopes)].map(String).sort();
+  if (scopes.length) w.kv(0, 'Scopes', scopes.join(', '));
+  for (const s of scopes) if (SCOPE_HELP[s]) w.text(0, ` * ${SCOPE_HELP[s]}`);
+  const rows = Object.keys(status.hard ?? {}).sort().map((k) => {
+    const hard = Quantity.orZero(status.hard[k]);
+    const used = Quantity.orZero(status.used?.[k]);
+    return [k, (used.format === hard.format ? used : Quantity.of(used.value(), hard.format)).toString(), hard.toString()];
+  });
+  w.table(0, ['Resource', 'Used', 'Hard'], rows);
+}
+
+/** kubectl's limit range table: one row per item and resource, `-` where nothing is set. */
+function limitTable(w: Out, spec: Rec): void {
+  const cols = ['min', 'max', 'defaultRequest', 'default', 'maxLimitRequestRatio'];
+  const rows = list(spec.limits).flatMap((item) => {
+    const names = [...new Set(cols.flatMap((c) => Object.keys(item[c] ?? {})))].sort();
+    return names.map((n) => [item.type, n, ...cols.map((c) => (item[c]?.[n] === undefined ? '-' : String(item[c][n])))]);
+  });
+  w.table(0, ['Type', 'Resource', 'Min', 'Max', 'Default Request', 'Default Limit', 'Max Limit/Request Ratio'], rows);
+}
+
 /** Writes the kind's sections; false when there is no describer for the kind. */
 export function describeKind(w: Out, r: ResourceInfo, obj: KubeObject): boolean {
   const spec = (obj.spec ?? {}) as Rec;
@@ -198,6 +229,12 @@ export function describeKind(w: Out, r: ResourceInfo, obj: KubeObject): boolean 
     }
     case '/Namespace':
       w.kv(0, 'Status', status.phase);
+      return true;
+    case '/ResourceQuota':
+      quotaTable(w, spec, status);
+      return true;
+    case '/LimitRange':
+      limitTable(w, spec);
       return true;
     case '/Node': {
       w.kv(0, 'Unschedulable', spec.unschedulable ? 'true' : 'false');

@@ -41,7 +41,9 @@ import {
 } from './container-store.js';
 import { readLog, Waker } from './logs.js';
 import { OciRuntime, resolveBinary } from './runc.js';
-import { buildSpec, detectHostFacts, etcHostnameContent, etcHostsContent, validateContainerOptions, type ContainerOptions } from './spec.js';
+import { userNamespaceOf } from './options.js';
+import { buildSpec, detectHostFacts, etcHostnameContent, etcHostsContent, validateContainerOptions } from './spec.js';
+import { prepareUserNamespaceRootfs, toContainerOptions } from './workload-options.js';
 import { deriveState, guard, readExitFile } from './state-machine.js';
 import { trace } from '../../lib/trace.js';
 
@@ -142,6 +144,8 @@ export class OciDriver implements RuntimeDriver {
         ]);
       };
       await Promise.all([this.host.mountOverlay(lowerDirs, paths.upper, paths.work, paths.rootfs, { volatile: true }), writeEtc()]);
+      const userns = userNamespaceOf(options);
+      if (userns) await prepareUserNamespaceRootfs(this.opts.dataDir, paths.rootfs, { ...options, etcFiles }, userns.hostId);
       trace('overlay mounted, /etc files written');
       const ociSpec = await buildSpec({
         id,
@@ -465,30 +469,6 @@ export class OciDriver implements RuntimeDriver {
       throw err;
     }
   }
-}
-
-/** Maps the driver-neutral spec to the OCI spec builder's options. */
-function toContainerOptions(spec: WorkloadSpec): ContainerOptions {
-  return {
-    command: spec.command,
-    entrypoint: spec.entrypoint,
-    env: spec.env,
-    workingDir: spec.workdir,
-    user: spec.user,
-    tty: spec.tty,
-    readOnlyRootfs: spec.readOnlyRootfs,
-    resources: {
-      memoryBytes: spec.resources?.memoryBytes,
-      cpus: spec.resources?.cpus,
-      pidsLimit: spec.resources?.pidsLimit,
-      cpuShares: spec.resources?.cpuShares,
-    },
-    hostname: spec.hostname,
-    mounts: spec.mounts,
-    networkNamespacePath: spec.namespaces?.network,
-    ipcNamespacePath: spec.namespaces?.ipc,
-    utsNamespacePath: spec.namespaces?.uts,
-  };
 }
 
 /** The cgroup parent of a workload: /nubis or a path below it (Invalid otherwise). */

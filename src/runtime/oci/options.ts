@@ -3,6 +3,7 @@
  * validation that runs before anything is created: every failure is an Invalid error with a one-line
  * message. The image-dependent check (a user name must exist in the image) happens in buildSpec.
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { invalid } from '../../lib/errors.js';
@@ -44,11 +45,31 @@ export interface ContainerOptions {
   resources?: ResourceOptions;
   /** Run in a user namespace: container uids 0..65535 map to host uids 100000..165535 (see USERNS_*). */
   userns?: boolean;
+  /** The user namespace's mapping instead of USERNS_*; implies `userns`. */
+  idMapping?: { hostId: number; size: number };
+  /** Join this user namespace (it must have `idMapping`) instead of making one; implies `userns`. */
+  userNamespacePath?: string;
   /** Capability names with or without the CAP_ prefix, or "ALL". */
   capAdd?: string[];
   capDrop?: string[];
-  /** All capabilities, no seccomp filter, no masked paths, all devices allowed. */
+  /** All capabilities and host devices, no seccomp filter, no masked paths, all devices allowed. */
   privileged?: boolean;
+  /** Primary group id replacing the one of `user` (or of the image's user). */
+  group?: number;
+  /** Further group ids of the process. */
+  supplementalGroups?: number[];
+  /** Whether the image's /etc/group memberships of the user are added (default true). */
+  imageGroups?: boolean;
+  /** Refuse (Invalid) when the process would run as uid 0 or as a name the image cannot resolve. */
+  runAsNonRoot?: boolean;
+  /** Set no_new_privs (default: unless privileged). */
+  noNewPrivileges?: boolean;
+  /** Nubis's default filter (default), none, or an OCI/Docker seccomp JSON profile. */
+  seccomp?: 'default' | 'unconfined' | { profile: unknown };
+  /** Kernel parameters set in the container's namespaces (linux.sysctl). */
+  sysctls?: Record<string, string>;
+  /** No masked or read-only /proc and /sys paths. */
+  unmaskedProc?: boolean;
   /**
    * Join this network namespace (e.g. /run/netns/<name>) instead of creating a fresh one that has only
    * loopback: the hook the networking layer uses to give a container interfaces.
@@ -136,13 +157,31 @@ function capName(raw: string): string {
   return name;
 }
 
-/** The container's capability set: Docker's defaults, then --cap-drop, then --cap-add ("ALL" allowed). */
-export function resolveCapabilities(opts: Pick<ContainerOptions, 'capAdd' | 'capDrop' | 'privileged'>): string[] {
-  if (opts.privileged) return [...ALL_CAPABILITIES];
+let ownCapabilities: string[] | undefined;
+
+/**
+ * The capabilities this process can hand on (its bounding set): what "ALL" and privileged mean, as in
+ * containerd, since runc fails to grant one the runtime lacks (hosts that deny CAP_SYS_RESOURCE).
+ */
+export function hostCapabilities(): string[] {
+  if (!ownCapabilities) {
+    const hex = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    const mask = hex === undefined ? undefined : BigInt(`0x${hex}`);
+    ownCapabilities = ALL_CAPABILITIES.filter((_, bit) => mask === undefined || ((mask >> BigInt(bit)) & 1n) === 1n);
+  }
+  return ownCapabilities;
+}
+
+/**
+ * The container's capability set: Docker's defaults, then --cap-drop, then --cap-add ("ALL" allowed).
+ * "ALL" and privileged mean every capability in `available` (the runtime's own by default).
+ */
+export function resolveCapabilities(opts: Pick<ContainerOptions, 'capAdd' | 'capDrop' | 'privileged'>, available: readonly string[] = hostCapabilities()): string[] {
+  if (opts.privileged) return [...available];
   const add = (opts.capAdd ?? []).map(capName);
   const drop = (opts.capDrop ?? []).map(capName);
   let set = new Set<string>(drop.includes('ALL') ? [] : DEFAULT_CAPABILITIES);
-  if (add.includes('ALL')) set = new Set(ALL_CAPABILITIES);
+  if (add.includes('ALL')) set = new Set(available);
   for (const d of drop) if (d !== 'ALL' && !add.includes(d)) set.delete(d);
   for (const a of add) if (a !== 'ALL') set.add(a);
   return ALL_CAPABILITIES.filter((c) => set.has(c));
@@ -195,4 +234,41 @@ export function validateContainerOptions(opts: ContainerOptions, facts: Pick<Hos
     if (p !== undefined && !path.isAbsolute(p)) throw invalid(`${what} namespace path must be absolute: "${p}"`);
   }
   resolveCapabilities(opts);
+  validateIdentityOptions(opts);
 }
+
+const SYSCTL_NAME_RE = /^[a-z0-9]([-_a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-_a-z0-9]*[a-z0-9])?)*$/;
+const MAX_ID = 2 ** 32 - 2;
+
+function checkId(value: number | undefined, what: string): void {
+  if (value !== undefined && (!Number.isInteger(value) || value < 0 || value > MAX_ID)) throw invalid(`${what} must be an integer between 0 and ${MAX_ID}, got ${value}`);
+}
+
+/** Groups, the user namespace and sysctls. */
+function validateIdentityOptions(opts: ContainerOptions): void {
+  checkId(opts.group, 'group id');
+  for (const g of opts.supplementalGroups ?? []) checkId(g, 'supplemental group id');
+  if (opts.idMapping) {
+    checkId(opts.idMapping.hostId, 'user namespace host id');
+    const { hostId, size } = opts.idMapping;
+    if (!Number.isInteger(size) || size < 1 || hostId + size - 1 > MAX_ID) throw invalid(`user namespace size must be a positive integer within the id range, got ${size}`);
+  }
+  if (opts.userNamespacePath !== undefined) {
+    if (!path.isAbsolute(opts.userNamespacePath)) throw invalid(`user namespace path must be absolute: "${opts.userNamespacePath}"`);
+    if (!opts.idMapping) throw invalid('joining a user namespace needs its id mapping');
+  }
+  for (const [name, value] of Object.entries(opts.sysctls ?? {})) {
+    if (!SYSCTL_NAME_RE.test(name)) throw invalid(`invalid sysctl name "${name}"`);
+    if (typeof value !== 'string' || value.includes('\n')) throw invalid(`invalid value for sysctl ${name}`);
+  }
+}
+
+/** Whether the container runs in a user namespace, and with which mapping. */
+export function userNamespaceOf(opts: ContainerOptions): { hostId: number; size: number } | undefined {
+  if (!opts.userns && !opts.idMapping && !opts.userNamespacePath) return undefined;
+  return opts.idMapping ?? { hostId: USERNS_HOST_ID, size: USERNS_SIZE };
+}
+
+/** First host uid/gid of a user-namespaced container, and how many ids it maps. */
+export const USERNS_HOST_ID = 100_000;
+export const USERNS_SIZE = 65_536;

@@ -9,28 +9,44 @@
  * (the kernel checks the capability too; the filter removes the attack surface of the code behind it).
  * Never allowed, whatever the capabilities (no namespacing or too much kernel surface): the keyring
  * (keyctl, add_key, request_key), userfaultfd, io_uring, vm86, uselib, nfsservctl, _sysctl.
+ *
+ * A custom profile (a Kubernetes Localhost profile) in the OCI or Docker JSON format is checked and turned
+ * into the OCI form by customSeccompProfile.
  */
+
+import { invalid } from '../../lib/errors.js';
+
+/** The actions runc takes (SCMP_ACT_NOTIFY is left out: it needs a listener Nubis does not run). */
+export const SECCOMP_ACTIONS = [
+  'SCMP_ACT_KILL', 'SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_TRAP', 'SCMP_ACT_ERRNO',
+  'SCMP_ACT_TRACE', 'SCMP_ACT_ALLOW', 'SCMP_ACT_LOG',
+] as const;
+export type SeccompAction = (typeof SECCOMP_ACTIONS)[number];
+
+const SECCOMP_OPS = ['SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_MASKED_EQ'] as const;
+const SECCOMP_FLAGS = ['SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW'];
 
 /** One argument comparison of a seccomp rule (OCI runtime spec). */
 export interface SeccompArg {
   index: number;
   value: number;
   valueTwo?: number;
-  op: 'SCMP_CMP_EQ' | 'SCMP_CMP_NE' | 'SCMP_CMP_MASKED_EQ' | 'SCMP_CMP_LT' | 'SCMP_CMP_GE';
+  op: (typeof SECCOMP_OPS)[number];
 }
 
 export interface SeccompRule {
   names: string[];
-  action: 'SCMP_ACT_ALLOW' | 'SCMP_ACT_ERRNO';
+  action: SeccompAction;
   errnoRet?: number;
   args?: SeccompArg[];
 }
 
 /** The `linux.seccomp` object of an OCI runtime spec. */
 export interface SeccompProfile {
-  defaultAction: 'SCMP_ACT_ERRNO' | 'SCMP_ACT_ALLOW';
+  defaultAction: SeccompAction;
   defaultErrnoRet?: number;
   architectures: string[];
+  flags?: string[];
   syscalls: SeccompRule[];
 }
 
@@ -164,4 +180,90 @@ export function defaultSeccompProfile(capabilities: readonly string[]): SeccompP
     architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
     syscalls: rules,
   };
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function oneOf<T extends string>(v: unknown, allowed: readonly T[], what: string): T {
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) throw invalid(`seccomp profile: unsupported ${what} ${JSON.stringify(v)}`);
+  return v as T;
+}
+
+function optionalInt(v: unknown, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!Number.isSafeInteger(v) || (v as number) < 0) throw invalid(`seccomp profile: ${what} must be a non-negative integer`);
+  return v as number;
+}
+
+function stringList(v: unknown, what: string): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw invalid(`seccomp profile: ${what} must be a list of strings`);
+  return v as string[];
+}
+
+/** Docker's archMap flattened into OCI architectures. */
+function architecturesOf(p: Json): string[] {
+  if (p.archMap === undefined || p.archMap === null) return stringList(p.architectures, 'architectures');
+  if (!Array.isArray(p.archMap)) throw invalid('seccomp profile: archMap must be a list');
+  return p.archMap.flatMap((a: unknown) => (isObject(a) ? [...stringList([a.architecture], 'architecture'), ...stringList(a.subArchitectures, 'subArchitectures')] : []));
+}
+
+/** Docker's includes/excludes of a rule: capabilities held and architectures (this host is amd64). */
+function ruleApplies(rule: Json, caps: ReadonlySet<string>): boolean {
+  const inc = isObject(rule.includes) ? rule.includes : {};
+  const exc = isObject(rule.excludes) ? rule.excludes : {};
+  const incArches = stringList(inc.arches, 'includes.arches');
+  if (!stringList(inc.caps, 'includes.caps').every((c) => caps.has(c))) return false;
+  if (incArches.length > 0 && !incArches.includes('amd64')) return false;
+  if (stringList(exc.caps, 'excludes.caps').some((c) => caps.has(c))) return false;
+  return !stringList(exc.arches, 'excludes.arches').includes('amd64');
+}
+
+function argOf(a: unknown): SeccompArg {
+  if (!isObject(a)) throw invalid('seccomp profile: every args entry must be an object');
+  const arg: SeccompArg = { index: optionalInt(a.index, 'args.index') ?? 0, value: optionalInt(a.value, 'args.value') ?? 0, op: oneOf(a.op, SECCOMP_OPS, 'operator') };
+  const two = optionalInt(a.valueTwo, 'args.valueTwo');
+  if (two !== undefined) arg.valueTwo = two;
+  return arg;
+}
+
+function ruleOf(r: Json): SeccompRule {
+  const names = r.names !== undefined ? stringList(r.names, 'syscalls.names') : stringList([r.name], 'syscalls.name');
+  if (names.length === 0) throw invalid('seccomp profile: a syscalls entry names no system call');
+  const rule: SeccompRule = { names, action: oneOf(r.action, SECCOMP_ACTIONS, 'action') };
+  const errnoRet = optionalInt(r.errnoRet, 'errnoRet');
+  if (errnoRet !== undefined) rule.errnoRet = errnoRet;
+  if (Array.isArray(r.args) && r.args.length > 0) rule.args = r.args.map(argOf);
+  return rule;
+}
+
+/**
+ * A user's seccomp profile (OCI `linux.seccomp` or Docker's format with archMap and includes/excludes,
+ * as Kubernetes Localhost profiles are written) as the OCI object, for a container holding
+ * `capabilities`. Fails with Invalid on anything malformed or unsupported (a notify listener).
+ */
+export function customSeccompProfile(profile: unknown, capabilities: readonly string[]): SeccompProfile {
+  if (!isObject(profile)) throw invalid('seccomp profile must be a JSON object');
+  if (profile.listenerPath) throw invalid('seccomp profile: notify listeners are not supported');
+  const caps = new Set(capabilities);
+  if (profile.syscalls !== undefined && profile.syscalls !== null && !Array.isArray(profile.syscalls)) throw invalid('seccomp profile: syscalls must be a list');
+  const rules = ((profile.syscalls as unknown[] | undefined) ?? []).map((r) => {
+    if (!isObject(r)) throw invalid('seccomp profile: every syscalls entry must be an object');
+    return r;
+  });
+  const out: SeccompProfile = {
+    defaultAction: oneOf(profile.defaultAction, SECCOMP_ACTIONS, 'defaultAction'),
+    architectures: architecturesOf(profile),
+    syscalls: rules.filter((r) => ruleApplies(r, caps)).map(ruleOf),
+  };
+  const defaultErrnoRet = optionalInt(profile.defaultErrnoRet, 'defaultErrnoRet');
+  if (defaultErrnoRet !== undefined) out.defaultErrnoRet = defaultErrnoRet;
+  const flags = stringList(profile.flags, 'flags');
+  for (const f of flags) oneOf(f, SECCOMP_FLAGS, 'flag');
+  if (flags.length > 0) out.flags = flags;
+  return out;
 }

@@ -10,12 +10,14 @@ import {
   buildSpec,
   DEFAULT_CAPABILITIES,
   etcHostsContent,
+  resolveCapabilities,
   parseCpus,
   parseMemory,
   type ContainerOptions,
   type HostFacts,
   type SpecInput,
 } from './spec.js';
+import { hostCapabilities } from './options.js';
 import { CLONE_NAMESPACE_FLAGS } from './seccomp.js';
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
@@ -125,13 +127,47 @@ test('capabilities: drop, add, ALL; unknown names are Invalid', async () => {
   await rejectsInvalid(buildSpec(input({ capAdd: ['FLY'] })), /unknown capability "FLY"/);
 });
 
-test('privileged: all caps, no seccomp, no masked paths, writable /sys', async () => {
-  const s = await buildSpec(input({ privileged: true }));
-  assert.equal(s.process.capabilities.bounding.length, 41);
+test('privileged: every capability the runtime holds, host devices, no seccomp, no masked paths, writable /sys', async () => {
+  const dev = { path: '/dev/kmsg', type: 'c' as const, major: 1, minor: 11, fileMode: 0o644, uid: 0, gid: 0 };
+  const s = await buildSpec({ ...input({ privileged: true }), hostDevices: async () => [dev] });
+  assert.deepEqual(s.process.capabilities.bounding, hostCapabilities());
+  assert.ok(hostCapabilities().length >= DEFAULT_CAPABILITIES.length);
+  assert.deepEqual(resolveCapabilities({ privileged: true }, ['CAP_CHOWN', 'CAP_KILL']), ['CAP_CHOWN', 'CAP_KILL']);
+  assert.deepEqual(resolveCapabilities({ capAdd: ['ALL'], capDrop: ['KILL'] }, ['CAP_CHOWN', 'CAP_KILL']), ['CAP_CHOWN']);
   assert.equal(s.linux.seccomp, undefined);
+  assert.equal(s.process.noNewPrivileges, false);
   assert.deepEqual(s.linux.maskedPaths, []);
+  assert.deepEqual(s.linux.devices, [dev]);
   assert.ok(!s.mounts.find((m) => m.destination === '/sys')?.options?.includes('ro'));
   assert.deepEqual(s.linux.resources.devices, [{ allow: true, access: 'rwm' }]);
+  assert.equal((await buildSpec(input())).linux.devices, undefined);
+});
+
+test('a pod sandbox: joined user namespace with its mapping, sysctls, no_new_privs as asked, unmasked /proc, filters', async () => {
+  const s = await buildSpec(input({
+    userNamespacePath: '/pods/x/ns/user',
+    idMapping: { hostId: 2 ** 30, size: 65536 },
+    networkNamespacePath: '/pods/x/ns/net',
+    sysctls: { 'net.ipv4.ip_unprivileged_port_start': '0' },
+    noNewPrivileges: false,
+    unmaskedProc: true,
+    seccomp: 'unconfined',
+  }));
+  assert.deepEqual(s.linux.namespaces.find((n) => n.type === 'user'), { type: 'user', path: '/pods/x/ns/user' });
+  assert.deepEqual(s.linux.uidMappings, [{ containerID: 0, hostID: 2 ** 30, size: 65536 }]);
+  assert.deepEqual(s.linux.gidMappings, s.linux.uidMappings);
+  assert.equal(s.mounts.find((m) => m.destination === '/sys')?.type, 'sysfs', 'the joined user namespace owns the network namespace');
+  assert.deepEqual(s.linux.sysctl, { 'net.ipv4.ip_unprivileged_port_start': '0' });
+  assert.equal(s.process.noNewPrivileges, false);
+  assert.deepEqual([s.linux.maskedPaths, s.linux.readonlyPaths], [[], []]);
+  assert.equal(s.linux.seccomp, undefined);
+  const plain = await buildSpec(input({ user: '1000', group: 5, supplementalGroups: [7] }));
+  assert.deepEqual(plain.process.user, { uid: 1000, gid: 5, additionalGids: [5, 10, 29, 7] });
+  assert.equal(plain.linux.sysctl, undefined);
+  await rejectsInvalid(buildSpec(input({ runAsNonRoot: true })), /^container has runAsNonRoot and image will run as root$/);
+  await rejectsInvalid(buildSpec(input({ sysctls: { 'Bad Name': '1' } })), /invalid sysctl name/);
+  await rejectsInvalid(buildSpec(input({ userNamespacePath: '/x' })), /needs its id mapping/);
+  await rejectsInvalid(buildSpec(input({ supplementalGroups: [-1] })), /supplemental group id/);
 });
 
 test('resources: memory with swap = limit when supported, cpu quota/period, shares, pids', async () => {

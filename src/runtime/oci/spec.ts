@@ -2,18 +2,20 @@
  * The OCI runtime bundle's config.json for one container, built from the image config and the user's
  * ContainerOptions (runtime-spec 1.0.2, what runc 1.1 reads).
  *
- * Isolation it always asks for: mount, UTS, IPC, PID and network namespaces (a user namespace on request,
- * a cgroup namespace on pure v2 hosts); Docker's default capabilities; Nubis's default seccomp allowlist;
- * no_new_privs; masked and read-only /proc and /sys paths; cgroup limits for memory (+swap), CPU and pids;
- * RLIMIT_NOFILE clamped to the host's hard limit. It never sets oomScoreAdj: hosts without
- * CAP_SYS_RESOURCE refuse to lower it and runc would fail the start.
+ * Isolation it asks for unless told otherwise: mount, UTS, IPC, PID and network namespaces (a user
+ * namespace on request, made or joined; a cgroup namespace on pure v2 hosts); Docker's default
+ * capabilities; Nubis's default seccomp allowlist (or the caller's profile, or none); no_new_privs; masked
+ * and read-only /proc and /sys paths; cgroup limits for memory (+swap), CPU and pids; RLIMIT_NOFILE
+ * clamped to the host's hard limit. A privileged container gets every capability and host device, no
+ * filter and no masked paths. It never sets oomScoreAdj: hosts without CAP_SYS_RESOURCE refuse to lower
+ * it and runc would fail the start.
  *
  * What the driver provides around the spec:
  *  - /etc/hosts, /etc/hostname, /etc/resolv.conf: write them into the container dir (etcHostsContent,
  *    etcHostnameContent; resolv.conf is the host's copy or the network layer's) and pass their paths as
  *    `options.etcFiles`; they are bind-mounted (read-only when the root is).
- *  - With `userns`: container ids 0..65535 are host ids USERNS_HOST_ID..+65535. The container's root must
- *    be able to use its rootfs: chown the overlay upper dir and the mountpoint to USERNS_HOST_ID:USERNS_HOST_ID
+ *  - With `userns`: container ids 0..65535 are host ids USERNS_HOST_ID..+65535 (or `idMapping`). The
+ *    container's root must be able to use its rootfs: chown the overlay upper dir and the mountpoint to it
  *    (files from the lower layers then show as nobody:nogroup, readable but owned by no one inside), and
  *    every directory on the way to the bundle must be searchable (o+x) by that host uid.
  */
@@ -22,12 +24,13 @@ import path from 'node:path';
 import { errno, invalid } from '../../lib/errors.js';
 import type { ImageConfig } from '../../image/types.js';
 import { containerRlimits, type OciRlimit, type Rlimits } from '../../host/rlimits.js';
-import { defaultSeccompProfile, type SeccompProfile } from './seccomp.js';
-import { resolveUser } from './user.js';
+import type { SeccompProfile } from './seccomp.js';
+import { hostDevices, processUser, seccompFor, type OciDevice } from './security.js';
 import {
   CPU_PERIOD_US,
   detectHostFacts,
   resolveCapabilities,
+  userNamespaceOf,
   validateContainerOptions,
   type ContainerOptions,
   type HostFacts,
@@ -42,12 +45,11 @@ export {
   DEFAULT_CAPABILITIES,
   ALL_CAPABILITIES,
   MIN_MEMORY_BYTES,
+  USERNS_HOST_ID,
+  USERNS_SIZE,
 } from './options.js';
 export type { ContainerOptions, ResourceOptions, MountOption, EtcFiles, HostFacts } from './options.js';
 
-/** First host uid/gid of a user-namespaced container, and how many ids it maps. */
-export const USERNS_HOST_ID = 100_000;
-export const USERNS_SIZE = 65_536;
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -63,6 +65,8 @@ export interface SpecInput {
   hostRlimits: Rlimits;
   /** Defaults to detectHostFacts() (CPU count, cgroup layout, swap accounting). */
   hostFacts?: HostFacts;
+  /** The devices a privileged container gets; defaults to the host's /dev. */
+  hostDevices?: () => Promise<OciDevice[]>;
 }
 
 export interface OciMount {
@@ -105,6 +109,8 @@ export interface OciLinux {
   maskedPaths: string[];
   readonlyPaths: string[];
   seccomp?: SeccompProfile;
+  sysctl?: Record<string, string>;
+  devices?: OciDevice[];
 }
 
 /** The subset of the OCI runtime spec Nubis emits. */
@@ -172,9 +178,10 @@ export function mergeEnv(imageEnv: string[], userEnv: string[], extra: { hostnam
 
 function standardMounts(opts: ContainerOptions): OciMount[] {
   const sysReadOnly = opts.privileged ? [] : ['ro'];
-  // A user namespace may mount sysfs only with its own network namespace; otherwise bind the host's.
+  // A user namespace may mount sysfs only with a network namespace it owns: a joined user namespace owns
+  // the joined network namespace (a pod's sandbox), a fresh one does not; then the host's is bound.
   const sys: OciMount =
-    opts.userns && opts.networkNamespacePath
+    userNamespaceOf(opts) && !opts.userNamespacePath && opts.networkNamespacePath
       ? { destination: '/sys', type: 'none', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', ...sysReadOnly] }
       : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...sysReadOnly] };
   // On v1 and hybrid hosts runc turns a "cgroup" mount into a tmpfs holding binds of the container's own
@@ -264,21 +271,12 @@ export async function buildSpec(input: SpecInput): Promise<OciSpec> {
 
   const cfg = image.config ?? {};
   const hostname = opts.hostname ?? id.slice(0, 12);
-  const user = await resolveUser(rootfs, opts.user ?? cfg.User);
+  const user = await processUser(rootfs, image, opts);
   const cwd = opts.workingDir ?? (cfg.WorkingDir || '/');
   if (!path.posix.isAbsolute(cwd)) throw invalid(`the image's working dir must be absolute: "${cwd}"`);
   const caps = resolveCapabilities(opts);
-
-  const namespaces: OciLinux['namespaces'] = [
-    { type: 'pid' },
-    opts.ipcNamespacePath ? { type: 'ipc', path: opts.ipcNamespacePath } : { type: 'ipc' },
-    opts.utsNamespacePath ? { type: 'uts', path: opts.utsNamespacePath } : { type: 'uts' },
-    { type: 'mount' },
-    opts.networkNamespacePath ? { type: 'network', path: opts.networkNamespacePath } : { type: 'network' },
-  ];
-  if (opts.userns) namespaces.push({ type: 'user' });
-  if (facts.cgroupMode === 'v2') namespaces.push({ type: 'cgroup' });
-  const mapping = [{ containerID: 0, hostID: USERNS_HOST_ID, size: USERNS_SIZE }];
+  const seccomp = seccompFor(opts, caps);
+  const unmasked = opts.privileged || opts.unmaskedProc;
 
   return {
     ociVersion: '1.0.2',
@@ -292,19 +290,37 @@ export async function buildSpec(input: SpecInput): Promise<OciSpec> {
       // effective and permitted sets on exec anyway unless the file carries capabilities.
       capabilities: { bounding: caps, effective: caps, permitted: caps },
       rlimits: containerRlimits(input.hostRlimits),
-      noNewPrivileges: !opts.privileged,
+      noNewPrivileges: opts.noNewPrivileges ?? !opts.privileged,
     },
     root: { path: rootfs, readonly: Boolean(opts.readOnlyRootfs) },
     hostname,
     mounts: [...standardMounts(opts), ...(await userMounts(opts))],
     linux: {
-      namespaces,
-      ...(opts.userns ? { uidMappings: mapping, gidMappings: mapping } : {}),
+      ...namespacesOf(opts, facts),
       resources: resources(opts, facts),
       cgroupsPath: input.cgroupsPath,
-      maskedPaths: opts.privileged ? [] : MASKED_PATHS,
-      readonlyPaths: opts.privileged ? [] : READONLY_PATHS,
-      ...(opts.privileged ? {} : { seccomp: defaultSeccompProfile(caps) }),
+      maskedPaths: unmasked ? [] : MASKED_PATHS,
+      readonlyPaths: unmasked ? [] : READONLY_PATHS,
+      ...(seccomp ? { seccomp } : {}),
+      ...(opts.sysctls && Object.keys(opts.sysctls).length > 0 ? { sysctl: { ...opts.sysctls } } : {}),
+      ...(opts.privileged ? { devices: await (input.hostDevices ?? hostDevices)() } : {}),
     },
   };
+}
+
+/** The namespaces to make or join, and the id mappings of a user namespace. */
+function namespacesOf(opts: ContainerOptions, facts: HostFacts): Pick<OciLinux, 'namespaces' | 'uidMappings' | 'gidMappings'> {
+  const namespaces: OciLinux['namespaces'] = [
+    { type: 'pid' },
+    opts.ipcNamespacePath ? { type: 'ipc', path: opts.ipcNamespacePath } : { type: 'ipc' },
+    opts.utsNamespacePath ? { type: 'uts', path: opts.utsNamespacePath } : { type: 'uts' },
+    { type: 'mount' },
+    opts.networkNamespacePath ? { type: 'network', path: opts.networkNamespacePath } : { type: 'network' },
+  ];
+  const userns = userNamespaceOf(opts);
+  if (userns) namespaces.push(opts.userNamespacePath ? { type: 'user', path: opts.userNamespacePath } : { type: 'user' });
+  if (facts.cgroupMode === 'v2') namespaces.push({ type: 'cgroup' });
+  if (!userns) return { namespaces };
+  const mapping = [{ containerID: 0, hostID: userns.hostId, size: userns.size }];
+  return { namespaces, uidMappings: mapping, gidMappings: mapping };
 }

@@ -175,7 +175,7 @@ test('3,000 malformed and random requests leave the server answering and the sto
     assert.deepEqual(now.json(), JSON.parse(body), `${name} changed`);
   }
   const listed = (await s.request('GET', '/api/v1/namespaces/keep/configmaps')).json();
-  assert.equal(listed.items.length, 20);
+  assert.equal(listed.items.filter((i: { metadata: { name: string } }) => i.metadata.name !== 'kube-root-ca.crt').length, 20);
   // The store still takes writes. In "keep": the fuzzer may delete "fuzz" itself, rightly (a DELETE of
   // /api/v1/namespaces/fuzz/ with a body Node sends unframed, whose bytes then fail as a second request).
   const made = await s.request('POST', '/api/v1/namespaces/keep/configmaps', { body: JSON.stringify({ metadata: { name: 'after' } }) });

@@ -55,9 +55,13 @@ after(async () => {
  */
 function withoutAge(text: string): string[] {
   const lines = text.trimEnd().split('\n');
-  const ageAt = lines[0]!.indexOf('AGE');
-  if (ageAt < 0) return lines.map((l) => l.replace(/(?<=\s|^)(\d+[smhdy])+(?=\s|$)/g, '|'));
-  return lines.map((l) => `${l.slice(0, ageAt)}|${l.slice(ageAt).replace(/^\S+/, '')}`);
+  if (lines[0]!.indexOf('AGE') < 0) return lines.map((l) => l.replace(/(?<=\s|^)(\d+[smhdy])+(?=\s|$)/g, '|'));
+  // Several kinds print several tables, each under its own header.
+  let ageAt = -1;
+  return lines.map((l) => {
+    if (l.startsWith('NAME')) ageAt = l.indexOf('AGE');
+    return ageAt < 0 || l === '' ? l : `${l.slice(0, ageAt)}|${l.slice(ageAt).replace(/^\S+/, '')}`;
+  });
 }
 
 async function sameAsKubectl(args: string[]): Promise<void> {

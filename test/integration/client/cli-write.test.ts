@@ -217,7 +217,9 @@ test('delete by name, -l, --all and -f; cascade background and orphan; missing o
   await owner('fg');
   assert.equal(await ok('delete', 'cm', 'fg', '-n', 'delns', '--cascade=foreground', '--timeout=60s'), 'configmap "fg" deleted\n');
   assert.equal((await s.kubectl(['get', 'cm', 'fg', 'fg-dep', '-n', 'delns', '--ignore-not-found', '-o', 'name'])).stdout, '');
-  assert.equal(await ok('delete', 'cm', '--all', '-n', 'delns'), 'configmap "orph-dep" deleted\n');
+  // --all takes the namespace's CA ConfigMap too, as in Kubernetes (the server makes it again).
+  await eventually('the namespace\'s CA ConfigMap', async () => (await s.kubectl(['get', 'cm', 'kube-root-ca.crt', '-n', 'delns'], { allowFail: true })).code === 0);
+  assert.equal(await ok('delete', 'cm', '--all', '-n', 'delns'), 'configmap "kube-root-ca.crt" deleted\nconfigmap "orph-dep" deleted\n');
   // A finalizer holds the object: delete waits, and gives up after --timeout; --wait=false returns at once.
   await s.kubectl(['create', '-f', '-'], { input: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: held, namespace: delns, finalizers: [example.com/hold]}\n' });
   const held = await nubis(['delete', 'cm', 'held', '-n', 'delns', '--timeout=1s']);

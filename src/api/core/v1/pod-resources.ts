@@ -1,39 +1,51 @@
 /**
- * A pod's effective CPU and memory requests or limits, as Kubernetes counts them for quotas: app
- * containers and sidecars (restartable init containers) add up; an ordinary init container runs alone
- * beside the sidecars started before it, so the pod needs the larger of the two; requests add the pod
- * overhead. CPU in cores, memory in bytes.
+ * A pod's effective requests or limits, as Kubernetes counts them for quotas and limit ranges
+ * (component-helpers' PodRequests/PodLimits): app containers and sidecars (restartable init containers)
+ * add up; an ordinary init container runs alone beside the sidecars started before it, so the pod needs
+ * the larger of the two; requests add the pod overhead unless asked not to. Every resource name counts
+ * (cpu, memory, ephemeral-storage, hugepages, extended resources), exactly.
  */
-import { parseQuantity } from '../../quantity.js';
+import { Quantity } from '../../quantity.js';
 import type { PodSpec } from './pod-types.js';
 
-export interface PodTotals {
-  cpu: number;
-  memory: number;
-}
+/** Resource name → quantity (a ResourceList, parsed). */
+export type ResourceList = Record<string, Quantity>;
 
 type ContainerLike = { resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> }; restartPolicy?: string };
 
-function of(c: ContainerLike | undefined, field: 'requests' | 'limits'): PodTotals {
-  const list = c?.resources?.[field] ?? {};
-  return { cpu: parseQuantity(list.cpu) ?? 0, memory: parseQuantity(list.memory) ?? 0 };
+/** A map of quantities as written in an object (invalid values count as zero: validation refuses them). */
+export function resourceList(m: Record<string, unknown> | undefined): ResourceList {
+  const out: ResourceList = {};
+  for (const [k, v] of Object.entries(m ?? {})) out[k] = Quantity.orZero(v);
+  return out;
 }
 
-const add = (a: PodTotals, b: PodTotals): PodTotals => ({ cpu: a.cpu + b.cpu, memory: a.memory + b.memory });
-const max = (a: PodTotals, b: PodTotals): PodTotals => ({ cpu: Math.max(a.cpu, b.cpu), memory: Math.max(a.memory, b.memory) });
+/** a + b, key by key. */
+export function addResources(a: ResourceList, b: ResourceList): ResourceList {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? Quantity.ZERO).add(v);
+  return out;
+}
 
-export function podTotals(spec: PodSpec | undefined, field: 'requests' | 'limits'): PodTotals {
-  let total: PodTotals = { cpu: 0, memory: 0 };
-  for (const c of spec?.containers ?? []) total = add(total, of(c as ContainerLike, field));
-  let sidecars: PodTotals = { cpu: 0, memory: 0 };
-  let init: PodTotals = { cpu: 0, memory: 0 };
+function maxResources(a: ResourceList, b: ResourceList): ResourceList {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) if (out[k] === undefined || v.cmp(out[k]) > 0) out[k] = v;
+  return out;
+}
+
+export function podResources(spec: PodSpec | undefined, field: 'requests' | 'limits', opts: { overhead?: boolean } = {}): ResourceList {
+  const of = (c: ContainerLike | undefined) => resourceList(c?.resources?.[field]);
+  let total: ResourceList = {};
+  for (const c of (spec?.containers ?? []) as ContainerLike[]) total = addResources(total, of(c));
+  let sidecars: ResourceList = {};
+  let init: ResourceList = {};
   for (const c of (spec?.initContainers ?? []) as ContainerLike[]) {
     if (c?.restartPolicy === 'Always') {
-      sidecars = add(sidecars, of(c, field));
-      init = max(init, sidecars);
-    } else init = max(init, add(of(c, field), sidecars));
+      sidecars = addResources(sidecars, of(c));
+      init = maxResources(init, sidecars);
+    } else init = maxResources(init, addResources(of(c), sidecars));
   }
-  total = max(add(total, sidecars), init);
-  if (field === 'requests') total = add(total, of({ resources: { requests: (spec as { overhead?: Record<string, unknown> } | undefined)?.overhead } }, 'requests'));
+  total = maxResources(addResources(total, sidecars), init);
+  if (field === 'requests' && opts.overhead !== false) total = addResources(total, resourceList((spec as { overhead?: Record<string, unknown> } | undefined)?.overhead));
   return total;
 }

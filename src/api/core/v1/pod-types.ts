@@ -58,6 +58,12 @@ export interface Probe extends ProbeHandler {
   terminationGracePeriodSeconds?: number;
 }
 
+/** seccompProfile and appArmorProfile: RuntimeDefault, Unconfined or Localhost (with localhostProfile). */
+export interface SecurityProfile {
+  type?: string;
+  localhostProfile?: string;
+}
+
 export interface SecurityContext {
   privileged?: boolean;
   runAsUser?: number;
@@ -66,6 +72,28 @@ export interface SecurityContext {
   readOnlyRootFilesystem?: boolean;
   allowPrivilegeEscalation?: boolean;
   capabilities?: { add?: string[]; drop?: string[] };
+  procMount?: string;
+  seccompProfile?: SecurityProfile;
+  appArmorProfile?: SecurityProfile;
+  seLinuxOptions?: Record<string, unknown>;
+  windowsOptions?: Record<string, unknown>;
+  [field: string]: unknown;
+}
+
+export interface PodSecurityContext {
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  supplementalGroups?: number[];
+  supplementalGroupsPolicy?: string;
+  fsGroup?: number;
+  fsGroupChangePolicy?: string;
+  sysctls?: Array<{ name: string; value: string }>;
+  seccompProfile?: SecurityProfile;
+  appArmorProfile?: SecurityProfile;
+  seLinuxOptions?: Record<string, unknown>;
+  windowsOptions?: Record<string, unknown>;
+  seLinuxChangePolicy?: string;
   [field: string]: unknown;
 }
 
@@ -141,7 +169,7 @@ export interface PodSpec {
   hostPID?: boolean;
   hostIPC?: boolean;
   shareProcessNamespace?: boolean;
-  securityContext?: Record<string, unknown>;
+  securityContext?: PodSecurityContext;
   imagePullSecrets?: Array<{ name?: string }>;
   hostname?: string;
   subdomain?: string;
@@ -156,6 +184,9 @@ export interface PodSpec {
   preemptionPolicy?: 'PreemptLowerPriority' | 'Never';
   overhead?: Record<string, string>;
   schedulingGates?: Array<{ name: string }>;
+  /** false: the pod's containers run in a user namespace of their own. */
+  hostUsers?: boolean;
+  os?: { name?: string };
   [field: string]: unknown;
 }
 

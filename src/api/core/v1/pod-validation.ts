@@ -5,6 +5,8 @@ import {
 } from '../../validation.js';
 import type { Container, PodSpec, Probe, Volume } from './pod-types.js';
 import { volumeSources } from './pod-schema.js';
+import { validateResourceQuantity } from './resource-names.js';
+import { validatePodSecurity } from './pod-security-validation.js';
 
 /** Kubernetes' validation of core/v1 PodSpec (ValidatePodSpec), with its field paths and messages. */
 
@@ -20,9 +22,7 @@ function validateResources(c: Container, p: string, errors: FieldError[]): void 
     for (const [name, q] of Object.entries(list)) {
       const rp = `${p}.resources.${kind}[${name}]`;
       check(errors, rp, name, qualifiedName(name));
-      const v = parseQuantity(q);
-      if (v === undefined) errors.push(fieldErr.invalid(rp, q, "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"));
-      else if (v < 0) errors.push(fieldErr.invalid(rp, q, 'must be greater than or equal to 0'));
+      validateResourceQuantity(name, q, rp, errors);
     }
   }
   for (const [name, q] of Object.entries(requests)) {
@@ -182,5 +182,6 @@ export function validatePodSpec(spec: PodSpec | undefined, path: string): FieldE
     }
     if (t.tolerationSeconds !== undefined && t.effect !== 'NoExecute') errors.push(fieldErr.invalid(`${tp}.effect`, t.effect ?? '', 'effect must be \'NoExecute\' when `tolerationSeconds` is set'));
   }
+  errors.push(...validatePodSecurity(spec, path));
   return errors;
 }

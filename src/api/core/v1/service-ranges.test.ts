@@ -21,10 +21,19 @@ describe('ClusterIpAllocator', () => {
     assert.throws(() => a.allocate('10.44.0.1'), isInvalid(/"10\.44\.0\.1": provided IP is not in the valid range\. The range of valid IPs is 10\.43\.0\.0\/30/));
     assert.throws(() => a.allocate('10.43.0.3'), isInvalid(/not in the valid range/));
     assert.throws(() => a.allocate('nope'), isInvalid(/must be a valid IPv4 address/));
-    assert.equal(a.allocate(), '10.43.0.1');
-    assert.throws(() => a.allocate('10.43.0.1'), isInvalid(/already allocated/));
     assert.equal(a.allocate(), '10.43.0.2');
     assert.throws(() => a.allocate(), isInvalid(/no free ClusterIP in service CIDR 10\.43\.0\.0\/30/));
+    assert.equal(a.allocate('10.43.0.1'), '10.43.0.1');
+    assert.throws(() => a.allocate('10.43.0.1'), isInvalid(/already allocated/));
+  });
+
+  it('keeps the first and tenth addresses for the cluster\'s own Services unless asked for', () => {
+    const a = new ClusterIpAllocator('10.43.0.0/28');
+    const got = Array.from({ length: 12 }, () => a.allocate());
+    assert.ok(!got.includes('10.43.0.1') && !got.includes('10.43.0.10'), got.join(' '));
+    assert.throws(() => a.allocate(), isInvalid(/no free ClusterIP/));
+    assert.equal(a.allocate('10.43.0.10'), '10.43.0.10');
+    assert.equal(a.at(1), '10.43.0.1');
   });
 });
 

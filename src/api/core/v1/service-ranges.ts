@@ -3,18 +3,29 @@ import { invalid } from '../../../lib/errors.js';
 
 /**
  * The ClusterIP allocation contract, as pure logic over the set of addresses in use (the API server
- * persists the set). The network and broadcast addresses of the range are never handed out.
+ * persists the set). The network and broadcast addresses of the range are never handed out; the first
+ * and tenth addresses (the `kubernetes` and cluster DNS Services') only when asked for by address.
  */
+/** Offsets of the addresses kept for the cluster's own Services. */
+const RESERVED_OFFSETS = [1, 10];
+
 export class ClusterIpAllocator {
   readonly range: Cidr;
   private readonly used: Set<number>;
   private next: number;
+  private readonly reserved: Set<number>;
 
   constructor(range: string, used: Iterable<string> = []) {
     this.range = parseCidr(range);
     if (this.range.prefix > 30) throw invalid(`service CIDR ${range} is too small (at most /30)`);
     this.used = new Set([...used].map(parseIp));
     this.next = this.range.base + 1;
+    this.reserved = new Set(RESERVED_OFFSETS.map((o) => this.range.base + o));
+  }
+
+  /** The address at `offset` in the range (1: the `kubernetes` Service's, 10: the DNS Service's). */
+  at(offset: number): string {
+    return formatIp(this.range.base + offset);
   }
 
   /** Fails with Invalid when `ip` is not an address this range can hand out. */
@@ -51,7 +62,7 @@ export class ClusterIpAllocator {
     const count = lastIp(this.range) - first;
     for (let i = 0; i < count; i++) {
       const n = first + ((this.next - first + i) % count);
-      if (this.used.has(n)) continue;
+      if (this.used.has(n) || this.reserved.has(n)) continue;
       this.used.add(n);
       this.next = n + 1;
       return formatIp(n);

@@ -11,6 +11,7 @@
  *   revokes it. With `roles` it is an application credential: a subset of the user's roles.
  * - Login: a user name and password exchanged for a UserToken; answered, never stored.
  */
+import { POD_SECURITY_LEVELS } from '../../core/v1/pod-security.js';
 import { defineType, field } from '../../define.js';
 import type { KubeObject } from '../../meta.js';
 import { kindSchema } from '../../meta-schema.js';
@@ -49,6 +50,8 @@ export interface Tenant extends KubeObject {
     /** Every pod of the tenant runs under this RuntimeClass (set when absent, refused when different). */
     runtimeClassName?: string;
     allow?: TenantAllowances;
+    /** The least Pod Security Standard enforced in every namespace of the tenant (its labels may only be stricter). */
+    podSecurity?: 'privileged' | 'baseline' | 'restricted';
     /** Limits across all the tenant's namespaces, as ResourceQuota's `hard`. */
     quota?: Record<string, string | number>;
   };
@@ -103,6 +106,7 @@ function validateTenant(o: KubeObject): FieldError[] {
       else if (typeof v !== 'boolean') errors.push(fieldErr.invalid(`spec.allow.${k}`, v, 'must be true or false'));
     }
   }
+  if (spec.podSecurity !== undefined && !(POD_SECURITY_LEVELS as readonly unknown[]).includes(spec.podSecurity)) errors.push(fieldErr.notSupported('spec.podSecurity', spec.podSecurity, [...POD_SECURITY_LEVELS]));
   if (spec.quota !== undefined && (typeof spec.quota !== 'object' || spec.quota === null || Array.isArray(spec.quota))) errors.push(fieldErr.invalid('spec.quota', spec.quota, 'must be a map of resource names to quantities'));
   else {
     for (const [k, v] of Object.entries(spec.quota ?? {})) {
@@ -169,6 +173,7 @@ export function tenantType(): ResourceType {
         description: str(),
         runtimeClassName: str('Every pod of the tenant runs under this RuntimeClass.'),
         allow: obj(Object.fromEntries(ALLOWANCES.map((a) => [a, bool(`Whether the tenant's pods may use ${a}.`)]))),
+        podSecurity: str('The least Pod Security Standard enforced in every namespace of the tenant.', [...POD_SECURITY_LEVELS]),
         quota: map(quantity(), 'Limits across all the tenant\'s namespaces, as ResourceQuota hard limits.'),
       }),
       status: obj({ namespaces: stringList(), used: map(quantity()) }),

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Pod } from '../api/core/v1/pod-types.js';
+import { containerSpec, type ContainerSpecInput } from './container-spec.js';
+
+const namespaces = { network: '/p/ns/net', ipc: '/p/ns/ipc', uts: '/p/ns/uts' };
+
+function input(pod: Pod, identity: ContainerSpecInput['identity'], extra: Partial<ContainerSpecInput> = {}): ContainerSpecInput {
+  return { pod, container: pod.spec.containers[0]!, role: 'app', restartCount: 0, env: [], volumes: new Map(), namespaces, identity, ...extra };
+}
+
+const pod = (spec: Partial<Pod['spec']> = {}): Pod => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'web', namespace: 'shop', uid: '0123456789' },
+  spec: { containers: [{ name: 'app', image: 'busybox', securityContext: { readOnlyRootFilesystem: true } }], ...spec },
+});
+
+test('the identity becomes user, group and security; pod sysctls (slashes normalized) go with every container', () => {
+  const security = { noNewPrivileges: true, syscallFilter: { type: 'default' as const }, supplementalGroups: [2000] };
+  const p = pod({ securityContext: { sysctls: [{ name: 'net/ipv4/ip_local_port_range', value: '1024 65000' }] } });
+  const spec = containerSpec(input(p, { user: '1000', group: 3000, security }));
+  assert.equal(spec.user, '1000');
+  assert.equal(spec.group, 3000);
+  assert.deepEqual(spec.security, security);
+  assert.deepEqual(spec.sysctls, { 'net.ipv4.ip_local_port_range': '1024 65000' });
+  assert.equal(spec.readOnlyRootfs, true);
+  assert.deepEqual(spec.namespaces, namespaces);
+});
+
+test('no runAsUser: the image user; no sysctls: none; the pod user namespace is joined', () => {
+  const userns = { ...namespaces, user: '/p/ns/user' };
+  const spec = containerSpec(input(pod(), { security: { userNamespace: { hostId: 2 ** 30, size: 65536 } } }, { namespaces: userns }));
+  assert.equal(spec.user, undefined);
+  assert.equal(spec.group, undefined);
+  assert.equal(spec.sysctls, undefined);
+  assert.equal(spec.namespaces?.user, '/p/ns/user');
+  assert.deepEqual(spec.security?.userNamespace, { hostId: 2 ** 30, size: 65536 });
+});
