@@ -33,7 +33,7 @@ for (const line of execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8'
 }
 // A stopped agent with no pods left removes its Service and policy tables with its bridge.
 const nft = spawnSync('nft', ['list', 'tables'], { encoding: 'utf8' });
-for (const line of (nft.stdout ?? '').split('\n')) if (/^table ip nubis/.test(line)) problems.push(`nftables: ${line}`);
+for (const line of (nft.stdout ?? '').split('\n')) if (/^table (ip|bridge) nubis/.test(line)) problems.push(`nftables: ${line}`);
 
 if (problems.length > 0) {
   console.error(`leftovers after the suite (${problems.length}):\n  ${problems.join('\n  ')}`);

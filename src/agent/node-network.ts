@@ -78,6 +78,9 @@ export class NodeNetwork implements NetworkPlugin {
   private readonly pods: Informer<Pod>;
   /** Pod addresses → their pod, rebuilt after pods change. */
   private ipIndex: Map<string, Pod> | undefined;
+  /** This node's pods by uid, with the address the bridge gave them, until the informer shows it. */
+  private readonly unpublished = new Map<string, PodRef & { ip: string }>();
+  private policyWaiters: Array<() => void> = [];
   private readonly policies: Informer<NetworkPolicy>;
   private readonly namespaces: Informer<KubeObject>;
   private policyRules: PolicyRules | undefined;
@@ -119,7 +122,13 @@ export class NodeNetwork implements NetworkPlugin {
       this.routesDirty = true;
       this.kick();
     };
-    this.nodes.addHandlers({ add: nodeChanged, update: nodeChanged, delete: nodeChanged });
+    // Pod ranges are part of the policy table (fail-closed tenant isolation): only their change re-renders it.
+    const rangesOf = (n: Node) => JSON.stringify(n.spec?.podCIDRs ?? n.spec?.podCIDR ?? null);
+    const rangesChanged = () => {
+      this.policyDirty = true;
+      nodeChanged();
+    };
+    this.nodes.addHandlers({ add: rangesChanged, update: (a, b) => (rangesOf(a) === rangesOf(b) ? nodeChanged() : rangesChanged()), delete: rangesChanged });
     const podChanged = (p: Pod) => {
       if (p.spec.nodeName === o.nodeName) this.hostPortsDirty = true;
       this.policyDirty = true;
@@ -136,8 +145,20 @@ export class NodeNetwork implements NetworkPlugin {
   }
 
   /** The pod of each address (pod-addresses.ts), built once after pods change; policy and DNS share it. */
+  /**
+   * Pod addresses, also of this node's pods whose address is not published yet: the agent knows it
+   * first, and isolation and DNS must know a pod before its first packet.
+   */
   private byIp(): Map<string, Pod> {
-    return (this.ipIndex ??= podsByIp(this.pods.cache.list()));
+    if (this.ipIndex) return this.ipIndex;
+    const index = podsByIp(this.pods.cache.list());
+    for (const local of this.unpublished.values()) {
+      if (index.has(local.ip)) continue;
+      const seen = this.pods.cache.get(`${local.namespace}/${local.name}`);
+      const pod: Pod = seen?.metadata.uid === local.podUid ? seen : { apiVersion: 'v1', kind: 'Pod', metadata: { namespace: local.namespace, name: local.name, uid: local.podUid }, spec: { containers: [] } };
+      index.set(local.ip, { ...pod, status: { ...pod.status, podIP: local.ip } });
+    }
+    return (this.ipIndex = index);
   }
 
   /** Resolves once the loop has stopped after the signal (and cleaned up, when no pod was left). */
@@ -267,7 +288,7 @@ export class NodeNetwork implements NetworkPlugin {
       .split('\n')
       .map((l) => /^\s*nameserver\s+(\d+\.\d+\.\d+\.\d+)\s*$/.exec(l)?.[1])
       .filter((ip): ip is string => Boolean(ip));
-    this.dnsServer = new DnsServer(this.dns, { host: gateway, port: 53, upstream, viewOf: (ip) => dnsViewOf(this.byIp(), ip, (ns) => this.namespaces.cache.get(ns)?.metadata.labels?.[TENANT_LABEL] ?? '') });
+    this.dnsServer = new DnsServer(this.dns, { host: gateway, port: 53, upstream, viewOf: (ip) => dnsViewOf(this.byIp(), ip, (ns) => this.namespaces.cache.get(ns)?.metadata.labels?.[TENANT_LABEL] ?? '', (a) => a !== gateway && this.tenancyActive() && this.inPodNetwork(a)) });
     await this.dnsServer.start();
     this.bridge = bridge;
     this.full = true;
@@ -287,6 +308,11 @@ export class NodeNetwork implements NetworkPlugin {
     const rule = serviceRuleFrom(svc, this.slicesOf(key));
     rule.masquerade = rule.ports.some((p) => p.endpoints.some((e) => !this.inPodNetwork(e.ip)));
     return rule;
+  }
+
+  /** Whether some namespace belongs to a tenant (tenant isolation is on). */
+  private tenancyActive(): boolean {
+    return this.namespaces.cache.list().some((n) => n.metadata.labels?.[TENANT_LABEL]);
   }
 
   /** Whether `ip` is in some node's pod range (a pod's address, which every node routes). */
@@ -430,6 +456,15 @@ export class NodeNetwork implements NetworkPlugin {
   /** NetworkPolicies as one nftables table, rewritten whenever what it compiles to changes. */
   private async applyPolicies(): Promise<void> {
     this.policyDirty = false;
+    const waiters = this.policyWaiters.splice(0);
+    try {
+      await this.writePolicies();
+    } finally {
+      for (const w of waiters) w();
+    }
+  }
+
+  private async writePolicies(): Promise<void> {
     const model: PolicyModel = { pods: [], namespaces: [], policies: [] };
     for (const p of this.byIp().values()) {
       const ip = p.status!.podIP!;
@@ -438,6 +473,7 @@ export class NodeNetwork implements NetworkPlugin {
       model.pods.push({ namespace: p.metadata.namespace ?? 'default', name: p.metadata.name, ip, labels: p.metadata.labels ?? {}, namedPorts });
     }
     for (const n of this.namespaces.cache.list()) model.namespaces.push({ name: n.metadata.name, labels: n.metadata.labels ?? {} });
+    model.podNetworks = this.nodes.cache.list().flatMap((n) => n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : []));
     for (const np of this.policies.cache.list()) {
       if (!np.spec) continue;
       model.policies.push({ namespace: np.metadata.namespace ?? 'default', name: np.metadata.name, spec: np.spec as NetworkPolicyRule['spec'] });
@@ -474,11 +510,40 @@ export class NodeNetwork implements NetworkPlugin {
         timer = setTimeout(() => reject(unavailable(`node ${this.o.nodeName} has no pod range yet (Node.spec.podCIDR is unset: is the control plane's node IPAM running?)`)), wait);
       }),
     ]).finally(() => clearTimeout(timer));
-    return bridge.setUp(sandbox);
+    const result = await bridge.setUp(sandbox);
+    const ip = result.ips[0];
+    if (ip) {
+      // Known to the policy table and DNS before the pod runs anything (fail-closed tenant isolation).
+      this.unpublished.set(sandbox.podUid, { podUid: sandbox.podUid, namespace: sandbox.namespace, name: sandbox.name, ip });
+      this.ipIndex = undefined;
+      // Where policies or tenants restrict anything, the pod waits for rules that know it.
+      const restricted = this.policies.cache.list().length > 0 || this.tenancyActive();
+      if (restricted) await this.policiesApplied();
+      else {
+        this.policyDirty = true;
+        this.kick();
+      }
+    }
+    return result;
   }
 
   async tearDown(sandbox: PodRef): Promise<void> {
+    this.unpublished.delete(sandbox.podUid);
+    this.ipIndex = undefined;
     await this.bridge?.tearDown(sandbox);
+  }
+
+  /** Resolves once the policy table was rewritten after now (5 s at most: a failing apply is logged). */
+  private policiesApplied(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 5000);
+      this.policyWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.policyDirty = true;
+      this.kick();
+    });
   }
 }
 

@@ -20,11 +20,12 @@ export function podsByIp(pods: Iterable<Pod>): Map<string, Pod> {
 
 /**
  * What a DNS client may resolve: a pod sees the namespaces of its own tenant (or, outside any tenant,
- * those of no tenant); the node and unknown addresses see everything (undefined).
+ * those of no tenant); an address `unknownPod` calls a pod's that no pod holds sees none (but
+ * `kubernetes.default`); the node and other addresses see everything (undefined).
  */
-export function dnsViewOf(byIp: Map<string, Pod>, ip: string, tenantOfNamespace: (ns: string) => string): ((namespace: string) => boolean) | undefined {
+export function dnsViewOf(byIp: Map<string, Pod>, ip: string, tenantOfNamespace: (ns: string) => string, unknownPod?: (ip: string) => boolean): ((namespace: string) => boolean) | undefined {
   const ns = byIp.get(ip)?.metadata.namespace;
-  if (ns === undefined) return undefined;
+  if (ns === undefined) return unknownPod?.(ip) ? () => false : undefined;
   const mine = tenantOfNamespace(ns);
   return (other) => tenantOfNamespace(other) === mine;
 }

@@ -4,7 +4,7 @@ import type { Host, RunOptions, RunResult, SpawnOptions, Spawned } from './host.
 
 /** One recorded effect of a FakeHost. */
 export type FakeCall =
-  | { op: 'run'; cmd: string; args: string[] }
+  | { op: 'run'; cmd: string; args: string[]; input?: string }
   | { op: 'mountOverlay'; lower: string[]; upper: string; work: string; target: string }
   | { op: 'unmount'; target: string }
   | { op: 'mknod'; path: string; type: 'c' | 'b'; major: number; minor: number; mode: number }
@@ -22,7 +22,7 @@ export class FakeHost implements Host {
   responders: ((cmd: string, args: string[]) => RunResult | undefined)[] = [];
 
   async run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
-    this.calls.push({ op: 'run', cmd, args });
+    this.calls.push({ op: 'run', cmd, args, ...(opts.input !== undefined ? { input: String(opts.input) } : {}) });
     for (const r of this.responders) {
       const res = r(cmd, args);
       if (res) {

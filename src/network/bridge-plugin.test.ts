@@ -38,8 +38,13 @@ describe('BridgePlugin', async () => {
     assert.match(all, /sysctl -q -w net\.ipv4\.ip_forward=1/);
     assert.match(all, /nsenter --net=\/proc\/42\/ns\/net -- ip -batch -/);
     assert.doesNotMatch(all, new RegExp(`link (show|del) dev ${veth}`), 'a new sandbox needs no look for an earlier veth');
+    // The pod may send as its own address only: its port's entry goes in before the veth exists.
+    const nft = host.calls.flatMap((c) => (c.op === 'run' && c.cmd === 'nft' ? [c.input ?? c.args.join(' ')] : []));
+    assert.match(nft[0]!, /add table bridge nubis-guard-tbr0[\s\S]*iifname "nv\*" ether type ip iifname \. ip saddr != @pod-sources drop[\s\S]*ether type ip6 drop/);
+    assert.equal(nft[1], `add element bridge nubis-guard-tbr0 pod-sources { "${veth}" . 10.42.3.2 }\n`);
     await p.tearDown(sandbox);
     assert.ok(runs(host).includes(`ip link del dev ${veth}`));
+    assert.ok(runs(host).includes(`nft delete element bridge nubis-guard-tbr0 pod-sources { "${veth}" . 10.42.3.2 }`));
     assert.deepEqual([...(await p.ipam.list())], []);
   });
 

@@ -5,6 +5,7 @@ import { logger } from '../lib/log.js';
 import { gatewayIp } from '../lib/cidr.js';
 import { NodeIpam } from './ipam.js';
 import { ipBatch, netnsRunner, type NetnsRunner } from './netns-runner.js';
+import { SourceGuard } from './source-guard.js';
 
 const log = logger('network');
 
@@ -48,6 +49,7 @@ export class BridgePlugin {
   private readonly gateway: string;
   private readonly prefixLen: number;
   private bridgeReady: Promise<void> | undefined;
+  private readonly guard: SourceGuard;
 
   constructor(private readonly opts: BridgePluginOptions) {
     this.host = opts.host;
@@ -57,6 +59,7 @@ export class BridgePlugin {
     if (this.bridge.length > 15) throw new NubisError('Invalid', `bridge name "${this.bridge}" is longer than 15 characters`);
     if (this.prefix.length > 5) throw new NubisError('Invalid', `veth prefix "${this.prefix}" is longer than 5 characters`);
     this.node = netnsRunner(opts.host, opts.nodeNetns);
+    this.guard = new SourceGuard(this.node, this.prefix, this.bridge);
     this.gateway = gatewayIp(this.ipam.range);
     this.prefixLen = this.ipam.range.prefix;
   }
@@ -83,6 +86,7 @@ export class BridgePlugin {
       `link set ${this.bridge} up`,
     );
     await ipBatch(this.node, lines);
+    await this.guard.ensure();
     if (this.opts.enableForwarding ?? true) await this.node('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
   }
 
@@ -92,6 +96,7 @@ export class BridgePlugin {
     const pod = netnsRunner(this.host, sandbox.netnsPath);
     const ip = await this.ipam.allocate(sandbox.podUid);
     try {
+      await this.guard.allow(veth, ip);
       const mtu = this.opts.mtu ? ` mtu ${this.opts.mtu}` : '';
       const hostSide = [
         `link add ${veth}${mtu} type veth peer name eth0 netns ${sandbox.netnsPath}`,
@@ -118,6 +123,7 @@ export class BridgePlugin {
       return { ips: [ip] };
     } catch (err) {
       await this.node('ip', ['link', 'del', 'dev', veth], { allowFailure: true }).catch(() => {});
+      await this.guard.forget(veth, ip).catch(() => {});
       await this.ipam.release(sandbox.podUid);
       const code = isNubisError(err) ? err.code : 'Internal';
       throw new NubisError(code, `cannot set up the network of pod ${sandbox.namespace}/${sandbox.name}: ${messageOf(err)}`, { cause: err });
@@ -133,7 +139,10 @@ export class BridgePlugin {
 
   /** Removes the pod's veth pair (deleting the host side removes both) and releases its address. */
   async tearDown(sandbox: { podUid: string; namespace: string; name: string }): Promise<void> {
-    await this.node('ip', ['link', 'del', 'dev', this.vethName(sandbox.podUid)], { allowFailure: true });
+    const veth = this.vethName(sandbox.podUid);
+    await this.node('ip', ['link', 'del', 'dev', veth], { allowFailure: true });
+    const ip = await this.ipam.addressOf(sandbox.podUid);
+    if (ip) await this.guard.forget(veth, ip);
     await this.ipam.release(sandbox.podUid);
   }
 
@@ -151,7 +160,10 @@ export class BridgePlugin {
         await this.node('ip', ['link', 'del', 'dev', name], { allowFailure: true });
       }
     }
-    return this.ipam.reclaim(live);
+    const released = await this.ipam.reclaim(live);
+    const held = [...(await this.ipam.list())].filter(([, owner]) => live.has(owner)).map(([ip, owner]): [string, string] => [this.vethName(owner), ip]);
+    await this.guard.reset(held);
+    return released;
   }
 
   /** Whether any pod's veth is still on the bridge. */
@@ -164,5 +176,6 @@ export class BridgePlugin {
   async removeBridge(): Promise<void> {
     this.bridgeReady = undefined;
     await this.node('ip', ['link', 'del', 'dev', this.bridge], { allowFailure: true });
+    await this.guard.remove();
   }
 }

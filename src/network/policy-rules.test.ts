@@ -43,6 +43,13 @@ describe('renderPolicies', () => {
     assert.equal(script.match(/10\.42\.1\.2 : jump/g)?.length, 1, 'a repeated address appears once');
     assert.deepEqual(chain(script, 'forward').slice(0, 2), ['ct state established,related accept', 'ip daddr @all-pods ip saddr vmap @pod-tenant']);
     assert.doesNotMatch(renderPolicies(model()), /pod-tenant/, 'no tenant, no isolation rules');
+    const closed = renderPolicies({ ...tenanted, podNetworks: ['10.42.1.0/24', '10.42.2.0/24', '10.42.1.0/24'] });
+    assert.match(closed, /add element ip nubis-policy pod-networks \{ 10\.42\.1\.0\/24, 10\.42\.2\.0\/24 \}/);
+    assert.deepEqual(chain(closed, 'forward').slice(1, 4), [
+      'ip daddr @all-pods ip saddr vmap @pod-tenant',
+      'ip saddr @pod-networks ip daddr @pod-networks ip saddr != @all-pods drop',
+      'ip saddr @pod-networks ip daddr @pod-networks ip daddr != @all-pods drop',
+    ]);
   });
 
   it('leaves unselected pods open and keeps replies flowing', () => {

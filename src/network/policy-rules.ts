@@ -46,6 +46,8 @@ export interface PolicyModel {
   pods: PolicyPod[];
   namespaces: { name: string; labels: Record<string, string> }[];
   policies: NetworkPolicyRule[];
+  /** Every node's pod range: between them, an address the model does not know yet is refused. */
+  podNetworks?: string[];
 }
 
 /** Whether `labels` match a selector; an empty selector matches everything. */
@@ -178,6 +180,14 @@ function tenantIsolation(t: string, model: PolicyModel, nsLabels: Map<string, Re
   }
   if (elems.length) out.push(`add element ${t} pod-tenant { ${elems.join(', ')} }`);
   out.push(`add rule ${t} forward ip daddr @all-pods ip saddr vmap @pod-tenant`);
+  // Fail closed: a pod this table does not know yet (just started, or its address not yet reported) has
+  // no tenant here, so it neither sends to nor receives from other pods until it is known.
+  const nets = [...new Set((model.podNetworks ?? []).map((c) => formatCidr(parseCidr(c))))];
+  if (nets.length) {
+    out.push(`add set ${t} pod-networks { type ipv4_addr; flags interval; }`, `add element ${t} pod-networks { ${nets.join(', ')} }`);
+    out.push(`add rule ${t} forward ip saddr @pod-networks ip daddr @pod-networks ip saddr != @all-pods drop`);
+    out.push(`add rule ${t} forward ip saddr @pod-networks ip daddr @pod-networks ip daddr != @all-pods drop`);
+  }
   return out;
 }
 

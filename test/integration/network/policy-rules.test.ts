@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RealHost } from '../../../src/host/real-host.js';
@@ -114,6 +115,41 @@ describe('network policy in a node namespace (pods on a bridge)', async () => {
     await policy.sync(tenantModel([{ namespace: 'acme-b', name: 'all', spec: { podSelector: {}, ingress: [{ from: [{ namespaceSelector: {} }] }] } }]));
     assert.equal(req('other', 'server', 8080), '', 'a policy cannot open the way across tenants');
     assert.match(req('client', 'server', 8080), /^server /);
+  });
+
+  it('refuses pods it does not know yet, and a pod that poses as another (a spoofed source) gets nowhere', async () => {
+    const ns = { client: 'acme-a', server: 'acme-b', other: 'globex-a' } as Record<string, string>;
+    const namespaces = [
+      { name: 'acme-a', labels: { 'nubis.dev/tenant': 'acme' } },
+      { name: 'acme-b', labels: { 'nubis.dev/tenant': 'acme' } },
+      { name: 'globex-a', labels: { 'nubis.dev/tenant': 'globex' } },
+    ];
+    const known = (names: string[]): PolicyModel => ({ pods: names.map((n) => ({ ...pods.get(n)!, namespace: ns[n]! })), namespaces, policies: [], podNetworks: ['10.42.1.0/24'] });
+    await policy.sync(known(['client', 'server']));
+    assert.match(req('client', 'server', 8080), /^server /);
+    assert.equal(req('other', 'server', 8080), '', 'an unknown pod reaches no pod');
+    assert.equal(req('server', 'other', 8080), '', 'and no pod reaches it');
+    await policy.sync(known(['client', 'server', 'other']));
+
+    // "other" (globex) takes acme's client address as a second one and sends UDP from it to acme's server.
+    const received = spawn('nsenter', [`--net=${pods.get('server')!.netnsPath}`, '--', process.execPath, '-e', "const s=require('dgram').createSocket('udp4');s.on('message',(m)=>console.log('got '+m));s.bind(7070,()=>console.log('bound'))"], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let heard = '';
+    received.stdout!.on('data', (d: Buffer) => (heard += d.toString()));
+    try {
+      await new Promise((r) => received.stdout!.once('data', r));
+      const send = (from: string, source: string, text: string) =>
+        spawnSync('nsenter', [`--net=${pods.get(from)!.netnsPath}`, '--', process.execPath, '-e', `const s=require('dgram').createSocket('udp4');s.bind({address:'${source}'},()=>s.send('${text}',7070,'${pods.get('server')!.ip}',()=>s.close()))`], { timeout: 5000 });
+      send('client', pods.get('client')!.ip, 'genuine');
+      const otherNs = pods.get('other')!.netnsPath;
+      spawnSync('nsenter', [`--net=${otherNs}`, '--', 'ip', 'addr', 'add', `${pods.get('client')!.ip}/32`, 'dev', 'eth0'], { timeout: 5000 });
+      for (let i = 0; i < 3; i++) send('other', pods.get('client')!.ip, 'spoofed');
+      await new Promise((r) => setTimeout(r, 500));
+      spawnSync('nsenter', [`--net=${otherNs}`, '--', 'ip', 'addr', 'del', `${pods.get('client')!.ip}/32`, 'dev', 'eth0'], { timeout: 5000 });
+      assert.match(heard, /got genuine/);
+      assert.doesNotMatch(heard, /spoofed/, 'a spoofed source is dropped where the pod\'s frames enter the bridge');
+    } finally {
+      received.kill();
+    }
   });
 
   it('removes every rule on clear', async () => {
