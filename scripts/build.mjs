@@ -8,6 +8,7 @@
 //    no state with the CLI; apart, their megabytes (API server, store, controllers, agent) cost the CLI
 //    nothing at start.
 //  - dist/unpack-thread.js: the unpack worker (image/unpack-pool.ts starts it beside the bundle), ESM.
+//  - dist/yaml-thread.js: the YAML body parser (apiserver/yaml-parser.ts starts it beside the bundle), ESM.
 //   node scripts/build.mjs
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -58,7 +59,7 @@ await build({ ...commonJs, entryPoints: { daemons: 'src/cmd/daemons.ts' } });
 
 await build({
   ...common,
-  entryPoints: { 'unpack-thread': 'src/image/unpack-thread.ts' },
+  entryPoints: { 'unpack-thread': 'src/image/unpack-thread.ts', 'yaml-thread': 'src/apiserver/yaml-thread.ts' },
   format: 'esm',
   // Bundled CommonJS packages call require() for Node built-ins; an ES module has none of its own.
   banner: { js: "import { createRequire as __nubisCreateRequire } from 'node:module'; const require = __nubisCreateRequire(import.meta.url);" },

@@ -83,6 +83,6 @@ export async function decodeObject(raw: Buffer, contentType: string | undefined,
     const { decodeProtobufBody } = await import('./protobuf/protobuf-codec.js');
     return decodeProtobufBody(raw);
   }
-  return asObject(parseBody(raw, contentType), what);
+  return asObject(await parseBody(raw, contentType), what);
 }
 

@@ -1,7 +1,7 @@
 /** Reading request bodies (size limit, JSON or YAML) and writing JSON answers, with content negotiation. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import YAML from 'yaml';
 import { ApiError, badRequest, type Status } from './status.js';
+import { YamlParser, YamlTooSlow } from './yaml-parser.js';
 
 /** Kubernetes' limit for one request body. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -35,8 +35,11 @@ export function mediaType(header: string | undefined): string {
   return (header ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
+/** Where YAML bodies parse (off the event loop when large); its idle threads do not keep the process alive. */
+export const yamlParser = new YamlParser();
+
 /** Parses a body as JSON, or as YAML for YAML media types (apply-patch+yaml, application/yaml). */
-export function parseBody(body: Buffer, contentType: string | undefined): unknown {
+export async function parseBody(body: Buffer, contentType: string | undefined): Promise<unknown> {
   const type = mediaType(contentType);
   if (type === 'application/vnd.kubernetes.protobuf') {
     throw new ApiError('UnsupportedMediaType', 'protobuf bodies are not supported; send JSON or YAML');
@@ -53,17 +56,14 @@ export function parseBody(body: Buffer, contentType: string | undefined): unknow
       yaml = true;
     }
   }
-  // YAML parses far slower than JSON (seconds for a few MiB of nested flow collections, on the event loop).
+  // YAML parses far slower than JSON (seconds for a MiB of nested flow collections): bounded, and off the event loop.
   if (yaml && body.length > MAX_YAML_BYTES) throw new ApiError('RequestEntityTooLarge', `YAML request bodies are limited to ${MAX_YAML_BYTES / 1024} KiB; send JSON`);
   checkNesting(text, !yaml);
   if (yaml) {
     try {
-      const docs = YAML.parseAllDocuments(text);
-      if (docs.length !== 1) throw new Error(`expected one YAML document, found ${docs.length}`);
-      const doc = docs[0]!;
-      if (doc.errors.length > 0) throw doc.errors[0]!;
-      return doc.toJS({ maxAliasCount: 100 });
+      return await yamlParser.parse(text);
     } catch (err) {
+      if (err instanceof YamlTooSlow) throw new ApiError('RequestEntityTooLarge', err.message);
       throw badRequest(`the request body is not valid YAML: ${(err as Error).message.split('\n')[0]}`, err);
     }
   }

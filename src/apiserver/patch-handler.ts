@@ -27,7 +27,7 @@ export async function handlePatch(r: ApiRequest, deps: HandlerDeps, subresource:
   if (!kind) {
     throw new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_TYPES).join(', ')}`);
   }
-  const patch = parseBody(await readBody(r.req), kind === 'apply' ? 'application/yaml' : 'application/json');
+  const patch = await parseBody(await readBody(r.req), kind === 'apply' ? 'application/yaml' : 'application/json');
   const name = r.info.name!;
   const key = { namespace: t.namespaced ? r.info.namespace : undefined, name };
   const opts = writeOptions(r.query, r.req.headers['user-agent'], r.user);

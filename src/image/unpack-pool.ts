@@ -9,8 +9,9 @@
  * it at once. Idle threads do not keep the process alive, and stop after a while.
  */
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { internal, messageOf } from '../lib/errors.js';
+import { startThread } from '../lib/thread.js';
 import type { Host } from '../host/host.js';
 import type { BlobFile, BlobGrowth } from './blob-file.js';
 import {
@@ -33,18 +34,6 @@ function wireGrowth(g: BlobGrowth): WireGrowth {
   return { written: g.written, finished: g.finished, ...(g.finished && g.error ? { error: toWire(g.error) } : {}) };
 }
 
-/** The thread's entry: the compiled .js, or the .ts source under tsx (tests), which the thread registers itself. */
-function startWorker(): Worker {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    const entry = new URL('./unpack-thread.ts', here).href;
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-    return new Worker(boot, { eval: true });
-  }
-  return new Worker(new URL('./unpack-thread.js', here));
-}
-
 /** An unpack thread with no job for this long stops (a long-running agent does not keep it). */
 const IDLE_MS = 30_000;
 
@@ -58,7 +47,7 @@ class UnpackThread {
     private readonly onDead: (t: UnpackThread) => void,
     private readonly idleMs: number,
   ) {
-    this.worker = startWorker();
+    this.worker = startThread(import.meta.url, 'unpack-thread');
     this.worker.unref();
     this.worker.on('message', (m: FromThread) => this.receive(m));
     this.worker.on('error', (err) => this.die(err));
