@@ -10,14 +10,14 @@
  * established connections.
  */
 import { readFile } from 'node:fs/promises';
-import type { EndpointSlice } from '../api/discovery/v1/endpoint-slice.js';
+import { API_SERVER_MANAGER, MANAGED_BY_LABEL, SERVICE_NAME_LABEL, type EndpointSlice } from '../api/discovery/v1/endpoint-slice.js';
 import type { Node } from '../api/core/v1/node.js';
 import type { Pod } from '../api/core/v1/pod-types.js';
 import type { Service } from '../api/core/v1/service.js';
 import { Informer } from '../client/informer.js';
 import type { RestClient, ResourceInfo } from '../client/rest-client.js';
 import type { Host } from '../host/host.js';
-import { contains, formatCidr, gatewayIp, parseCidr, parseIp } from '../lib/cidr.js';
+import { contains, formatCidr, gatewayIp, parseCidr, parseIp, type Cidr } from '../lib/cidr.js';
 import { messageOf, unavailable } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
 import { BridgePlugin } from '../network/bridge-plugin.js';
@@ -39,7 +39,6 @@ const log = logger('agent/network');
 const SERVICES: ResourceInfo = { group: '', version: 'v1', resource: 'services', kind: 'Service', namespaced: true };
 const POLICIES: ResourceInfo = { group: 'networking.k8s.io', version: 'v1', resource: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true };
 const SLICES: ResourceInfo = { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', kind: 'EndpointSlice', namespaced: true };
-const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 const DNS_SERVICE = 'kube-system/kube-dns';
 const BY_SERVICE = 'service';
 /** namespace/name of the Service an EndpointSlice belongs to. */
@@ -305,8 +304,11 @@ export class NodeNetwork implements NetworkPlugin {
       const gateway = gatewayIp(this.bridge.ipam.range);
       return serviceRuleFrom(svc, [{ endpoints: [{ addresses: [gateway] }], ports: (svc.spec.ports ?? []).map((p) => ({ name: p.name, protocol: p.protocol, port: 53 })) }]);
     }
-    const rule = serviceRuleFrom(svc, this.slicesOf(key));
-    rule.masquerade = rule.ports.some((p) => p.endpoints.some((e) => !this.inPodNetwork(e.ip)));
+    const slices = this.slicesOf(key);
+    const rule = serviceRuleFrom(svc, slices);
+    // The API servers' own endpoints (default/kubernetes) may have no route back to pod addresses:
+    // connections to them leave with the node's. Never for slices anyone else wrote (no relay).
+    rule.masquerade = slices.length > 0 && slices.every((s) => s.metadata.labels?.[MANAGED_BY_LABEL] === API_SERVER_MANAGER);
     return rule;
   }
 
@@ -317,8 +319,26 @@ export class NodeNetwork implements NetworkPlugin {
 
   /** Whether `ip` is in some node's pod range (a pod's address, which every node routes). */
   private inPodNetwork(ip: string): boolean {
-    const n = parseIp(ip);
-    return this.nodes.cache.list().some((node) => (node.spec?.podCIDRs ?? (node.spec?.podCIDR ? [node.spec.podCIDR] : [])).some((c) => contains(parseCidr(c), n)));
+    let n: number;
+    try {
+      n = parseIp(ip);
+    } catch {
+      return false;
+    }
+    return this.podRanges().some((c) => contains(c, n));
+  }
+
+  /** Every node's IPv4 pod ranges (what does not parse, e.g. an IPv6 range, is left out). */
+  private podRanges(): Cidr[] {
+    return this.nodes.cache.list().flatMap((node) =>
+      (node.spec?.podCIDRs ?? (node.spec?.podCIDR ? [node.spec.podCIDR] : [])).flatMap((c) => {
+        try {
+          return [parseCidr(c)];
+        } catch {
+          return [];
+        }
+      }),
+    );
   }
 
   private slicesOf(key: string): EndpointSlice[] {
@@ -473,7 +493,7 @@ export class NodeNetwork implements NetworkPlugin {
       model.pods.push({ namespace: p.metadata.namespace ?? 'default', name: p.metadata.name, ip, labels: p.metadata.labels ?? {}, namedPorts });
     }
     for (const n of this.namespaces.cache.list()) model.namespaces.push({ name: n.metadata.name, labels: n.metadata.labels ?? {} });
-    model.podNetworks = this.nodes.cache.list().flatMap((n) => n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : []));
+    model.podNetworks = this.podRanges().map(formatCidr);
     for (const np of this.policies.cache.list()) {
       if (!np.spec) continue;
       model.policies.push({ namespace: np.metadata.namespace ?? 'default', name: np.metadata.name, spec: np.spec as NetworkPolicyRule['spec'] });

@@ -85,3 +85,14 @@ describe('serverSideApply', () => {
     assert.equal(hpa, undefined, 'the controller lost its only field');
   });
 });
+
+describe('recordUpdate of a huge object', () => {
+  it('records 160,000 field paths without overflowing the stack', () => {
+    const containers = Array.from({ length: 20_000 }, (_, i) => ({ name: `c${i}`, image: 'busybox', ports: [{ containerPort: 80 + (i % 100) }], env: [{ name: 'A', value: 'b' }] }));
+    const obj = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' }, spec: { template: { spec: { containers } } } } as unknown as KubeObject;
+    recordUpdate(undefined, obj, schema, opts('kubectl'));
+    const entry = (obj.metadata.managedFields as Array<{ fieldsV1: Record<string, unknown> }>)[0]!;
+    const paths = fromFieldsV1(entry.fieldsV1);
+    assert.ok(paths.length > 150_000, `${paths.length} paths`);
+  });
+});

@@ -277,7 +277,8 @@ export function recordUpdate(old: KubeObject | undefined, next: KubeObject, sche
       managers.push(entry);
     }
     const ids = new Set(entry.paths.map(pathId));
-    entry.paths.push(...changed.filter((p) => !ids.has(pathId(p))));
+    // One at a time: a spread of a huge object's paths would overflow the stack.
+    for (const p of changed) if (!ids.has(pathId(p))) entry.paths.push(p);
     entry.apiVersion = options.apiVersion;
     entry.time = now;
   }

@@ -1,5 +1,6 @@
 import type { KubeObject } from './meta.js';
 import type { FieldError, ResourceType } from './resource-type.js';
+import { schemaErrors } from './schema-check.js';
 import { validateObjectMeta, validateObjectMetaUpdate, type NameRule } from './validation.js';
 
 /** The verbs every ordinary resource supports (discovery). */
@@ -30,15 +31,24 @@ export function defineType(def: TypeDefinition): ResourceType {
     patchMeta: def.schema,
     defaults: (obj) => defaults?.(obj),
     validate(obj, old) {
-      const errors = validateObjectMeta(obj.metadata, def.namespaced, nameRule);
-      if (old) errors.push(...validateObjectMetaUpdate(obj.metadata, old.metadata));
-      if (validateSpec) errors.push(...validateSpec(obj, old));
-      return errors;
+      // Values of the wrong type, or objects without their required fields, are refused before the
+      // kind's own rules read them as what they should be.
+      const shape = schemaErrors(obj, def.schema);
+      if (shape.some((e) => e.type === 'FieldValueTypeInvalid' || e.type === 'FieldValueRequired')) return shape;
+      const own = validateObjectMeta(obj.metadata, def.namespaced, nameRule);
+      if (old) own.push(...validateObjectMetaUpdate(obj.metadata, old.metadata));
+      if (validateSpec) own.push(...validateSpec(obj, old));
+      // The schema's enum and range checks and a kind's own may both see one value: said once (a kind
+      // may name a list's field without the item's index, as Kubernetes does for scope selectors).
+      const said = new Set(own.map((e) => `${e.type} ${unindexed(e.field)}`));
+      return [...own, ...shape.filter((e) => !said.has(`${e.type} ${unindexed(e.field)}`))];
     },
     fieldSelectors: Object.keys(selectors),
     fieldValue: (obj, path) => selectors[path]?.(obj),
   };
 }
+
+const unindexed = (field: string): string => field.replace(/\[\d+\]/g, '');
 
 /** Reads a dotted path as a field selector string: booleans "true"/"false", missing "". */
 export function pathValue(obj: unknown, path: string, fallback = ''): string {

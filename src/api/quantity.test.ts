@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseQuantity, Quantity } from './quantity.js';
+import { parseQuantity, Quantity, quantityProblem } from './quantity.js';
 
 const canon = (q: unknown) => Quantity.parse(q)?.toString();
 
@@ -32,4 +32,19 @@ test('value and milliValue round up, as Kubernetes does', () => {
   assert.equal(Quantity.of(3).toString(), '3');
   assert.equal(Quantity.of(2048, 'BinarySI').toString(), '2Ki');
   assert.equal(parseQuantity('1Gi'), 2 ** 30);
+});
+
+test('huge and tiny exponents are bounded, not computed', () => {
+  const t0 = Date.now();
+  assert.equal(Quantity.parse('1e999999999'), undefined);
+  assert.equal(Quantity.parse(1e308), undefined);
+  assert.equal(Quantity.parse('9'.repeat(400)), undefined);
+  assert.equal(Quantity.parse('1e-999999999')!.toString(), '1e-9', 'rounds up to the least unit');
+  assert.equal(Quantity.parse('-1e-999999999')!.toString(), '-1e-9');
+  assert.equal(Quantity.parse('0e999999999')!.toString(), '0');
+  assert.equal(Quantity.parse('1e90')!.toString(), '1e90');
+  assert.ok(Date.now() - t0 < 500, `took ${Date.now() - t0} ms`);
+  assert.equal(quantityProblem('1e999999999'), 'must be less than 1e100');
+  assert.match(quantityProblem('1Qi')!, /quantities must match the regular expression/);
+  assert.equal(quantityProblem('1Gi'), undefined);
 });

@@ -11,6 +11,16 @@ const SUFFIX: Record<string, number> = {
   Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
 };
 
+/** The most decimal digits a quantity's whole part may have (Kubernetes' int64 quantities have 19). */
+export const MAX_QUANTITY_DIGITS = 100;
+
+/** Why a value is not a quantity, in Kubernetes' words; undefined when it is one. */
+export function quantityProblem(q: unknown): string | undefined {
+  if (Quantity.parse(q) !== undefined) return undefined;
+  if ((typeof q === 'string' || typeof q === 'number') && QUANTITY.test(String(q).trim())) return `must be less than 1e${MAX_QUANTITY_DIGITS}`;
+  return "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+}
+
 /** The value of a quantity (a JSON number or a string), or undefined when it is not one. */
 export function parseQuantity(q: unknown): number | undefined {
   if (typeof q === 'number') return Number.isFinite(q) ? q : undefined;
@@ -51,7 +61,7 @@ export class Quantity {
   /** Parses a string or JSON number as Kubernetes does; undefined when it is not a quantity. */
   static parse(q: unknown): Quantity | undefined {
     if (typeof q === 'number') return Number.isFinite(q) ? Quantity.parse(String(q)) : undefined;
-    if (typeof q !== 'string') return undefined;
+    if (typeof q !== 'string' || q.length > 4 * MAX_QUANTITY_DIGITS) return undefined;
     const m = QUANTITY.exec(q.trim());
     if (!m) return undefined;
     const [num, suffix = ''] = [m[1]!, m[2]];
@@ -68,7 +78,11 @@ export class Quantity {
       format = 'BinarySI';
     } else exp += DECIMAL_EXPONENT[suffix]!;
     exp += 9;
-    const nano = exp >= 0 ? digits * pow10(exp) : ceilDiv(digits, pow10(-exp));
+    const places = digits === 0n ? 0 : digits.toString().length;
+    // Beyond 10^MAX_QUANTITY_DIGITS the value is refused (a huge exponent would take the process with it);
+    // far below a nano unit it rounds up to one, as Kubernetes rounds tiny requests up.
+    if (digits !== 0n && places + exp > MAX_QUANTITY_DIGITS + 9) return undefined;
+    const nano = digits === 0n ? 0n : exp >= 0 ? digits * pow10(exp) : -exp > places ? 1n : ceilDiv(digits, pow10(-exp));
     return new Quantity(negative ? -nano : nano, format);
   }
 

@@ -12,6 +12,8 @@ interface SchemaBase {
 export interface ScalarSchema extends SchemaBase {
   type: 'string' | 'integer' | 'number' | 'boolean' | 'int-or-string' | 'quantity' | 'date-time' | 'byte';
   enum?: string[];
+  /** Integers Kubernetes keeps in 32 bits (counts, ports, replicas); others are int64. */
+  format?: 'int32';
 }
 
 /** A struct with known fields; `retainKeys` is the patchStrategy of a union-like struct (Deployment strategy). */
@@ -51,6 +53,7 @@ export type PatchMeta = Schema;
 
 export const str = (description?: string, values?: string[]): ScalarSchema => ({ type: 'string', description, enum: values });
 export const int = (description?: string): ScalarSchema => ({ type: 'integer', description });
+export const int32 = (description?: string): ScalarSchema => ({ type: 'integer', format: 'int32', description });
 export const num = (description?: string): ScalarSchema => ({ type: 'number', description });
 export const bool = (description?: string): ScalarSchema => ({ type: 'boolean', description });
 export const time = (description?: string): ScalarSchema => ({ type: 'date-time', description });

@@ -71,10 +71,12 @@ export function dns1035Label(value: string): string[] {
   return out;
 }
 
-/** A name usable as a path segment (Kubernetes' rule for names that only need to fit a URL). */
+/** A name usable as a path segment (Kubernetes' rule for names that only need to fit a URL), and a store key. */
 export function pathSegmentName(value: string): string[] {
   if (value === '.' || value === '..') return [`may not be '${value}'`];
   if (value.includes('/') || value.includes('%')) return [`may not contain '/' or '%'`];
+  if (value.includes('\0')) return ['may not contain a NUL character'];
+  if (value.length > 253) return ['must be no more than 253 characters'];
   return [];
 }
 
@@ -182,13 +184,7 @@ export function validateAnnotations(annotations: unknown, field: string): FieldE
 export function validateObjectMeta(meta: ObjectMeta | undefined, namespaced: boolean, nameRule: NameRule): FieldError[] {
   const errors: FieldError[] = [];
   if (!meta || typeof meta !== 'object') return [fieldErr.required('metadata')];
-  // Values of the wrong type are refused before anything reads them as the right one.
-  for (const f of ['name', 'generateName', 'namespace', 'resourceVersion', 'uid'] as const) {
-    if (meta[f] !== undefined && meta[f] !== null && typeof meta[f] !== 'string') errors.push(fieldErr.invalid(`metadata.${f}`, meta[f], 'must be a string'));
-  }
-  if (meta.finalizers !== undefined && (!Array.isArray(meta.finalizers) || meta.finalizers.some((f) => typeof f !== 'string'))) errors.push(fieldErr.invalid('metadata.finalizers', meta.finalizers, 'must be a list of strings'));
-  if (meta.ownerReferences !== undefined && (!Array.isArray(meta.ownerReferences) || meta.ownerReferences.some((r) => !isPlainObject(r)))) errors.push(fieldErr.invalid('metadata.ownerReferences', meta.ownerReferences, 'must be a list of owner references'));
-  if (errors.length > 0) return errors;
+  // (Values of the wrong type never get here: every kind's validation checks its schema first.)
   const nameCheck = NAME_CHECKS[nameRule];
   if (!meta.name) {
     if (!meta.generateName) errors.push(fieldErr.required('metadata.name', 'name or generateName is required'));

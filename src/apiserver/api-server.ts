@@ -6,9 +6,10 @@
 import { setMaxListeners } from 'node:events';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { builtinResources, type ResourceRegistry } from '../api/registry.js';
+import { duplexPair } from '../lib/duplex-pair.js';
 import { isNubisError } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -125,6 +126,8 @@ export class ApiServer {
   private readonly deps: HandlerDeps;
   private readonly serviceAccountTokens = new ServiceAccountTokens();
   private server: https.Server | undefined;
+  /** Every open TCP connection, whatever it became (TLS still shaking hands, HTTP, an upgraded stream). */
+  private readonly sockets = new Set<Socket | Duplex>();
   private authReloader: NodeJS.Timeout | undefined;
   private serverAddress = '';
   private inCluster: KubernetesService | undefined;
@@ -163,7 +166,7 @@ export class ApiServer {
       new LimitRanger(options.store),
       new ServiceAccountAdmission(options.store),
       new TenantAdmission(this.tenancy, options.store),
-      new PodSecurityAdmission(this.tenancy),
+      new PodSecurityAdmission(this.tenancy, options.store),
       new RbacEscalation(this.authorizer, this.rbac, (user, ns) => tenants.rulesFor(user, ns)),
       quotas, // last: it charges the quota, so every other plugin has had its say
     ]);
@@ -200,6 +203,18 @@ export class ApiServer {
     return adminKubeconfigFile(this.options.dataDir);
   }
 
+  /**
+   * A connection to this server that does not pass through the network (TLS and authentication as for
+   * any client): the loops of this process use it, so that a flood of new connections on the port, which
+   * waits in the kernel's accept queue before anyone can tell who sent it, does not hold theirs up.
+   */
+  connectLocal(): Duplex {
+    const [client, server] = duplexPair();
+    if (this.server) this.server.emit('connection', server);
+    else client.destroy(new Error('the API server is stopped'));
+    return client;
+  }
+
   private async listen(): Promise<void> {
     const o = this.options;
     const pki = await ensureServerPki(o.dataDir, servingNames([...(o.advertiseAddress ? [o.advertiseAddress] : []), this.services.kubernetesServiceIp()]));
@@ -230,6 +245,12 @@ export class ApiServer {
       requestTimeout: 0,
       headersTimeout: 60_000,
       keepAliveTimeout: 65_000,
+      // A connection that does not finish its handshake soon is dropped (Node's default waits 2 minutes).
+      handshakeTimeout: 10_000,
+    });
+    server.on('connection', (socket: Socket | Duplex) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
     });
     server.on('request', (req, res) => void this.serve(req, res));
     server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket as Duplex, head));
@@ -484,6 +505,7 @@ export class ApiServer {
   async close(): Promise<void> {
     if (this.inClusterIp) await this.inCluster?.withdraw(this.inClusterIp).catch((e: Error) => log.warn(`cannot withdraw from default/kubernetes: ${e.message}`));
     this.indexes.abort();
+    this.namespaceDefaults?.stop();
     this.aggregator?.stop();
     this.signer?.stop();
     this.credentials.stop();
@@ -495,9 +517,12 @@ export class ApiServer {
     const server = this.server;
     this.server = undefined;
     if (server) {
+      // closeAllConnections ends HTTP connections only: sockets still in their TLS handshake and upgraded
+      // ones (exec, attach) would hold server.close() for as long as their clients keep them open.
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        for (const socket of this.sockets) socket.destroy();
       });
     }
     await this.auditLog?.close();

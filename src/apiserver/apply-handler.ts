@@ -5,7 +5,8 @@
  * unless `force=true`. Applying to an object that does not exist creates it (201). A write conflict with
  * a concurrent writer is retried on the fresh object, as kube-apiserver does.
  */
-import { serverSideApply } from '../api/apply.js';
+import { serverSideApply, type ApplyOptions } from '../api/apply.js';
+import type { Schema } from '../api/schema.js';
 import type { KubeObject } from '../api/meta.js';
 import { conflict, isNubisError } from '../lib/errors.js';
 import { asObject } from './http-io.js';
@@ -59,6 +60,16 @@ function appliedObject(r: ApiRequest, deps: HandlerDeps, doc: unknown): KubeObje
   return applied;
 }
 
+/** serverSideApply on a copy of the configuration; one it cannot merge (a list item without its key) is a 400. */
+function merge(current: KubeObject | undefined, applied: KubeObject, schema: Schema, options: ApplyOptions): KubeObject {
+  try {
+    return serverSideApply(current, structuredClone(applied), schema, options);
+  } catch (err) {
+    if (isNubisError(err, 'Invalid')) throw badRequest(`failed to create typed patch object: ${err.message}`, err);
+    throw err;
+  }
+}
+
 export async function handleApply(r: ApiRequest, deps: HandlerDeps, subresource: 'status' | undefined, doc: unknown, opts: WriteOptions): Promise<void> {
   const t = r.type;
   const fieldManager = fieldManagerParam(r.query);
@@ -84,12 +95,12 @@ export async function handleApply(r: ApiRequest, deps: HandlerDeps, subresource:
         const create = { user: r.user, verb: 'create', group: t.group, resource: t.resource, namespace: key.namespace };
         const d = await deps.authorizer.authorize(create);
         if (d.decision !== 'allow') throw new ApiError('Forbidden', forbiddenMessage(create, d.reason), { name: key.name, group: t.group, kind: t.resource });
-        const created = serverSideApply(undefined, structuredClone(applied), t.schema, applyOpts);
+        const created = merge(undefined, applied, t.schema, applyOpts);
         const saved = await deps.ops.create(t, r.info.namespace, created as unknown as Record<string, unknown>, { ...opts, tracked: true });
         return sendObject(r, 201, saved, opts.warnings);
       }
       if (wantedRv && wantedRv !== current.metadata.resourceVersion) throw storeError(t, key.name, conflict('stale resourceVersion'));
-      const next = serverSideApply(current, structuredClone(applied), t.schema, applyOpts);
+      const next = merge(current, applied, t.schema, applyOpts);
       next.metadata.resourceVersion = current.metadata.resourceVersion;
       const saved = await deps.ops.replace(t, current, next, { ...opts, subresource, tracked: true });
       return sendObject(r, 200, saved, opts.warnings);

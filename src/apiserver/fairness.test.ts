@@ -24,3 +24,13 @@ test('a user and a tenant get a bounded share; admins, nodes and other users are
   assert.equal(limits.tryAcquire(anon, '1.1.1.1'), undefined);
   assert.ok(limits.tryAcquire(anon, '2.2.2.2'), 'anonymous clients are told apart by address');
 });
+
+test('the scheduler and the controllers are not held to a limit; a look-alike user is', () => {
+  const limits = new InFlightLimits({ perUser: 1, perTenant: 1 });
+  for (const name of ['system:kube-scheduler', 'system:kube-controller-manager', 'system:serviceaccount:kube-system:replicaset-controller']) {
+    for (let i = 0; i < 50; i++) assert.ok(limits.tryAcquire({ name, groups: [] }, undefined), `${name}, request ${i}`);
+  }
+  const other = { name: 'system:serviceaccount:kube-system:my-controller', groups: ['system:serviceaccounts:kube-system'] };
+  assert.ok(limits.tryAcquire(other, undefined));
+  assert.equal(limits.tryAcquire(other, undefined), undefined, 'another kube-system account is a user like any other');
+});

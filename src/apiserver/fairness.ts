@@ -2,9 +2,13 @@
  * Fairness: how many requests one user, and one tenant, may have in flight at once (watches and other
  * long-running streams aside). Beyond that the answer is 429 with Retry-After, which Kubernetes clients
  * wait out and retry, so one flooding user or tenant cannot take every worker from the others.
- * Cluster administrators and nodes are not limited: the control plane must keep running through a flood.
+ * Cluster administrators, nodes, the scheduler and the controllers are not limited (Kubernetes' exempt
+ * and system priority levels): the control plane must keep running through a flood, and its own bursts
+ * (a ReplicaSet controller creating or deleting hundreds of pods at once) must not come back as 429s,
+ * which its clients do not retry.
  */
 import type { UserInfo } from './authn/authenticator.js';
+import { isControlPlaneUser } from './authz/control-plane-policy.js';
 import { tenantOf } from './tenancy/tenancy-index.js';
 
 export interface FairnessLimits {
@@ -25,7 +29,7 @@ export class InFlightLimits {
 
   /** The buckets a request counts against, with their limits. */
   private buckets(user: UserInfo, address: string | undefined): Array<[string, number]> {
-    if (user.groups.some((g) => EXEMPT.includes(g))) return [];
+    if (user.groups.some((g) => EXEMPT.includes(g)) || isControlPlaneUser(user.name)) return [];
     const who = user.name === 'system:anonymous' ? `anonymous:${address ?? ''}` : `user:${user.name}`;
     const out: Array<[string, number]> = [[who, this.limits.perUser]];
     const tenant = tenantOf(user)?.tenant;

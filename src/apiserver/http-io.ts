@@ -51,7 +51,7 @@ export async function parseBody(body: Buffer, contentType: string | undefined): 
     // JSON is YAML too (kubectl sends server-side apply as JSON under a YAML type): read it as JSON, fast.
     checkNesting(text, true);
     try {
-      return JSON.parse(text);
+      return wellFormed(text, JSON.parse(text));
     } catch {
       yaml = true;
     }
@@ -61,7 +61,7 @@ export async function parseBody(body: Buffer, contentType: string | undefined): 
   checkNesting(text, !yaml);
   if (yaml) {
     try {
-      return await yamlParser.parse(text);
+      return wellFormed(text, await yamlParser.parse(text));
     } catch (err) {
       if (err instanceof YamlTooSlow) throw new ApiError('RequestEntityTooLarge', err.message);
       throw badRequest(`the request body is not valid YAML: ${(err as Error).message.split('\n')[0]}`, err);
@@ -71,10 +71,28 @@ export async function parseBody(body: Buffer, contentType: string | undefined): 
     throw new ApiError('UnsupportedMediaType', `unsupported media type "${type.slice(0, 100)}"`);
   }
   try {
-    return JSON.parse(text);
+    return wellFormed(text, JSON.parse(text));
   } catch (err) {
     throw badRequest(`the request body is not valid JSON: ${(err as Error).message}`, err);
   }
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * A parsed body whose strings and keys hold no lone UTF-16 surrogates (`"\ud800"` escapes): they become
+ * U+FFFD, as Go's JSON decoder makes them, so that names and keys are valid Unicode (a store key or a
+ * URL could not hold them). Only bodies that have such an escape at all are walked.
+ */
+function wellFormed(text: string, value: unknown): unknown {
+  if (!/\\u[dD][89a-fA-F]/.test(text)) return value;
+  const fix = (v: unknown): unknown => {
+    if (typeof v === 'string') return v.replace(LONE_SURROGATE, '\ufffd');
+    if (Array.isArray(v)) return v.map(fix);
+    if (typeof v !== 'object' || v === null) return v;
+    return Object.fromEntries(Object.entries(v).map(([k, child]) => [fix(k) as string, fix(child)]));
+  };
+  return fix(value);
 }
 
 /** The largest YAML body parsed (JSON bodies may be as large as any body). */

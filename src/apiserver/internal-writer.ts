@@ -7,11 +7,13 @@ import type { KubeObject } from '../api/meta.js';
 import type { ResourceType } from '../api/registry.js';
 import type { UserInfo } from './authn/authenticator.js';
 import { forbiddenMessage, type Attributes, type Authorizer } from './authz/authorizer.js';
+import { isControlPlaneUser, kubeSystemAccount } from './authz/control-plane-policy.js';
 import type { DeleteOptions, ObjectOps, Subresource } from './object-ops.js';
 import { ApiError } from './status.js';
 
 function systemAccount(name: string): UserInfo {
-  return { name: `system:serviceaccount:kube-system:${name}`, groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'] };
+  const account = kubeSystemAccount(name);
+  return { ...account, groups: [...account.groups, 'system:authenticated'] };
 }
 
 /** The identities the API server's own loops act as. */
@@ -23,6 +25,14 @@ export const SYSTEM_USERS = {
   tenantController: systemAccount('tenant-controller'),
   serviceAccountController: systemAccount('service-account-controller'),
 } satisfies Record<string, UserInfo>;
+
+/**
+ * Whether `user` is one of the API server's own loops or of the control plane's (they act with
+ * credentials of their own): no ServiceAccount token may ever be made for them.
+ */
+export function isInternalUser(user: string): boolean {
+  return isControlPlaneUser(user) || Object.values(SYSTEM_USERS).some((u) => u.name === user);
+}
 
 export class InternalWriter {
   constructor(

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Endpoints } from '../api/core/v1/endpoints.js';
-import type { EndpointSlice } from '../api/discovery/v1/endpoint-slice.js';
+import { API_SERVER_MANAGER, MANAGED_BY_LABEL, SERVICE_NAME_LABEL, type EndpointSlice } from '../api/discovery/v1/endpoint-slice.js';
 import type { KubeObject } from '../api/meta.js';
 import type { ResourceRegistry } from '../api/registry.js';
 import { isNubisError } from '../lib/errors.js';
@@ -17,9 +17,6 @@ import { ApiError } from './status.js';
 
 export const KUBERNETES_SERVICE = 'kubernetes';
 const NAMESPACE = 'default';
-const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
-const MANAGED_BY = 'nubis-apiserver';
 
 export class KubernetesService {
   constructor(
@@ -76,7 +73,7 @@ export class KubernetesService {
     };
     const current = await this.get<EndpointSlice>('discovery.k8s.io', 'endpointslices', name);
     if (!current) {
-      await this.createUnlessExists('discovery.k8s.io', 'endpointslices', { metadata: { name, labels: { [SERVICE_NAME_LABEL]: KUBERNETES_SERVICE, [MANAGED_BY_LABEL]: MANAGED_BY } }, ...slice });
+      await this.createUnlessExists('discovery.k8s.io', 'endpointslices', { metadata: { name, labels: { [SERVICE_NAME_LABEL]: KUBERNETES_SERVICE, [MANAGED_BY_LABEL]: API_SERVER_MANAGER } }, ...slice });
     } else if (current.ports?.[0]?.port !== port) {
       await this.writer.replace(this.type('discovery.k8s.io', 'endpointslices'), current, { ...current, ...slice } as KubeObject);
     }

@@ -20,8 +20,13 @@ const log = logger('namespaces');
 export class NamespaceDefaults {
   private readonly queue = new DirtyKeys((ns) =>
     this.sync(ns).catch((err: unknown) => {
-      // A namespace deleted or terminating meanwhile refuses new objects: nothing to do.
-      if (!(err instanceof ApiError && ['AlreadyExists', 'Forbidden', 'NotFound', 'Conflict'].includes(err.reason))) log.warn(`namespace ${ns}: ${(err as Error).message}`);
+      if (err instanceof ApiError && ['AlreadyExists', 'Conflict'].includes(err.reason)) return; // another server did it
+      // A namespace deleted or terminating meanwhile refuses new objects: nothing to do then. Else (a
+      // refusal while the RBAC mirror catches up, a store error) it is said and tried again.
+      const ns_ = this.namespaces.namespace(ns);
+      if (this.stopped || !ns_ || !active(ns_)) return;
+      log.warn(`namespace ${ns}: cannot make its default ServiceAccount or CA ConfigMap (trying again): ${(err as Error).message}`);
+      setTimeout(() => this.queue.mark(ns), 5000).unref();
     }),
   );
 
@@ -31,8 +36,15 @@ export class NamespaceDefaults {
     private readonly caCert: () => string,
   ) {
     namespaces.onNamespace((name, obj) => {
-      if (obj && active(obj)) this.queue.mark(name);
+      if (obj && active(obj) && !this.stopped) this.queue.mark(name);
     });
+  }
+
+  private stopped = false;
+
+  /** No more retries (the server is closing). */
+  stop(): void {
+    this.stopped = true;
   }
 
   /** Brings every namespace up to date once (at start; new ones follow by themselves). */

@@ -9,6 +9,7 @@ import type { KubeObject } from '../api/meta.js';
 import type { FieldError, ResourceRegistry, ResourceType } from '../api/registry.js';
 import { recordUpdate } from '../api/apply.js';
 import { unknownFields } from '../api/schema.js';
+import { decodeErrors, dropNulls, dropUnknownFields } from '../api/schema-check.js';
 import { deepEqual, describeFieldErrors } from '../api/validation.js';
 import { isNubisError } from '../lib/errors.js';
 import type { ObjectStore, Preconditions, ResourceRef } from '../store/object-store.js';
@@ -71,6 +72,9 @@ export function invalidStatus(t: ResourceType, name: string, errors: FieldError[
     causes: errors.map((e) => ({ reason: e.type, message: e.message, field: e.field })),
   });
 }
+
+/** How many unknown fields a strict decoding error or the warnings name at most. */
+const MAX_UNKNOWN_REPORTED = 100;
 
 const GENERATE_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 function randomSuffix(): string {
@@ -194,23 +198,28 @@ export class ObjectOps {
     if (body.kind !== undefined && body.kind !== t.kind) {
       throw badRequest(`the kind in the data (${String(body.kind).slice(0, 100)}) does not match the expected kind (${t.kind})`);
     }
-    if (body.metadata === undefined) body.metadata = {};
+    if (body.metadata === undefined || body.metadata === null) body.metadata = {};
     if (!isObject(body.metadata)) throw badRequest('metadata must be an object');
     body.apiVersion = av;
     body.kind = t.kind;
+    // As Kubernetes' decoder: fields set to null are unset, and values it could not decode are refused.
+    dropNulls(body, t.schema);
+    const errors = decodeErrors(body, t.schema);
+    if (errors.length > 0) throw invalidStatus(t, typeof body.metadata.name === 'string' ? body.metadata.name : '', errors);
     return body as unknown as KubeObject;
   }
 
   /** fieldValidation: unknown fields are a 400 (Strict), a warning (Warn) or nothing (Ignore). */
   checkFields(t: ResourceType, obj: KubeObject, opts: WriteOptions): void {
     const mode = opts.fieldValidation ?? 'Warn';
-    if (mode === 'Ignore') return;
-    const unknown = unknownFields(obj, t.schema);
-    if (unknown.length === 0) return;
-    if (mode === 'Strict') {
+    // The first ones are said: a body of many thousand unknown fields must not make a header of them.
+    const unknown = mode === 'Ignore' ? [] : unknownFields(obj, t.schema).slice(0, MAX_UNKNOWN_REPORTED);
+    if (mode === 'Strict' && unknown.length > 0) {
       throw badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
     }
-    opts.warnings?.push(...unknown.map((f) => `unknown field "${f}"`));
+    for (const f of unknown) opts.warnings?.push(`unknown field "${f}"`);
+    // Unknown fields are not kept (Kubernetes' decoder has no place for them).
+    dropUnknownFields(obj, t.schema);
   }
 
   private validate(t: ResourceType, obj: KubeObject, old?: KubeObject, subresource?: Subresource): void {

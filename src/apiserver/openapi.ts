@@ -20,7 +20,7 @@ export function toOpenApi(s: Schema): Json {
     case 'string':
       return { ...base, type: 'string', ...(s.enum ? { enum: s.enum } : {}) };
     case 'integer':
-      return { ...base, type: 'integer', format: 'int64' };
+      return { ...base, type: 'integer', format: s.format ?? 'int64' };
     case 'number':
       return { ...base, type: 'number', format: 'double' };
     case 'boolean':

@@ -55,7 +55,9 @@ export async function handlePatch(r: ApiRequest, deps: HandlerDeps, subresource:
       const p = patched as KubeObject;
       if (typeof p.metadata !== 'object' || p.metadata === null) throw badRequest('the patch removed metadata');
       if (!explicitRv) p.metadata.resourceVersion = current.metadata.resourceVersion;
-      const saved = await deps.ops.replace(t, current, deps.ops.checkKind(t, p as unknown as Record<string, unknown>), { ...opts, subresource: subresource === 'status' ? 'status' : undefined });
+      const next = deps.ops.checkKind(t, p as unknown as Record<string, unknown>);
+      deps.ops.checkFields(t, next, opts);
+      const saved = await deps.ops.replace(t, current, next, { ...opts, subresource: subresource === 'status' ? 'status' : undefined });
       return sendObject(r, 200, saved, opts.warnings);
     } catch (err) {
       const conflict = err instanceof ApiError && err.reason === 'Conflict';

@@ -10,6 +10,7 @@ import type { UserInfo } from './authn/authenticator.js';
 import type { Attributes } from './authz/authorizer.js';
 import { readObjectBody, sendObject, type ApiRequest, type HandlerDeps } from './api-request.js';
 import { invalidStatus } from './object-ops.js';
+import { writeOptions } from './query.js';
 import { badRequest } from './status.js';
 
 function attributes(user: UserInfo, spec: AccessReviewSpec): Attributes {
@@ -44,6 +45,8 @@ function rulesStatus(deps: HandlerDeps, user: UserInfo, namespace: string | unde
 export async function handleReview(r: ApiRequest, deps: HandlerDeps): Promise<void> {
   const t = r.type;
   const body = deps.ops.checkKind(t, await readObjectBody(r)) as AccessReview;
+  const opts = writeOptions(r.query, r.req.headers['user-agent'], r.user);
+  deps.ops.checkFields(t, body, opts);
   if (typeof body.spec !== 'object' || body.spec === null) body.spec = {} as AccessReviewSpec;
   const name = body.metadata.name ?? '';
   const errors = t.validate({ ...body, metadata: { ...body.metadata, name: name || 'review', namespace: t.namespaced ? r.info.namespace : undefined } } as KubeObject);
@@ -85,5 +88,5 @@ export async function handleReview(r: ApiRequest, deps: HandlerDeps): Promise<vo
   }
   const meta: KubeObject['metadata'] = { ...body.metadata, creationTimestamp: undefined };
   if (t.namespaced) meta.namespace = r.info.namespace;
-  sendObject(r, 201, { ...body, metadata: meta, status } as KubeObject);
+  sendObject(r, 201, { ...body, metadata: meta, status } as KubeObject, opts.warnings);
 }

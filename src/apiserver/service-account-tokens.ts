@@ -13,6 +13,9 @@ import { serviceAccountUser } from '../api/core/v1/service-account.js';
 /** The issuer and default audience of tokens this cluster makes (Kubernetes' default). */
 export const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 
+/** Servers of one cluster may disagree on the time by this much. */
+const CLOCK_SKEW_SECONDS = 60;
+
 export interface BoundObject {
   kind: 'Pod' | 'Secret' | 'Node';
   name: string;
@@ -91,7 +94,7 @@ export class ServiceAccountTokens {
   async verify(token: string, audiences: string[]): Promise<TokenClaims | string> {
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, this.key.publicKey, { issuer: SERVICE_ACCOUNT_ISSUER, audience: audiences, algorithms: ['RS256'] }));
+      ({ payload } = await jwtVerify(token, this.key.publicKey, { issuer: SERVICE_ACCOUNT_ISSUER, audience: audiences, algorithms: ['RS256'], clockTolerance: CLOCK_SKEW_SECONDS }));
     } catch (err) {
       return `the service account token is not valid: ${(err as Error).message}`;
     }

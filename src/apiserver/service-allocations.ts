@@ -62,6 +62,13 @@ export class ServiceAllocations {
     return this.ranges.ips.at(10); // in range: service CIDRs are at least /28
   }
 
+  /** The Service an address of the range is kept for, if any. */
+  private reservedFor(ip: string): string | undefined {
+    if (ip === this.kubernetesServiceIp()) return 'default/kubernetes';
+    if (ip === this.dnsServiceIp()) return 'kube-system/kube-dns';
+    return undefined;
+  }
+
   /** The `default/kubernetes` Service's address: the first of the range, as in Kubernetes. */
   kubernetesServiceIp(): string {
     return this.ranges.ips.at(1);
@@ -106,6 +113,8 @@ export class ServiceAllocations {
       if (hasClusterIp(spec) && (!spec.clusterIP || spec.clusterIP !== old?.spec?.clusterIP)) {
         if (spec.clusterIP) {
           this.ranges.ips.validate(spec.clusterIP);
+          const keeper = this.reservedFor(spec.clusterIP);
+          if (keeper && keeper !== owner.service) throw new AllocationRejected([fieldErr.invalid('spec.clusterIPs', [spec.clusterIP], `failed to allocate IP ${spec.clusterIP}: the address is reserved for Service ${keeper}`)]);
           const taken = fieldErr.invalid('spec.clusterIPs', [spec.clusterIP], `failed to allocate IP ${spec.clusterIP}: provided IP is already allocated`);
           if (!dryRun) await this.claim(ipClaim(spec.clusterIP), owner, claimed, taken);
         } else if (!dryRun) {

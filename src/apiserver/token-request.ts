@@ -6,13 +6,15 @@
  * written through admission).
  */
 import type { Pod } from '../api/core/v1/pod-types.js';
-import { DEFAULT_TOKEN_SECONDS, MAX_TOKEN_SECONDS, validateTokenRequest, type TokenRequest, type TokenRequestSpec } from '../api/core/v1/service-account.js';
+import { DEFAULT_TOKEN_SECONDS, MAX_TOKEN_SECONDS, serviceAccountUser, validateTokenRequest, type TokenRequest, type TokenRequestSpec } from '../api/core/v1/service-account.js';
 import type { KubeObject } from '../api/meta.js';
 import { sendJson } from './http-io.js';
 import { refOf, storeError } from './object-ops.js';
 import { describeFieldErrors } from '../api/validation.js';
 import { readObjectBody, type ApiRequest, type HandlerDeps } from './api-request.js';
 import { nodeNameOf } from './authz/node-authorizer.js';
+import { isInternalUser } from './internal-writer.js';
+import { CREDENTIAL_EXPIRES } from './authn/user-token.js';
 import { SERVICE_ACCOUNT_ISSUER, type BoundObject } from './service-account-tokens.js';
 import { ApiError, badRequest } from './status.js';
 
@@ -36,10 +38,15 @@ export async function handleTokenRequest(r: ApiRequest, deps: HandlerDeps): Prom
       causes: errors.map((e) => ({ reason: e.type, message: e.message, field: e.field })),
     });
   }
+  if (isInternalUser(serviceAccountUser(namespace, name))) throw forbidden(r, 'the account names one of the API server\'s own identities, which have no tokens');
   const spec: TokenRequestSpec = (body.spec as TokenRequestSpec | undefined) ?? {};
   const sa = await deps.ops.store.get(refOf(r.type), { namespace, name }).catch((err) => Promise.reject(storeError(r.type, name, err)));
   const { bound, node } = await boundObject(r, deps, spec, namespace, name);
-  const seconds = Math.min(spec.expirationSeconds ?? DEFAULT_TOKEN_SECONDS, MAX_TOKEN_SECONDS);
+  // A token outlives neither the limit nor the credential that asks for it (an application credential's).
+  const limit = r.user.extra?.[CREDENTIAL_EXPIRES]?.[0];
+  const left = limit ? Math.floor((Date.parse(limit) - Date.now()) / 1000) : Infinity;
+  if (left <= 0) throw forbidden(r, 'the credential that asks has expired');
+  const seconds = Math.min(spec.expirationSeconds ?? DEFAULT_TOKEN_SECONDS, MAX_TOKEN_SECONDS, left);
   const audiences = spec.audiences?.length ? spec.audiences : [SERVICE_ACCOUNT_ISSUER];
   const { token, expiresAt } = await deps.serviceAccountTokens.issue({ namespace, serviceAccount: { name, uid: sa.metadata.uid! }, bound, node, audiences, seconds });
   const answer: TokenRequest = {

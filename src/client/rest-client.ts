@@ -5,7 +5,8 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
+import tls from 'node:tls';
 import type { KubeObject } from '../api/meta.js';
 import { isNubisError, unavailable } from '../lib/errors.js';
 import { withExtraCa } from '../lib/extra-ca.js';
@@ -26,6 +27,8 @@ export interface ClusterConnection {
   key?: Buffer | string;
   insecureSkipTLSVerify?: boolean;
   tlsServerName?: string;
+  /** Opens a stream to the server instead of a TCP connection (the server process's own loops); TLS runs over it as usual. */
+  dial?: () => Duplex;
 }
 
 /** A resource as discovery or the local registry describes it: enough to build request paths. */
@@ -188,7 +191,10 @@ export class RestClient {
     const c = this.connection;
     const agentOptions = { keepAlive: true, keepAliveMsecs: 15_000, maxFreeSockets: 16 };
     if (this.#url.protocol !== 'https:') return new http.Agent(agentOptions);
-    return new https.Agent({ ...agentOptions, ...withExtraCa({ ca: c.ca, cert: c.cert, key: c.key }), rejectUnauthorized: !c.insecureSkipTLSVerify, servername: c.tlsServerName });
+    const agent = new https.Agent({ ...agentOptions, ...withExtraCa({ ca: c.ca, cert: c.cert, key: c.key }), rejectUnauthorized: !c.insecureSkipTLSVerify, servername: c.tlsServerName });
+    const dial = c.dial;
+    if (dial) Object.assign(agent, { createConnection: (options: tls.ConnectionOptions) => tls.connect({ ...options, socket: dial() }) });
+    return agent;
   }
 
   /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, test } from 'node:test';
 import { Command } from 'commander';
-import { clusterNetwork, commandArgv, controlPlaneTiming, DEFAULT_CONTROL_PLANE_TIMING, evictionBoundMs, parseDuration, withControlPlaneFlags } from './process-flags.js';
+import { closeWithin, clusterNetwork, commandArgv, controlPlaneTiming, DEFAULT_CONTROL_PLANE_TIMING, evictionBoundMs, parseDuration, withControlPlaneFlags } from './process-flags.js';
 import { isNubisError } from '../lib/errors.js';
 
 describe('process flags', () => {
@@ -40,4 +40,11 @@ test('the address plan: defaults, and clear errors for overlapping or malformed 
   refused({ serviceCidr: 'ten' }, /ten/);
   refused({ serviceCidr: '10.96.0.0/29' }, /too small: at least a \/28/);
   refused({ serviceNodePortRange: '32767-30000' }, /invalid --service-node-port-range "32767-30000"/);
+});
+
+test('closeWithin: whether a shutdown finished within its grace', async () => {
+  assert.equal(await closeWithin(() => new Promise((r) => setTimeout(r, 10)), 500), true);
+  const started = Date.now();
+  assert.equal(await closeWithin(() => new Promise(() => undefined), 100), false);
+  assert.ok(Date.now() - started < 400, 'gave up at the grace');
 });

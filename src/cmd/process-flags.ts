@@ -124,6 +124,12 @@ export function controlPlaneTiming(o: Record<string, string>): ControlPlaneTimin
   };
 }
 
+/**
+ * How long a server or `nubis up` may take to stop after SIGTERM (Kubernetes' components take up to a
+ * minute; Nubis has nothing that needs more than a few seconds). Past it the process exits anyway.
+ */
+export const SHUTDOWN_GRACE_MS = 5_000;
+
 /** An AbortSignal that aborts on the first SIGINT or SIGTERM (a second one exits at once). */
 export function stopSignal(): AbortSignal {
   const abort = new AbortController();
@@ -138,6 +144,17 @@ export function stopSignal(): AbortSignal {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return abort.signal;
+}
+
+/** Runs a shutdown, waiting for it at most `graceMs`: whether it finished in time. */
+export async function closeWithin(close: () => Promise<void>, graceMs = SHUTDOWN_GRACE_MS): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), graceMs)));
+  try {
+    return await Promise.race([close().then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Resolves when `signal` aborts. */

@@ -10,6 +10,7 @@ import type { RestClient } from '../client/rest-client.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { openObjectStore, type StoreConfig } from '../store/open-store.js';
 import { runControlPlane, type ControlPlane } from './control-plane.js';
+import { controlPlaneClients } from './control-plane-credentials.js';
 import { caCertHash, ensureJoinToken, publishClusterInfo, serverCaFile } from './join.js';
 import type { ClusterNetwork, ControlPlaneTiming } from './process-flags.js';
 
@@ -29,7 +30,7 @@ export interface ServerProcessOptions {
 export interface ServerProcess {
   api: ApiServer;
   store: ObjectStore;
-  /** The admin client (HTTPS loopback) the control loops use. */
+  /** The admin client (HTTPS loopback) that published cluster-info; the control loops have their own. */
   client: RestClient;
   controlPlane?: ControlPlane;
   joinToken: string;
@@ -55,7 +56,8 @@ export async function startServerProcess(o: ServerProcessOptions, signal: AbortS
     const stop = new AbortController();
     const onAbort = () => stop.abort();
     signal.addEventListener('abort', onAbort, { once: true });
-    const controlPlane = o.controlPlane === false ? undefined : runControlPlane(client, o.timing, stop.signal, o.network);
+    const loops = o.controlPlane === false ? undefined : await controlPlaneClients(o.dataDir, api, stop.signal);
+    const controlPlane = loops && runControlPlane(loops, o.timing, stop.signal, o.network);
     const host = o.advertiseAddress ?? (o.listen === '0.0.0.0' || o.listen === '::' ? '127.0.0.1' : o.listen);
     const joinUrl = `https://${host.includes(':') ? `[${host}]` : host}:${api.port}`;
     const [a, c] = [api, client];
@@ -73,6 +75,7 @@ export async function startServerProcess(o: ServerProcessOptions, signal: AbortS
           signal.removeEventListener('abort', onAbort);
           stop.abort();
           await controlPlane?.done.catch(() => undefined);
+          loops?.close();
           c.close();
           await a.close().catch(() => undefined);
           await store.close().catch(() => undefined);

@@ -9,7 +9,7 @@ import { resolveDataDir } from '../lib/data-dir.js';
 import { isNubisError, messageOf } from '../lib/errors.js';
 import { setLogLevel, type Level } from '../lib/log.js';
 import { createJoinToken, joinTokenFile } from './join.js';
-import { aborted, clusterNetwork, controlPlaneTiming, daemonProgram, parseDuration, stopSignal, withControlPlaneFlags } from './process-flags.js';
+import { aborted, closeWithin, clusterNetwork, controlPlaneTiming, daemonProgram, parseDuration, SHUTDOWN_GRACE_MS, stopSignal, withControlPlaneFlags } from './process-flags.js';
 import { startServerProcess } from './server-process.js';
 
 interface ServerFlags {
@@ -74,6 +74,7 @@ export async function runServerCommand(argv: string[]): Promise<number> {
       },
       signal,
     );
+    let stopped = false;
     try {
       process.stdout.write(
         `nubis server: serving on ${server.api.url} (port ${server.api.port}); kubeconfig ${server.api.kubeconfig}\n` +
@@ -81,8 +82,13 @@ export async function runServerCommand(argv: string[]): Promise<number> {
       );
       await aborted(signal);
     } finally {
-      await server.close();
+      stopped = await closeWithin(() => server.close());
     }
+    if (!stopped) {
+      process.stderr.write(`nubis server: did not stop within ${SHUTDOWN_GRACE_MS / 1000} s; exiting anyway\n`);
+      return 1;
+    }
+    process.stdout.write('nubis server: stopped\n');
     return 0;
   } catch (err) {
     return failed(err, 'server');

@@ -20,7 +20,7 @@ import { setLogLevel } from '../lib/log.js';
 import type { RestClient } from '../client/rest-client.js';
 import { joinAsNode, nodeClient, startNodeAgent, withAgentFlags, type AgentFlags } from './agent.js';
 import { joinTokenFile, serverCaFile } from './join.js';
-import { aborted, clusterNetwork, controlPlaneTiming, daemonProgram, stopSignal, withControlPlaneFlags } from './process-flags.js';
+import { aborted, closeWithin, clusterNetwork, controlPlaneTiming, daemonProgram, SHUTDOWN_GRACE_MS, stopSignal, withControlPlaneFlags } from './process-flags.js';
 import { failed } from './server.js';
 import { startServerProcess } from './server-process.js';
 
@@ -102,7 +102,7 @@ export async function runUpCommand(argv: string[]): Promise<number> {
       await agent.done;
     } finally {
       nodeApi?.close();
-      await server.close();
+      if (!(await closeWithin(() => server.close()))) process.stderr.write(`nubis up: the server did not stop within ${SHUTDOWN_GRACE_MS / 1000} s; exiting anyway\n`);
       await removePidFile(dataDir);
     }
     process.stdout.write('nubis up: stopped (pods keep running; `nubis up` again adopts them)\n');

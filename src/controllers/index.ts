@@ -1,6 +1,6 @@
 /**
- * The controller manager: every controller listed explicitly, sharing one set of informers and one
- * event recorder, run until the signal aborts. Run it under a LeaderElector (leader-election.ts) when
+ * The controller manager: every controller listed explicitly, sharing one set of informers, each
+ * writing (and recording events) as its own account, run until the signal aborts. Run it under a LeaderElector (leader-election.ts) when
  * several servers share a store, so only one set of controllers acts at a time.
  */
 import { setMaxListeners } from 'node:events';
@@ -25,6 +25,22 @@ const log = logger('controllers');
 export const CONTROLLER_NAMES = ['replicaset', 'deployment', 'daemonset', 'job', 'endpoints', 'endpointslice', 'nodelifecycle', 'nodeipam', 'resourcequota'] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
+/**
+ * The kube-system service account each controller acts as (Kubernetes' names, bound to the bootstrap
+ * ClusterRole system:controller:<account>); its events name it as their source.
+ */
+export const CONTROLLER_ACCOUNTS: Record<ControllerName, string> = {
+  replicaset: 'replicaset-controller',
+  deployment: 'deployment-controller',
+  daemonset: 'daemon-set-controller',
+  job: 'job-controller',
+  endpoints: 'endpoint-controller',
+  endpointslice: 'endpointslice-controller',
+  nodelifecycle: 'node-controller',
+  nodeipam: 'node-controller',
+  resourcequota: 'resourcequota-controller',
+};
+
 export interface ControllersOptions {
   /** Which controllers to run (default: all). */
   enabled?: readonly ControllerName[];
@@ -37,6 +53,8 @@ export interface ControllersOptions {
   resourceQuota?: ResourceQuotaControllerOptions;
   /** Events go here instead of the API (tests). */
   recorder?: Recorder;
+  /** The client of a controller's own identity, by account (CONTROLLER_ACCOUNTS); default: the informers' client. */
+  clientFor?: (account: string) => RestClient;
 }
 
 export interface RunningControllers {
@@ -69,14 +87,23 @@ function build(name: ControllerName, deps: ControllerDeps, opts: ControllersOpti
   }
 }
 
-/** Builds the enabled controllers on shared informers and runs them all until `signal` aborts. */
+/**
+ * Builds the enabled controllers on shared informers (which read with `client`) and runs them all until
+ * `signal` aborts; each controller writes with the client of its own account.
+ */
 export function startControllers(client: RestClient, opts: ControllersOptions, signal: AbortSignal): RunningControllers {
   setMaxListeners(0, signal); // every informer, worker and timer listens to it
   const informers = new InformerSet(client);
-  const recorder = opts.recorder ?? new EventRecorder(client, 'nubis-controller-manager');
-  const deps: ControllerDeps = { client, informers, recorder };
+  const recorders = new Map<string, Recorder>();
+  const depsOf = (name: ControllerName): ControllerDeps => {
+    const account = CONTROLLER_ACCOUNTS[name];
+    const own = opts.clientFor?.(account) ?? client;
+    let recorder = opts.recorder ?? recorders.get(account);
+    if (!recorder) recorders.set(account, (recorder = new EventRecorder(own, account)));
+    return { client: own, informers, recorder };
+  };
   const enabled = opts.enabled ?? CONTROLLER_NAMES;
-  const controllers = CONTROLLER_NAMES.filter((n) => enabled.includes(n)).map((n) => build(n, deps, opts));
+  const controllers = CONTROLLER_NAMES.filter((n) => enabled.includes(n)).map((n) => build(n, depsOf(n), opts));
   const runs = [
     informers.run(signal),
     ...controllers.map((c) =>

@@ -15,6 +15,7 @@ import { connect } from '../../src/client/connect.js';
 import type { ResourceInfo, RestClient } from '../../src/client/rest-client.js';
 import { leftovers, snapshotHost, type HostSnapshot } from '../helpers/leaks.js';
 import { eventually } from '../integration/apiserver/harness.js';
+import { controlPlaneRefusals } from '../integration/controllers/harness.js';
 
 export { eventually };
 
@@ -197,9 +198,10 @@ export class E2eCluster {
     return path.join(this.servers[this.servers.length - 1]!.dataDir, 'admin.kubeconfig');
   }
 
-  async startServer(i: number): Promise<ServerInfo> {
+  /** Starts server `i` (again, on its data dir, when it ran before); `port` 0 picks a free one. */
+  async startServer(i: number, port = 0): Promise<ServerInfo> {
     const dataDir = path.join(this.base, `server-${i}`);
-    if (i > 0) {
+    if (i > 0 && !this.servers[i]) {
       // A second server of the same cluster gets the first one's CA and tokens, as kubeadm copies them.
       const first = this.servers[0]!.dataDir;
       rmSync(dataDir, { recursive: true, force: true });
@@ -213,7 +215,7 @@ export class E2eCluster {
     }
     const store = this.opts.etcd ? ['--etcd', this.opts.etcd.join(','), '--etcd-prefix', this.prefix] : [];
     const listen = this.net ? ['--listen', this.net.serverIp, '--advertise-address', this.net.serverIp] : ['--listen', '127.0.0.1'];
-    const proc = new NubisProcess(`server-${i}`, ['--data-dir', dataDir, 'server', ...listen, '--port', '0', ...store, ...FAST_SERVER_FLAGS]);
+    const proc = new NubisProcess(`server-${i}`, ['--data-dir', dataDir, 'server', ...listen, '--port', String(port), ...store, ...FAST_SERVER_FLAGS]);
     // The token itself is never printed: the server names the file it is in.
     const m = await proc.waitFor(/--server (\S+) --token \$\(cat (\S+)\) --ca-cert-hash (\S+)/);
     const info = { dataDir, proc, url: m[1]!, token: readFileSync(m[2]!, 'utf8').trim(), caHash: m[3]! };
@@ -280,6 +282,8 @@ export class E2eCluster {
       for (const s of this.servers) await s?.proc.stop();
       await this.net?.down();
       for (const a of this.agents) if (a) problems.push(...leftovers(a.dataDir, this.before).filter((l) => !l.startsWith('cgroup left:') || /^cgroup left: [^/]+\/nubis(\/|$)/.test(l)));
+      // The scheduler and controllers act as their own identities: RBAC must never have refused them.
+      for (const s of this.servers) if (s) problems.push(...controlPlaneRefusals(s.dataDir).map((r) => `RBAC refused the control plane: ${r}`));
       rmSync(this.base, { recursive: true, force: true });
     }
     if (problems.length > 0) throw new Error(`leftovers or failures after the test:\n  ${problems.join('\n  ')}`);

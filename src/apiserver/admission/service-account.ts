@@ -46,10 +46,15 @@ export class ServiceAccountAdmission implements AdmissionPlugin {
     if (!sa && account !== DEFAULT_SERVICE_ACCOUNT) {
       throw new ApiError('Forbidden', forbiddenBy(r, `error looking up service account ${r.namespace}/${account}: serviceaccount "${account}" not found`), { name: r.name, kind: 'pods' });
     }
+    // The account the pod runs as, written down (an empty name is `default`): its node asks tokens for it.
+    spec.serviceAccountName = account;
+    spec.serviceAccount = account;
     if ((spec.automountServiceAccountToken ?? sa?.automountServiceAccountToken ?? true) === false) return;
-    const containers = [...(Array.isArray(spec.initContainers) ? spec.initContainers : []), ...(Array.isArray(spec.containers) ? spec.containers : [])];
-    // A pod that mounts something there itself keeps it (as in Kubernetes).
-    if (containers.some((c) => Array.isArray(c?.volumeMounts) && c.volumeMounts.some((m) => m?.mountPath === SERVICE_ACCOUNT_MOUNT_PATH))) return;
+    // A container that mounts something there itself keeps it (as in Kubernetes).
+    const containers = [...(Array.isArray(spec.initContainers) ? spec.initContainers : []), ...(Array.isArray(spec.containers) ? spec.containers : [])].filter(
+      (c) => c && typeof c === 'object' && !(Array.isArray(c.volumeMounts) && c.volumeMounts.some((m) => m?.mountPath === SERVICE_ACCOUNT_MOUNT_PATH)),
+    );
+    if (containers.length === 0) return;
     const volumes = Array.isArray(spec.volumes) ? spec.volumes : (spec.volumes = []);
     const taken = new Set(volumes.map((v) => v?.name));
     let name: string;
@@ -57,7 +62,6 @@ export class ServiceAccountAdmission implements AdmissionPlugin {
     while (taken.has(name));
     volumes.push(apiAccessVolume(name));
     for (const c of containers) {
-      if (!c || typeof c !== 'object') continue;
       c.volumeMounts = [...(Array.isArray(c.volumeMounts) ? c.volumeMounts : []), { name, mountPath: SERVICE_ACCOUNT_MOUNT_PATH, readOnly: true }];
     }
   }
@@ -66,7 +70,8 @@ export class ServiceAccountAdmission implements AdmissionPlugin {
     try {
       return await this.store.get<ServiceAccount>({ group: '', resource: 'serviceaccounts' }, { namespace, name });
     } catch (err) {
-      if (isNubisError(err, 'NotFound')) return undefined;
+      // A name no object can have (validation refuses it later) is not found either, as in Kubernetes.
+      if (isNubisError(err, 'NotFound') || isNubisError(err, 'Invalid')) return undefined;
       throw err;
     }
   }

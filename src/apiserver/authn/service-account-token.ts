@@ -10,6 +10,7 @@ import type { KubeObject } from '../../api/meta.js';
 import { isNubisError } from '../../lib/errors.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { SERVICE_ACCOUNT_ISSUER, ServiceAccountTokens, type TokenClaims } from '../service-account-tokens.js';
+import { isInternalUser } from '../internal-writer.js';
 import { tenantGroups, type TenancyIndex } from '../tenancy/tenancy-index.js';
 import type { Authenticator, AuthnResult, Credentials, UserInfo } from './authenticator.js';
 
@@ -32,6 +33,7 @@ export class ServiceAccountTokenAuthenticator implements Authenticator {
     if (!creds.token || !ServiceAccountTokens.looksLikeJwt(creds.token)) return undefined;
     const claims = await this.tokens.verify(creds.token, this.audiences);
     if (typeof claims === 'string') return { invalid: claims };
+    if (isInternalUser(serviceAccountUser(claims.namespace, claims.serviceAccount.name))) return { invalid: 'the API server\'s own identities have no tokens' };
     const sa = await this.get('serviceaccounts', claims.namespace, claims.serviceAccount.name);
     if (!sa || sa.metadata.uid !== claims.serviceAccount.uid) return { invalid: `service account ${claims.namespace}/${claims.serviceAccount.name} is gone or was made again` };
     if (claims.bound) {

@@ -7,6 +7,7 @@
  */
 import type { ClusterRole, PolicyRule, Role, RoleBinding, Subject } from '../../api/rbac/v1/rbac.js';
 import { RBAC_GROUP } from '../../api/rbac/v1/rbac.js';
+import { CONTROLLER_MANAGER_RULES, CONTROLLER_MANAGER_USER, CONTROLLER_ROLES, SCHEDULER_RULES, SCHEDULER_USER } from './control-plane-policy.js';
 import { SUPERUSER_GROUP } from './superuser.js';
 
 export const AUTOUPDATE = 'rbac.authorization.kubernetes.io/autoupdate';
@@ -49,8 +50,9 @@ function aggregateToView(): PolicyRule[] {
 
 function aggregateToEdit(): PolicyRule[] {
   return [
-    // Endpoints are written by the control plane only (a hand-written one could point a Service anywhere).
-    ...WORKLOADS.map(([g, rs]) => rule(WRITE, [g], g === '' ? rs.filter((r) => r !== 'endpoints') : rs)),
+    // Endpoints and EndpointSlices are written by the control plane only: a hand-written one could point
+    // a Service anywhere, the node's neighbours included (Kubernetes' CVE-2021-25740).
+    ...WORKLOADS.map(([g, rs]) => rule(WRITE, [g], rs.filter((r) => r !== 'endpoints' && r !== 'endpointslices'))).filter((r) => r.resources!.length > 0),
     rule([...READ, ...WRITE], [''], ['secrets']),
     rule(['get', 'create'], [''], ['pods/attach', 'pods/exec', 'pods/portforward', 'pods/proxy', 'services/proxy']),
     rule(['create'], [''], ['pods/eviction', 'serviceaccounts/token']),
@@ -89,6 +91,24 @@ export interface BootstrapPolicy {
   clusterRoleBindings: RoleBinding[];
   roles: Role[];
   roleBindings: RoleBinding[];
+}
+
+/** The elected control loops' identities and roles (control-plane-policy.ts). */
+function controlPlane(): { roles: ClusterRole[]; bindings: RoleBinding[] } {
+  const accounts = Object.entries(CONTROLLER_ROLES);
+  const bound = (role: string, subject: Subject) => clusterBinding(role, role, [subject]);
+  return {
+    roles: [
+      clusterRole('system:kube-scheduler', SCHEDULER_RULES),
+      clusterRole('system:kube-controller-manager', CONTROLLER_MANAGER_RULES),
+      ...accounts.map(([account, rules]) => clusterRole(`system:controller:${account}`, rules)),
+    ],
+    bindings: [
+      bound('system:kube-scheduler', user(SCHEDULER_USER)),
+      bound('system:kube-controller-manager', user(CONTROLLER_MANAGER_USER)),
+      ...accounts.map(([account]) => bound(`system:controller:${account}`, { kind: 'ServiceAccount', apiGroup: '', name: account, namespace: 'kube-system' })),
+    ],
+  };
 }
 
 const DISCOVERY_PATHS = ['/api', '/api/*', '/apis', '/apis/*', '/openapi', '/openapi/*', '/version', '/version/'];
@@ -169,5 +189,6 @@ export function bootstrapPolicy(): BootstrapPolicy {
       subjects: [user('system:anonymous'), group('system:unauthenticated'), group('system:authenticated')],
     },
   ];
-  return { clusterRoles, clusterRoleBindings, roles, roleBindings };
+  const control = controlPlane();
+  return { clusterRoles: [...clusterRoles, ...control.roles], clusterRoleBindings: [...clusterRoleBindings, ...control.bindings], roles, roleBindings };
 }

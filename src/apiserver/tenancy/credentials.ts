@@ -104,7 +104,8 @@ export class Credentials {
     try {
       record = await this.store.get<PasswordRecord>(PASSWORDS, { name: user });
     } catch (err) {
-      if (!isNubisError(err, 'NotFound')) throw err;
+      // No user has a name the store cannot hold: such a login fails like any unknown name.
+      if (!isNubisError(err, 'NotFound') && !isNubisError(err, 'Invalid')) throw err;
     }
     // An unknown user costs the same hash, so timing does not tell which names exist.
     const salt = record ? Buffer.from(record.spec.salt, 'base64') : Buffer.alloc(16);

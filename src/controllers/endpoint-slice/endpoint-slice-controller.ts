@@ -3,6 +3,7 @@
  * labelled `kubernetes.io/service-name` and owned by the Service, one group of slices per set of
  * resolved ports, at most 100 endpoints a slice, each endpoint with ready/serving/terminating.
  */
+import { MANAGED_BY_LABEL, SERVICE_NAME_LABEL } from '../../api/discovery/v1/endpoint-slice.js';
 import type { Endpoint, EndpointSlice } from '../../api/discovery/v1/endpoint-slice.js';
 import type { Pod } from '../../api/core/v1/pod-types.js';
 import type { Service } from '../../api/core/v1/service.js';
@@ -18,8 +19,7 @@ import { ENDPOINTSLICES, PODS, SERVICES } from '../resources.js';
 import { type ReconcileResult, WorkQueue } from '../work-queue.js';
 
 const log = logger('endpointslice-controller');
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
+export { MANAGED_BY_LABEL, SERVICE_NAME_LABEL };
 const MANAGED_BY = 'endpointslice-controller.k8s.io';
 const MAX_PER_SLICE = 100;
 

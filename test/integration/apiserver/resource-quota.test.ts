@@ -14,28 +14,34 @@ import { startControllers, type RunningControllers } from '../../../src/controll
 import { NAMESPACES, PODS, RESOURCEQUOTAS } from '../../../src/controllers/resources.js';
 import { EtcdStore } from '../../../src/store/etcd/etcd-store.js';
 import { EtcdCluster } from '../store/etcd-cluster.js';
-import { clientFor } from '../controllers/harness.js';
+import { clientFor, controlPlaneFor, controlPlaneRefusals } from '../controllers/harness.js';
+import type { ControlPlaneClients } from '../../../src/cmd/control-plane-credentials.js';
 import { runNubis } from '../client/cli-runner.js';
 import { eventually, requireKubectl, TestServer } from './harness.js';
 
 let s: TestServer;
 let client: RestClient;
 let controllers: RunningControllers;
+let identities: ControlPlaneClients;
 const abort = new AbortController();
 
 before(async () => {
   requireKubectl();
   s = await TestServer.start();
   client = await clientFor(s);
-  controllers = startControllers(client, { enabled: ['resourcequota'], resourceQuota: { resyncMs: 1000, settleMs: 300 }, recorder: { event: () => undefined } }, abort.signal);
+  identities = await controlPlaneFor(s, abort.signal);
+  controllers = startControllers(identities.controllerManager, { enabled: ['resourcequota'], resourceQuota: { resyncMs: 1000, settleMs: 300 }, recorder: { event: () => undefined }, clientFor: identities.controller }, abort.signal);
   await controllers.informers.waitForSync();
 });
 
 after(async () => {
   abort.abort();
   await controllers?.done;
+  identities?.close();
   client?.close();
+  const refused = s ? controlPlaneRefusals(s.dataDir) : [];
   await s?.close();
+  assert.deepEqual(refused, [], 'RBAC refused the quota controller nothing');
 });
 
 const kubectl = (args: string[], input?: string) => s.kubectl(args, { input, allowFail: true });

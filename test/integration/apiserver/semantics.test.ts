@@ -375,7 +375,7 @@ test('malformed objects are refused before they are stored: wrong types, huge co
   const post = (p: string, body: string, type = 'application/json') => s.request('POST', p, { body, headers: { 'Content-Type': type } });
   const labels = await post('/api/v1/namespaces/default/configmaps', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'l', labels: 'app=web' } }));
   assert.equal(labels.status, 422, labels.body);
-  assert.match(labels.json().message, /metadata\.labels: Invalid value: "app=web": must be a map/);
+  assert.match(labels.json().message, /metadata\.labels: Invalid value: "string": metadata\.labels in body must be of type object: "string"/);
   const annotations = await post('/api/v1/namespaces/default/configmaps', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', annotations: { x: 5 } } }));
   assert.equal(annotations.status, 422, annotations.body);
   const name = await post('/api/v1/namespaces/default/configmaps', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: { a: 1 } } }));

@@ -6,6 +6,7 @@
  * only; `default/kubernetes` sits on the first service address, which no other Service gets.
  */
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { eventually, requireKubectl, TestServer } from './harness.js';
 
@@ -172,4 +173,49 @@ test('default/kubernetes holds the first service address; other Services never g
   await s.kubectl(['create', 'service', 'clusterip', 'first', '-n', 'team', '--tcp', '80:80']);
   const ip = (await s.kubectl(['get', 'svc', 'first', '-n', 'team', '-o', 'jsonpath={.spec.clusterIP}'])).stdout;
   assert.ok(ip !== '10.43.0.1' && ip !== '10.43.0.10', ip);
+});
+
+test('review fixes: internal identities have no tokens; an empty account name is written as default; tokens outlive no credential; edit writes no EndpointSlices', async () => {
+  await s.kubectl(['create', 'sa', 'generic-garbage-collector', '-n', 'kube-system']);
+  const internal = await s.kubectl(['create', 'token', 'generic-garbage-collector', '-n', 'kube-system'], { allowFail: true });
+  assert.match(internal.stderr, /API server's own identities/);
+  await s.kubectl(['create', 'sa', 'replicaset-controller', '-n', 'kube-system']);
+  const controller = await s.kubectl(['create', 'token', 'replicaset-controller', '-n', 'kube-system'], { allowFail: true });
+  assert.match(controller.stderr, /API server's own identities/, 'the control plane\'s accounts have no tokens either');
+
+  await s.kubectl(['apply', '-f', '-'], { input: `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"unnamed","namespace":"team"},"spec":{"serviceAccountName":"","containers":[{"name":"c","image":"busybox"}]}}` });
+  assert.equal((await s.kubectl(['get', 'pod', 'unnamed', '-n', 'team', '-o', 'jsonpath={.spec.serviceAccountName}'])).stdout, 'default');
+  await s.kubectl(['delete', 'pod', 'unnamed', '-n', 'team', '--grace-period', '0', '--force']);
+
+  // An application credential of acme's admin that ends within the hour: the token it asks for ends with it.
+  const secret = randomBytes(32).toString('base64url').slice(0, 43);
+  const ends = new Date(Date.now() + 3600_000).toISOString().replace(/\.\d+Z$/, 'Z');
+  await s.kubectl(['apply', '-f', '-'], {
+    input: `apiVersion: nubis.dev/v1
+kind: User
+metadata: {name: ada}
+spec: {tenant: acme, roles: [admin]}
+---
+apiVersion: nubis.dev/v1
+kind: UserToken
+metadata: {name: ut-reviewfix001}
+spec: {user: ada, secretHash: ${createHash('sha256').update(secret).digest('hex')}, expirationTimestamp: "${ends}"}
+`,
+  });
+  const credential = `nubis-ut-reviewfix001.${secret}`;
+  await eventually('the credential to work', async () => (await s.kubectlAs(credential, ['auth', 'whoami'], { allowFail: true })).code === 0);
+  const made = await s.kubectlAs(credential, ['create', 'token', 'default', '-n', 'acme-app', '--duration', '48h']);
+  const exp = JSON.parse(Buffer.from(made.stdout.trim().split('.')[1]!, 'base64url').toString()).exp * 1000;
+  assert.ok(exp <= Date.parse(ends) + 1000, `the token ends at ${new Date(exp).toISOString()}, after its credential (${ends})`);
+
+  const slice = await s.kubectlAs(credential, ['apply', '-f', '-'], {
+    allowFail: true,
+    input: `{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"meta","namespace":"acme-app","labels":{"kubernetes.io/service-name":"x"}},"addressType":"IPv4","endpoints":[{"addresses":["10.1.2.3"]}]}`,
+  });
+  assert.match(slice.stderr, /forbidden/i, 'tenant admins write no EndpointSlices');
+  const metadata = await s.kubectl(['apply', '-f', '-'], {
+    allowFail: true,
+    input: `{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"meta","namespace":"team"},"addressType":"IPv4","endpoints":[{"addresses":["169.254.169.254"]}]}`,
+  });
+  assert.match(metadata.stderr, /endpoints\[0\]\.addresses\[0\]: Invalid value: "169\.254\.169\.254": may not be in the link-local range/);
 });

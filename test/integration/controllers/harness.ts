@@ -4,11 +4,15 @@
  * through the status subresource (when its policy says so) and finishes the deletion of terminating
  * pods, as an agent would.
  */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { KubeObject } from '../../../src/api/meta.js';
 import type { Pod } from '../../../src/api/core/v1/pod-types.js';
 import { Informer } from '../../../src/client/informer.js';
 import { connectionFor, loadKubeconfig, selectContext } from '../../../src/client/kubeconfig.js';
 import { RestClient } from '../../../src/client/rest-client.js';
+import { isControlPlaneUser } from '../../../src/apiserver/authz/control-plane-policy.js';
+import { controlPlaneClients, type ControlPlaneClients } from '../../../src/cmd/control-plane-credentials.js';
 import { startControllers, type ControllersOptions, type RunningControllers } from '../../../src/controllers/index.js';
 import { LEASES, NODES, PODS } from '../../../src/controllers/resources.js';
 import { isNubisError } from '../../../src/lib/errors.js';
@@ -18,6 +22,36 @@ export { eventually } from '../apiserver/harness.js';
 
 export async function clientFor(s: TestServer): Promise<RestClient> {
   return new RestClient(await connectionFor(selectContext((await loadKubeconfig({ flag: s.kubeconfig })).config)));
+}
+
+/** The scheduler's, controller manager's and controllers' own clients, as `nubis server` makes them. */
+export function controlPlaneFor(s: TestServer, signal: AbortSignal): Promise<ControlPlaneClients> {
+  return controlPlaneClients(s.dataDir, s.server, signal);
+}
+
+/** One line of an API server's audit log (apiserver/audit-log.ts). */
+export interface AuditRecord {
+  user: string;
+  verb: string;
+  resource?: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+  code: number;
+}
+
+/** Every audit record of a data dir, rotated files included. */
+export function auditRecords(dataDir: string): AuditRecord[] {
+  const dir = path.join(dataDir, 'apiserver');
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith('audit.log')) : [];
+  return files.flatMap((f) => readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditRecord));
+}
+
+/** The requests of the scheduler, controller manager or a controller that RBAC refused (403): none, if their roles are complete. */
+export function controlPlaneRefusals(dataDir: string): string[] {
+  return auditRecords(dataDir)
+    .filter((r) => isControlPlaneUser(r.user) && r.code === 403)
+    .map((r) => `${r.user}: ${r.verb} ${r.resource}${r.subresource ? `/${r.subresource}` : ''} ${r.namespace ?? ''}/${r.name ?? ''}`);
 }
 
 /** Whether a pod should be made Running and Ready now. */
@@ -140,7 +174,10 @@ export async function renewLease(client: RestClient, node: string): Promise<void
   }
 }
 
-/** A server, an admin client, the controllers and a pod simulator; `close()` stops and removes them all. */
+/**
+ * A server, an admin client, the controllers (each as its own identity, as `nubis server` runs them) and
+ * a pod simulator; `close()` stops and removes them all, and fails if RBAC refused the controllers anything.
+ */
 export class ControllerRig {
   readonly abort = new AbortController();
   private constructor(
@@ -148,15 +185,17 @@ export class ControllerRig {
     readonly client: RestClient,
     readonly running: RunningControllers,
     readonly pods: PodSimulator,
+    readonly identities: ControlPlaneClients,
   ) {}
 
   static async start(opts: ControllersOptions = {}): Promise<ControllerRig> {
     const server = await TestServer.start({ gcIntervalMs: 500 });
     const client = await clientFor(server);
     const abort = new AbortController();
-    const running = startControllers(client, opts, abort.signal);
+    const identities = await controlPlaneFor(server, abort.signal);
+    const running = startControllers(identities.controllerManager, { clientFor: identities.controller, ...opts }, abort.signal);
     const pods = new PodSimulator(client).start();
-    const rig = new ControllerRig(server, client, running, pods);
+    const rig = new ControllerRig(server, client, running, pods, identities);
     Object.defineProperty(rig, 'abort', { value: abort });
     await running.informers.waitForSync();
     return rig;
@@ -166,8 +205,11 @@ export class ControllerRig {
     this.abort.abort();
     await this.pods.stop();
     await this.running.done;
+    this.identities.close();
     this.client.close();
+    const refused = controlPlaneRefusals(this.server.dataDir);
     await this.server.close();
+    if (refused.length > 0) throw new Error(`RBAC refused the control plane:\n  ${refused.join('\n  ')}`);
   }
 }
 

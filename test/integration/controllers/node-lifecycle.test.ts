@@ -29,7 +29,7 @@ before(async () => {
   renewer = setInterval(() => {
     for (const n of alive) renewLease(rig.client, n).catch(() => undefined);
   }, 400);
-  scheduler = startScheduler(rig.client, stopScheduler.signal);
+  scheduler = startScheduler(rig.identities.scheduler, stopScheduler.signal);
   await scheduler.synced;
 });
 after(async () => {

@@ -11,11 +11,13 @@ import type { RestClient } from '../../../src/client/rest-client.js';
 import { EVENTS, NODES, PODS } from '../../../src/controllers/resources.js';
 import { startScheduler, type RunningScheduler } from '../../../src/scheduler/client-adapter.js';
 import { TestServer } from '../apiserver/harness.js';
-import { addNode, clientFor, eventually, namespace } from './harness.js';
+import { addNode, clientFor, controlPlaneFor, controlPlaneRefusals, eventually, namespace } from './harness.js';
+import type { ControlPlaneClients } from '../../../src/cmd/control-plane-credentials.js';
 
 let s: TestServer;
 let client: RestClient;
 let running: RunningScheduler;
+let identities: ControlPlaneClients;
 const abort = new AbortController();
 
 before(async () => {
@@ -27,14 +29,19 @@ before(async () => {
   await client.patch(NODES, 'node-tainted', { spec: { taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }] } }, 'merge');
   await addNode(client, 'node-cordoned');
   await client.patch(NODES, 'node-cordoned', { spec: { unschedulable: true } }, 'merge');
-  running = startScheduler(client, abort.signal);
+  // The scheduler acts as system:kube-scheduler, as in `nubis server`.
+  identities = await controlPlaneFor(s, abort.signal);
+  running = startScheduler(identities.scheduler, abort.signal);
   await running.synced;
 });
 after(async () => {
   abort.abort();
   await running?.done;
+  identities?.close();
   client?.close();
+  const refused = s ? controlPlaneRefusals(s.dataDir) : [];
   await s?.close();
+  assert.deepEqual(refused, [], 'RBAC refused the scheduler nothing');
 });
 
 const pod = (ns: string, name: string, extra: Partial<Pod['spec']> = {}): Pod => ({

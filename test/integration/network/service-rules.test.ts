@@ -129,6 +129,7 @@ describe('service rules in a node namespace (pods on a bridge)', async () => {
     assert.doesNotMatch(listed, /10\.43\.0\.10|30080|chain (svc|ep|np)-|set aff-/);
     assert.equal(fx.request(client.netnsPath, CLUSTER_IP, 80, 1), '');
     await rules.clear();
-    assert.doesNotMatch(fx.exec(node, 'nft', ['list', 'tables']), /nubis/);
+    // (The bridge plugin's source guard, a table of its own, stays with the bridge.)
+    assert.doesNotMatch(fx.exec(node, 'nft', ['list', 'tables']), /^table ip nubis$/m);
   });
 });

@@ -3,7 +3,7 @@ import type { KubeObject, LabelSelectorSpec } from '../../meta.js';
 import type { PodTemplateSpec } from '../../core/v1/pod-types.js';
 import { kindSchema } from '../../meta-schema.js';
 import type { FieldError, ResourceType } from '../../resource-type.js';
-import { int } from '../../schema.js';
+import { int32 } from '../../schema.js';
 import { age, ageColumn, column, containerColumns, formatMap, nameColumn, wide } from '../../table.js';
 import { fieldErr, formatLabelSelector } from '../../validation.js';
 import { daemonSetSpecSchema, workloadStatus } from './apps-schema.js';
@@ -63,8 +63,8 @@ export function daemonSetType(): ResourceType {
     schema: kindSchema('DaemonSet represents the configuration of a daemon set.', {
       spec: daemonSetSpecSchema,
       status: workloadStatus({
-        currentNumberScheduled: int(), numberMisscheduled: int(), desiredNumberScheduled: int(), numberReady: int(),
-        updatedNumberScheduled: int(), numberAvailable: int(), numberUnavailable: int(),
+        currentNumberScheduled: int32(), numberMisscheduled: int32(), desiredNumberScheduled: int32(), numberReady: int32(),
+        updatedNumberScheduled: int32(), numberAvailable: int32(), numberUnavailable: int32(),
       }),
     }),
     defaults(o) {

@@ -3,7 +3,7 @@ import type { KubeObject, LabelSelectorSpec } from '../../meta.js';
 import type { PodTemplateSpec } from '../../core/v1/pod-types.js';
 import { kindSchema } from '../../meta-schema.js';
 import type { FieldError, ResourceType } from '../../resource-type.js';
-import { int } from '../../schema.js';
+import { int32 } from '../../schema.js';
 import { age, ageColumn, column, containerColumns, nameColumn, wide } from '../../table.js';
 import { fieldErr, formatLabelSelector } from '../../validation.js';
 import { deploymentSpecSchema, workloadStatus } from './apps-schema.js';
@@ -96,7 +96,7 @@ export function deploymentType(): ResourceType {
     scale: { specReplicasPath: 'spec.replicas', statusReplicasPath: 'status.replicas', labelSelectorPath: 'spec.selector' },
     schema: kindSchema('Deployment enables declarative updates for Pods and ReplicaSets.', {
       spec: deploymentSpecSchema,
-      status: workloadStatus({ replicas: int(), updatedReplicas: int(), readyReplicas: int(), availableReplicas: int(), unavailableReplicas: int(), terminatingReplicas: int() }),
+      status: workloadStatus({ replicas: int32(), updatedReplicas: int32(), readyReplicas: int32(), availableReplicas: int32(), unavailableReplicas: int32(), terminatingReplicas: int32() }),
     }),
     defaults: defaultDeployment,
     validateSpec: validateDeployment,

@@ -3,7 +3,7 @@ import type { KubeObject, LabelSelectorSpec } from '../../meta.js';
 import type { PodTemplateSpec } from '../../core/v1/pod-types.js';
 import { kindSchema } from '../../meta-schema.js';
 import type { FieldError, ResourceType } from '../../resource-type.js';
-import { int } from '../../schema.js';
+import { int32 } from '../../schema.js';
 import { age, ageColumn, column, containerColumns, nameColumn, wide } from '../../table.js';
 import { fieldErr, formatLabelSelector } from '../../validation.js';
 import { replicaSetSpecSchema, workloadStatus } from './apps-schema.js';
@@ -39,7 +39,7 @@ export function replicaSetType(): ResourceType {
     scale: { specReplicasPath: 'spec.replicas', statusReplicasPath: 'status.replicas', labelSelectorPath: 'spec.selector' },
     schema: kindSchema('ReplicaSet ensures that a specified number of pod replicas are running at any given time.', {
       spec: replicaSetSpecSchema,
-      status: workloadStatus({ replicas: int(), fullyLabeledReplicas: int(), readyReplicas: int(), availableReplicas: int(), terminatingReplicas: int() }),
+      status: workloadStatus({ replicas: int32(), fullyLabeledReplicas: int32(), readyReplicas: int32(), availableReplicas: int32(), terminatingReplicas: int32() }),
     }),
     defaults(o) {
       const spec = (o as ReplicaSet).spec;

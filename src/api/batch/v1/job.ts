@@ -5,7 +5,7 @@ import { podTemplateSpecSchema } from '../../core/v1/pod-schema.js';
 import type { PodTemplateSpec } from '../../core/v1/pod-types.js';
 import { conditionSchema, kindSchema, labelSelectorSchema } from '../../meta-schema.js';
 import type { FieldError, ResourceType } from '../../resource-type.js';
-import { anything, bool, int, list, obj, str, stringList, time } from '../../schema.js';
+import { anything, bool, int, int32, list, obj, str, stringList, time } from '../../schema.js';
 import { age, ageColumn, column, containerColumns, humanDuration, nameColumn, since, wide } from '../../table.js';
 import { fieldErr, formatLabelSelector, immutable } from '../../validation.js';
 
@@ -135,18 +135,18 @@ export function jobType(): ResourceType {
     hasStatus: true,
     schema: kindSchema('Job represents the configuration of a single job.', {
       spec: obj({
-        parallelism: int(),
-        completions: int(),
+        parallelism: int32(),
+        completions: int32(),
         activeDeadlineSeconds: int(),
         podFailurePolicy: obj({ rules: list(anything(), { listType: 'atomic' }) }),
-        successPolicy: obj({ rules: list(obj({ succeededIndexes: str(), succeededCount: int() }), { listType: 'atomic' }) }),
-        backoffLimit: int(),
-        backoffLimitPerIndex: int(),
-        maxFailedIndexes: int(),
+        successPolicy: obj({ rules: list(obj({ succeededIndexes: str(), succeededCount: int32() }), { listType: 'atomic' }) }),
+        backoffLimit: int32(),
+        backoffLimitPerIndex: int32(),
+        maxFailedIndexes: int32(),
         selector: labelSelectorSchema,
         manualSelector: bool(),
         template: podTemplateSpecSchema,
-        ttlSecondsAfterFinished: int(),
+        ttlSecondsAfterFinished: int32(),
         completionMode: str(undefined, ['NonIndexed', 'Indexed']),
         suspend: bool(),
         podReplacementPolicy: str(),
@@ -156,14 +156,14 @@ export function jobType(): ResourceType {
         conditions: list(conditionSchema, { listType: 'atomic' }),
         startTime: time(),
         completionTime: time(),
-        active: int(),
-        succeeded: int(),
-        failed: int(),
-        terminating: int(),
+        active: int32(),
+        succeeded: int32(),
+        failed: int32(),
+        terminating: int32(),
         completedIndexes: str(),
         failedIndexes: str(),
         uncountedTerminatedPods: obj({ succeeded: stringList(), failed: stringList() }),
-        ready: int(),
+        ready: int32(),
       }),
     }),
     defaults: defaultJob,

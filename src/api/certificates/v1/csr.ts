@@ -7,7 +7,7 @@ import { defineType, field } from '../../define.js';
 import type { KubeObject } from '../../meta.js';
 import { conditionsList, kindSchema } from '../../meta-schema.js';
 import type { FieldError, ResourceType } from '../../resource-type.js';
-import { bytes, int, map, obj, str, stringList } from '../../schema.js';
+import { bytes, int32, map, obj, str, stringList } from '../../schema.js';
 import { age, ageColumn, column, nameColumn } from '../../table.js';
 import { fieldErr, immutable } from '../../validation.js';
 
@@ -95,7 +95,7 @@ export function certificateSigningRequestType(): ResourceType {
       spec: obj({
         request: bytes('request contains an x509 certificate signing request encoded in a "CERTIFICATE REQUEST" PEM block.'),
         signerName: str('signerName indicates the requested signer.'),
-        expirationSeconds: int('expirationSeconds is the requested duration of validity of the issued certificate.'),
+        expirationSeconds: int32('expirationSeconds is the requested duration of validity of the issued certificate.'),
         usages: stringList('usages specifies a set of key usages requested in the issued certificate.'),
         username: str(),
         uid: str(),

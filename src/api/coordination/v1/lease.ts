@@ -2,7 +2,7 @@ import { defineType } from '../../define.js';
 import type { KubeObject } from '../../meta.js';
 import { kindSchema } from '../../meta-schema.js';
 import type { FieldError, ResourceType } from '../../resource-type.js';
-import { int, obj, str, time } from '../../schema.js';
+import { int32, obj, str, time } from '../../schema.js';
 import { age, ageColumn, column, nameColumn } from '../../table.js';
 import { fieldErr } from '../../validation.js';
 
@@ -44,7 +44,7 @@ export function leaseType(): ResourceType {
     hasStatus: false,
     schema: kindSchema('Lease defines a lease concept.', {
       spec: obj({
-        holderIdentity: str(), leaseDurationSeconds: int(), acquireTime: time(), renewTime: time(), leaseTransitions: int(),
+        holderIdentity: str(), leaseDurationSeconds: int32(), acquireTime: time(), renewTime: time(), leaseTransitions: int32(),
         strategy: str(), preferredHolder: str(),
       }),
     }),

@@ -2,10 +2,10 @@ import { defineType } from '../../define.js';
 import type { KubeObject } from '../../meta.js';
 import { kindSchema } from '../../meta-schema.js';
 import type { FieldError, ResourceType } from '../../resource-type.js';
-import { int, list, obj, str } from '../../schema.js';
+import { int32, list, obj, str } from '../../schema.js';
 import { age, ageColumn, column, nameColumn } from '../../table.js';
 import { fieldErr, isPortNumber } from '../../validation.js';
-import { isIP, objectReferenceSchema, type ObjectReference } from './object-reference.js';
+import { endpointAddressError, objectReferenceSchema, type ObjectReference } from './object-reference.js';
 
 export interface EndpointAddress {
   ip: string;
@@ -26,7 +26,7 @@ export interface Endpoints extends KubeObject {
 }
 
 const address = obj({ ip: str(), hostname: str(), nodeName: str(), targetRef: objectReferenceSchema }, { required: ['ip'] });
-const port = obj({ name: str(), port: int(), protocol: str(), appProtocol: str() }, { required: ['port'] });
+const port = obj({ name: str(), port: int32(), protocol: str(), appProtocol: str() }, { required: ['port'] });
 
 function validateEndpoints(o: KubeObject): FieldError[] {
   const errors: FieldError[] = [];
@@ -34,7 +34,8 @@ function validateEndpoints(o: KubeObject): FieldError[] {
     const p = `subsets[${i}]`;
     for (const field of ['addresses', 'notReadyAddresses'] as const) {
       for (const [j, a] of (subset[field] ?? []).entries()) {
-        if (!isIP(a.ip)) errors.push(fieldErr.invalid(`${p}.${field}[${j}].ip`, a.ip, 'must be a valid IP address'));
+        const bad = endpointAddressError(a.ip);
+        if (bad) errors.push(fieldErr.invalid(`${p}.${field}[${j}].ip`, a.ip, bad));
       }
     }
     for (const [j, pt] of (subset.ports ?? []).entries()) {

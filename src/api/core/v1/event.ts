@@ -2,7 +2,7 @@ import { defineType, field } from '../../define.js';
 import type { KubeObject } from '../../meta.js';
 import { kindSchema } from '../../meta-schema.js';
 import type { FieldError, ResourceType } from '../../resource-type.js';
-import { int, obj, str, time } from '../../schema.js';
+import { int32, obj, str, time } from '../../schema.js';
 import { column, since, wide } from '../../table.js';
 import { fieldErr } from '../../validation.js';
 import { objectReferenceSchema, type ObjectReference } from './object-reference.js';
@@ -66,10 +66,10 @@ export function eventType(): ResourceType {
       source: obj({ component: str(), host: str() }),
       firstTimestamp: time(),
       lastTimestamp: time(),
-      count: int(),
+      count: int32(),
       type: str(),
       eventTime: time(),
-      series: obj({ count: int(), lastObservedTime: time() }),
+      series: obj({ count: int32(), lastObservedTime: time() }),
       action: str(),
       related: objectReferenceSchema,
       reportingComponent: str(),

@@ -2,7 +2,7 @@ import { defineType, field } from '../../define.js';
 import type { KubeObject } from '../../meta.js';
 import { conditionsList, kindSchema, resourceListSchema } from '../../meta-schema.js';
 import type { FieldError, ResourceType } from '../../resource-type.js';
-import { anything, bool, int, keyedList, list, obj, str, stringList, time } from '../../schema.js';
+import { anything, bool, int, int32, keyedList, list, obj, str, stringList, time } from '../../schema.js';
 import { age, ageColumn, column, nameColumn, wide } from '../../table.js';
 import { check, fieldErr, labelValue, qualifiedName } from '../../validation.js';
 
@@ -108,7 +108,7 @@ export function nodeType(): ResourceType {
         phase: str(),
         conditions: conditionsList(),
         addresses: keyedList(obj({ type: str(), address: str() }), 'type', { listType: 'atomic' }),
-        daemonEndpoints: obj({ kubeletEndpoint: obj({ Port: int() }) }),
+        daemonEndpoints: obj({ kubeletEndpoint: obj({ Port: int32() }) }),
         nodeInfo: obj({
           machineID: str(), systemUUID: str(), bootID: str(), kernelVersion: str(), osImage: str(), containerRuntimeVersion: str(),
           kubeletVersion: str(), kubeProxyVersion: str(), operatingSystem: str(), architecture: str(), swap: anything(),

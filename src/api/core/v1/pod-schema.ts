@@ -1,8 +1,5 @@
 import { conditionsList, labelSelectorSchema, objectMetaSchema, resourceListSchema } from '../../meta-schema.js';
-import {
-  anything, bool, int, intOrString, keyedList, list, obj, quantity, str, stringList, stringMap, time,
-  type ObjectSchema, type Schema,
-} from '../../schema.js';
+import { anything, bool, int, int32, intOrString, keyedList, list, obj, type ObjectSchema, quantity, type Schema, str, stringList, stringMap, time } from '../../schema.js';
 
 /** core/v1 PodSpec, PodStatus and PodTemplateSpec field descriptions (shared by every workload kind). */
 
@@ -30,18 +27,18 @@ const httpGet = obj({
   httpHeaders: list(obj({ name: str(), value: str() }), { listType: 'atomic' }),
 }, { required: ['port'] });
 const tcpSocket = obj({ port: intOrString(), host: str() }, { required: ['port'] });
-const grpc = obj({ port: int(), service: str() }, { required: ['port'] });
+const grpc = obj({ port: int32(), service: str() }, { required: ['port'] });
 const handler = obj({ exec: execAction, httpGet, tcpSocket, sleep: obj({ seconds: int() }) });
 const probe = obj({
   exec: execAction,
   httpGet,
   tcpSocket,
   grpc,
-  initialDelaySeconds: int(),
-  timeoutSeconds: int(),
-  periodSeconds: int(),
-  successThreshold: int(),
-  failureThreshold: int(),
+  initialDelaySeconds: int32(),
+  timeoutSeconds: int32(),
+  periodSeconds: int32(),
+  successThreshold: int32(),
+  failureThreshold: int32(),
   terminationGracePeriodSeconds: int(),
 });
 
@@ -93,7 +90,7 @@ const containerFields: Record<string, Schema> = {
   args: stringList('Arguments to the entrypoint.'),
   workingDir: str(),
   ports: keyedList(
-    obj({ name: str(), hostPort: int(), containerPort: int(), protocol: str(undefined, ['TCP', 'UDP', 'SCTP']), hostIP: str() }, { required: ['containerPort'] }),
+    obj({ name: str(), hostPort: int32(), containerPort: int32(), protocol: str(undefined, ['TCP', 'UDP', 'SCTP']), hostIP: str() }, { required: ['containerPort'] }),
     'containerPort',
     { listMapKeys: ['containerPort', 'protocol'], description: 'List of ports to expose from the container.' },
   ),
@@ -123,10 +120,10 @@ const containerFields: Record<string, Schema> = {
 export const containerSchema = obj(containerFields, { required: ['name'] });
 const ephemeralContainerSchema = obj({ ...containerFields, targetContainerName: str() }, { required: ['name'] });
 
-const keyToPath = list(obj({ key: str(), path: str(), mode: int() }, { required: ['key', 'path'] }), { listType: 'atomic' });
-const downwardApiFile = obj({ path: str(), fieldRef: objectFieldSelector, resourceFieldRef: resourceFieldSelector, mode: int() }, { required: ['path'] });
-const secretSource = obj({ secretName: str(), items: keyToPath, defaultMode: int(), optional: bool() });
-const configMapSource = obj({ name: str(), items: keyToPath, defaultMode: int(), optional: bool() });
+const keyToPath = list(obj({ key: str(), path: str(), mode: int32() }, { required: ['key', 'path'] }), { listType: 'atomic' });
+const downwardApiFile = obj({ path: str(), fieldRef: objectFieldSelector, resourceFieldRef: resourceFieldSelector, mode: int32() }, { required: ['path'] });
+const secretSource = obj({ secretName: str(), items: keyToPath, defaultMode: int32(), optional: bool() });
+const configMapSource = obj({ name: str(), items: keyToPath, defaultMode: int32(), optional: bool() });
 const projection = obj({
   secret: obj({ name: str(), items: keyToPath, optional: bool() }),
   configMap: obj({ name: str(), items: keyToPath, optional: bool() }),
@@ -147,8 +144,8 @@ export const volumeSources: Record<string, Schema> = {
   secret: secretSource,
   configMap: configMapSource,
   persistentVolumeClaim: obj({ claimName: str(), readOnly: bool() }, { required: ['claimName'] }),
-  downwardAPI: obj({ items: list(downwardApiFile, { listType: 'atomic' }), defaultMode: int() }),
-  projected: obj({ sources: list(projection, { listType: 'atomic' }), defaultMode: int() }),
+  downwardAPI: obj({ items: list(downwardApiFile, { listType: 'atomic' }), defaultMode: int32() }),
+  projected: obj({ sources: list(projection, { listType: 'atomic' }), defaultMode: int32() }),
   nfs: obj({ server: str(), path: str(), readOnly: bool() }, { required: ['server', 'path'] }),
   ephemeral: obj({ volumeClaimTemplate: obj({ metadata: objectMetaSchema, spec: anything() }) }),
   csi: obj({ driver: str(), readOnly: bool(), fsType: str(), volumeAttributes: stringMap(), nodePublishSecretRef: localRef }, { required: ['driver'] }),
@@ -171,7 +168,7 @@ const podAffinityTerm = obj({
   matchLabelKeys: stringList(),
   mismatchLabelKeys: stringList(),
 });
-const weightedPodAffinityTerm = obj({ weight: int(), podAffinityTerm });
+const weightedPodAffinityTerm = obj({ weight: int32(), podAffinityTerm });
 const podAffinity = obj({
   requiredDuringSchedulingIgnoredDuringExecution: list(podAffinityTerm, { listType: 'atomic' }),
   preferredDuringSchedulingIgnoredDuringExecution: list(weightedPodAffinityTerm, { listType: 'atomic' }),
@@ -179,7 +176,7 @@ const podAffinity = obj({
 const affinity = obj({
   nodeAffinity: obj({
     requiredDuringSchedulingIgnoredDuringExecution: obj({ nodeSelectorTerms: list(nodeSelectorTerm, { listType: 'atomic' }) }),
-    preferredDuringSchedulingIgnoredDuringExecution: list(obj({ weight: int(), preference: nodeSelectorTerm }), { listType: 'atomic' }),
+    preferredDuringSchedulingIgnoredDuringExecution: list(obj({ weight: int32(), preference: nodeSelectorTerm }), { listType: 'atomic' }),
   }),
   podAffinity,
   podAntiAffinity: podAffinity,
@@ -215,7 +212,7 @@ export const podSpecSchema: ObjectSchema = obj(
     tolerations: list(tolerationSchema, { listType: 'atomic' }),
     hostAliases: keyedList(obj({ ip: str(), hostnames: stringList() }), 'ip'),
     priorityClassName: str(),
-    priority: int(),
+    priority: int32(),
     dnsConfig: obj({ nameservers: stringList(), searches: stringList(), options: list(obj({ name: str(), value: str() }), { listType: 'atomic' }) }),
     readinessGates: list(obj({ conditionType: str() }), { listType: 'atomic' }),
     runtimeClassName: str(),
@@ -224,7 +221,7 @@ export const podSpecSchema: ObjectSchema = obj(
     overhead: resourceListSchema,
     topologySpreadConstraints: keyedList(
       obj({
-        maxSkew: int(), topologyKey: str(), whenUnsatisfiable: str(), labelSelector: labelSelectorSchema, minDomains: int(),
+        maxSkew: int32(), topologyKey: str(), whenUnsatisfiable: str(), labelSelector: labelSelectorSchema, minDomains: int32(),
         nodeAffinityPolicy: str(), nodeTaintsPolicy: str(), matchLabelKeys: stringList(),
       }),
       'topologyKey',
@@ -244,7 +241,7 @@ const containerState = obj({
   waiting: obj({ reason: str(), message: str() }),
   running: obj({ startedAt: time() }),
   terminated: obj({
-    exitCode: int(), signal: int(), reason: str(), message: str(), startedAt: time(), finishedAt: time(), containerID: str(),
+    exitCode: int32(), signal: int32(), reason: str(), message: str(), startedAt: time(), finishedAt: time(), containerID: str(),
   }),
 });
 
@@ -253,7 +250,7 @@ const containerStatus = obj({
   state: containerState,
   lastState: containerState,
   ready: bool(),
-  restartCount: int(),
+  restartCount: int32(),
   image: str(),
   imageID: str(),
   containerID: str(),

@@ -108,7 +108,7 @@ const BASELINE: Check[] = [
 const RESTRICTED: Check[] = [
   (spec) => {
     const bad = list<Record<string, unknown>>(spec.volumes).flatMap((v) => {
-      const kind = Object.keys(obj(v)).find((k) => k !== 'name');
+      const kind = Object.keys(obj(v)).find((k) => k !== 'name' && obj<Record<string, unknown>>(v)[k] != null);
       return kind && !RESTRICTED_VOLUMES.has(kind) ? [`volume ${quote(String(v.name))} uses restricted volume type ${quote(kind)}`] : [];
     });
     return bad.length ? `restricted volume types (${bad.join(', ')})` : undefined;

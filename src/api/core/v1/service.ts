@@ -2,7 +2,7 @@ import { defineType, field } from '../../define.js';
 import type { KubeObject } from '../../meta.js';
 import { conditionsList, kindSchema } from '../../meta-schema.js';
 import type { FieldError, ResourceType } from '../../resource-type.js';
-import { bool, int, intOrString, keyedList, list, obj, str, stringList, stringMap } from '../../schema.js';
+import { bool, int32, intOrString, keyedList, list, obj, str, stringList, stringMap } from '../../schema.js';
 import { age, ageColumn, column, formatMap, nameColumn, wide } from '../../table.js';
 import { isIP } from './object-reference.js';
 import { check, dns1123Label, dns1123Subdomain, fieldErr, isPortNumber, portName, validateLabels } from '../../validation.js';
@@ -163,7 +163,7 @@ export function serviceType(): ResourceType {
     schema: kindSchema('Service is a named abstraction of software service consisting of a local port and a selector.', {
       spec: obj({
         ports: keyedList(
-          obj({ name: str(), protocol: str(undefined, PROTOCOLS), appProtocol: str(), port: int(), targetPort: intOrString(), nodePort: int() }, { required: ['port'] }),
+          obj({ name: str(), protocol: str(undefined, PROTOCOLS), appProtocol: str(), port: int32(), targetPort: intOrString(), nodePort: int32() }, { required: ['port'] }),
           'port',
           { listMapKeys: ['port', 'protocol'], description: 'The list of ports that are exposed by this service.' },
         ),
@@ -177,9 +177,9 @@ export function serviceType(): ResourceType {
         loadBalancerSourceRanges: stringList(),
         externalName: str(),
         externalTrafficPolicy: str(),
-        healthCheckNodePort: int(),
+        healthCheckNodePort: int32(),
         publishNotReadyAddresses: bool(),
-        sessionAffinityConfig: obj({ clientIP: obj({ timeoutSeconds: int() }) }),
+        sessionAffinityConfig: obj({ clientIP: obj({ timeoutSeconds: int32() }) }),
         ipFamilies: stringList(),
         ipFamilyPolicy: str(),
         allocateLoadBalancerNodePorts: bool(),
@@ -189,7 +189,7 @@ export function serviceType(): ResourceType {
       }),
       status: obj({
         loadBalancer: obj({
-          ingress: list(obj({ ip: str(), hostname: str(), ipMode: str(), ports: list(obj({ port: int(), protocol: str(), error: str() }), { listType: 'atomic' }) }), { listType: 'atomic' }),
+          ingress: list(obj({ ip: str(), hostname: str(), ipMode: str(), ports: list(obj({ port: int32(), protocol: str(), error: str() }), { listType: 'atomic' }) }), { listType: 'atomic' }),
         }),
         conditions: conditionsList(),
       }),

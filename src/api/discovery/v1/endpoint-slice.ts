@@ -1,11 +1,17 @@
 import { defineType } from '../../define.js';
 import type { KubeObject } from '../../meta.js';
-import { objectReferenceSchema, type ObjectReference } from '../../core/v1/object-reference.js';
+import { endpointAddressError, objectReferenceSchema, type ObjectReference } from '../../core/v1/object-reference.js';
 import { kindSchema } from '../../meta-schema.js';
 import type { FieldError, ResourceType } from '../../resource-type.js';
-import { bool, int, list, obj, str, stringMap } from '../../schema.js';
+import { bool, int32, list, obj, str, stringMap } from '../../schema.js';
 import { age, ageColumn, column, nameColumn } from '../../table.js';
 import { fieldErr, isPortNumber } from '../../validation.js';
+
+/** The Service a slice belongs to. */
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+/** Who keeps a slice: the slice controller, or the API server for `default/kubernetes`. */
+export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
+export const API_SERVER_MANAGER = 'nubis-apiserver';
 
 export interface Endpoint {
   addresses: string[];
@@ -33,6 +39,12 @@ function validateSlice(o: KubeObject): FieldError[] {
   for (const [i, e] of (s.endpoints ?? []).entries()) {
     if (!e.addresses?.length) errors.push(fieldErr.required(`endpoints[${i}].addresses`, 'must contain at least 1 address'));
     else if (e.addresses.length > 100) errors.push(fieldErr.tooLong(`endpoints[${i}].addresses`, '', 100));
+    else if (s.addressType === 'IPv4' || s.addressType === 'IPv6') {
+      for (const [j, a] of e.addresses.entries()) {
+        const bad = endpointAddressError(a, s.addressType);
+        if (bad) errors.push(fieldErr.invalid(`endpoints[${i}].addresses[${j}]`, a, bad));
+      }
+    }
   }
   for (const [i, p] of (s.ports ?? []).entries()) {
     if (p.port !== undefined && !isPortNumber(p.port)) errors.push(fieldErr.invalid(`ports[${i}].port`, p.port, 'must be between 1 and 65535, inclusive'));
@@ -76,7 +88,7 @@ export function endpointSliceType(): ResourceType {
         }, { required: ['addresses'] }),
         { listType: 'atomic' },
       ),
-      ports: list(obj({ name: str(), protocol: str(), port: int(), appProtocol: str() }), { listType: 'atomic' }),
+      ports: list(obj({ name: str(), protocol: str(), port: int32(), appProtocol: str() }), { listType: 'atomic' }),
     }),
     defaults(o) {
       for (const p of (o as EndpointSlice).ports ?? []) {

@@ -2,7 +2,7 @@ import { defineType } from '../../define.js';
 import type { KubeObject, LabelSelectorSpec } from '../../meta.js';
 import { kindSchema, labelSelectorSchema } from '../../meta-schema.js';
 import type { FieldError, ResourceType } from '../../resource-type.js';
-import { int, intOrString, list, obj, str, stringList } from '../../schema.js';
+import { int32, intOrString, list, obj, str, stringList } from '../../schema.js';
 import { age, ageColumn, column, nameColumn } from '../../table.js';
 import { fieldErr, isPortNumber, validateLabelSelector } from '../../validation.js';
 import { parseCidr } from '../../../lib/cidr.js';
@@ -105,7 +105,7 @@ const peerSchema = obj({
   namespaceSelector: labelSelectorSchema,
   ipBlock: obj({ cidr: str(), except: stringList() }, { required: ['cidr'] }),
 });
-const portSchema = obj({ protocol: str(undefined, PROTOCOLS), port: intOrString(), endPort: int() });
+const portSchema = obj({ protocol: str(undefined, PROTOCOLS), port: intOrString(), endPort: int32() });
 
 export function networkPolicyType(): ResourceType {
   return defineType({

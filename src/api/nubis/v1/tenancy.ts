@@ -28,7 +28,7 @@ export type TenantRole = (typeof TENANT_ROLES)[number];
 
 /** The roles a set of roles amounts to: admin holds member's and reader's, member reader's. */
 export function impliedRoles(roles: readonly TenantRole[]): TenantRole[] {
-  const rank = Math.min(...roles.map((r) => TENANT_ROLES.indexOf(r)).filter((i) => i >= 0), TENANT_ROLES.length);
+  const rank = roles.reduce<number>((least, r) => (TENANT_ROLES.indexOf(r) >= 0 ? Math.min(least, TENANT_ROLES.indexOf(r)) : least), TENANT_ROLES.length);
   return TENANT_ROLES.slice(rank);
 }
 
