@@ -27,7 +27,7 @@ import { NodeRoutes, type NodeRoute } from '../network/node-routes.js';
 import { createServiceProxy, type ServiceProxy } from '../network/service-proxy.js';
 import { dnsServiceFrom, serviceRuleFrom } from '../network/service-model.js';
 import { validateHostPorts, validateServices, type HostPortRule, type ServiceRule } from '../network/service-rules.js';
-import { dnsViewOf, podsByIp } from './pod-addresses.js';
+import { dnsViewOf, podRangesOf, podsByIp, withUnpublished } from './pod-addresses.js';
 import { PolicyRules, renderPolicies, TENANT_LABEL, type NetworkPolicyRule, type PolicyModel, type PolicyPod } from '../network/policy-rules.js';
 import type { NetworkPolicy } from '../api/networking/v1/network-policy.js';
 import type { KubeObject } from '../api/meta.js';
@@ -149,15 +149,7 @@ export class NodeNetwork implements NetworkPlugin {
    * first, and isolation and DNS must know a pod before its first packet.
    */
   private byIp(): Map<string, Pod> {
-    if (this.ipIndex) return this.ipIndex;
-    const index = podsByIp(this.pods.cache.list());
-    for (const local of this.unpublished.values()) {
-      if (index.has(local.ip)) continue;
-      const seen = this.pods.cache.get(`${local.namespace}/${local.name}`);
-      const pod: Pod = seen?.metadata.uid === local.podUid ? seen : { apiVersion: 'v1', kind: 'Pod', metadata: { namespace: local.namespace, name: local.name, uid: local.podUid }, spec: { containers: [] } };
-      index.set(local.ip, { ...pod, status: { ...pod.status, podIP: local.ip } });
-    }
-    return (this.ipIndex = index);
+    return (this.ipIndex ??= withUnpublished(podsByIp(this.pods.cache.list()), this.unpublished.values(), (ns, name) => this.pods.cache.get(`${ns}/${name}`)));
   }
 
   /** Resolves once the loop has stopped after the signal (and cleaned up, when no pod was left). */
@@ -330,15 +322,7 @@ export class NodeNetwork implements NetworkPlugin {
 
   /** Every node's IPv4 pod ranges (what does not parse, e.g. an IPv6 range, is left out). */
   private podRanges(): Cidr[] {
-    return this.nodes.cache.list().flatMap((node) =>
-      (node.spec?.podCIDRs ?? (node.spec?.podCIDR ? [node.spec.podCIDR] : [])).flatMap((c) => {
-        try {
-          return [parseCidr(c)];
-        } catch {
-          return [];
-        }
-      }),
-    );
+    return podRangesOf(this.nodes.cache.list());
   }
 
   private slicesOf(key: string): EndpointSlice[] {

@@ -48,9 +48,8 @@ import { InternalWriter, SYSTEM_USERS } from './internal-writer.js';
 import { UserTokenAuthenticator } from './authn/user-token.js';
 import { ServiceAccountTokenAuthenticator } from './authn/service-account-token.js';
 import { ServiceAccountTokens } from './service-account-tokens.js';
-import { KubernetesService } from './kubernetes-service.js';
+import { ClusterObjects, podReachableAddress } from './cluster-objects.js';
 import { NamespaceDefaults } from './namespace-defaults.js';
-import { primaryAddress } from '../lib/host-address.js';
 import { Credentials } from './tenancy/credentials.js';
 import { TenancyAuthorizer } from './tenancy/tenancy-authorizer.js';
 import { TenancyIndex } from './tenancy/tenancy-index.js';
@@ -130,7 +129,7 @@ export class ApiServer {
   private readonly sockets = new Set<Socket | Duplex>();
   private authReloader: NodeJS.Timeout | undefined;
   private serverAddress = '';
-  private inCluster: KubernetesService | undefined;
+  private clusterObjects: ClusterObjects | undefined;
   private namespaceDefaults: NamespaceDefaults | undefined;
   private inClusterIp: string | undefined;
 
@@ -222,7 +221,7 @@ export class ApiServer {
     this.serviceAccountTokens.useKey(pki.serviceAccountKey);
     setMaxListeners(64, this.indexes.signal); // one per store mirror
     await Promise.all([this.rbac.start(this.indexes.signal), this.nodes.start(this.indexes.signal), this.tenancy.start(this.indexes.signal)]);
-    await this.ensureNamespaces();
+    await new ClusterObjects(this.options.store, this.registry, this.system).ensureNamespaces(DEFAULT_NAMESPACES);
     await ensureBootstrapPolicy(this.system);
     const csrs = new StoreMirror(o.store, { group: 'certificates.k8s.io', resource: 'certificatesigningrequests' });
     this.signer = new CsrSigner(csrs, new InternalWriter(this.ops, this.authorizer, SYSTEM_USERS.certificateController), { cert: pki.caCert, key: pki.caKey });
@@ -233,7 +232,6 @@ export class ApiServer {
     await this.namespaceDefaults.syncAll();
     this.aggregator = new RoleAggregator(this.rbac.clusterRoles, new InternalWriter(this.ops, this.authorizer, SYSTEM_USERS.roleAggregator));
     await this.aggregator.run();
-    await this.ensureDnsService();
     // Client certificates are asked for, not required: kubectl with a token sends none. One the cluster CA
     // did not sign fails authentication (401), not the handshake, so the client hears why.
     const server = https.createServer({
@@ -278,66 +276,25 @@ export class ApiServer {
     await this.tokenFile.reload();
     this.authReloader = setInterval(() => void this.tokenFile.reload().catch((err: Error) => log.warn(`token file: ${err.message}`)), 2000);
     this.authReloader.unref();
-    await this.publishInCluster();
+    await this.ensureClusterObjects();
     this.gc.start();
     this.repairInterval = setInterval(() => void this.repairAllocations(), 60_000).unref();
     log.info(`serving on ${this.url}`);
   }
 
   /**
-   * kube-system/kube-dns: the cluster DNS Service on the tenth address of the service range. It selects
-   * no pods: every node's agent answers on it itself (node-local DNS).
+   * The server's own objects: default namespaces, kube-dns, and `default/kubernetes` with this server's
+   * address for pods (none when it listens on loopback only).
    */
-  private async ensureDnsService(): Promise<void> {
-    const ports = [
-      { name: 'dns', port: 53, protocol: 'UDP' },
-      { name: 'dns-tcp', port: 53, protocol: 'TCP' },
-    ];
-    const labels = { 'k8s-app': 'kube-dns', 'kubernetes.io/name': 'CoreDNS' };
-    await this.ensureObject('services', 'kube-system', { metadata: { name: 'kube-dns', labels }, spec: { clusterIP: this.services.dnsServiceIp(), ports } }).catch((e: Error) =>
-      log.warn(`cannot create the cluster DNS Service: ${e.message}`),
-    );
-  }
-
-  /**
-   * Puts this server behind `default/kubernetes` at the address pods reach it by: the advertised one,
-   * the one it listens on, or (listening everywhere) the machine's main address. A server listening on
-   * loopback only is out of pods' reach and publishes none.
-   */
-  private async publishInCluster(): Promise<void> {
+  private async ensureClusterObjects(): Promise<void> {
     const o = this.options;
-    const listen = o.listen ?? '0.0.0.0';
-    const everywhere = listen === '0.0.0.0' || listen === '::';
-    const ip = o.advertiseAddress ?? (everywhere ? primaryAddress() : isLoopback(listen) ? undefined : listen);
-    this.inCluster = new KubernetesService(o.store, this.registry, this.system, this.services.kubernetesServiceIp());
-    await this.inCluster.ensureService(this.port).catch((e: Error) => log.warn(`cannot create default/kubernetes: ${e.message}`));
-    if (!ip || isLoopback(ip)) {
-      log.info('the API server is not reachable from pods (loopback only): default/kubernetes gets no endpoints from it');
-      return;
-    }
-    this.inClusterIp = ip;
-    await this.inCluster.publish(ip, this.port).catch((e: Error) => log.warn(`cannot publish default/kubernetes: ${e.message}`));
-  }
-
-  /** Creates an object the server itself needs unless it exists (a server starting beside others may race: fine). */
-  private async ensureObject(resource: string, namespace: string | undefined, body: { metadata: { name: string; labels?: Record<string, string> } } & Record<string, unknown>): Promise<void> {
-    const t = this.registry.byResource('', resource);
-    if (!t) return;
-    try {
-      await this.options.store.get(refOf(t), { namespace, name: body.metadata.name });
-      return;
-    } catch (err) {
-      if (!isNubisError(err, 'NotFound')) throw err;
-    }
-    try {
-      await this.system.create(t, namespace, body);
-    } catch (e) {
-      if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
-    }
-  }
-
-  private async ensureNamespaces(): Promise<void> {
-    for (const name of DEFAULT_NAMESPACES) await this.ensureObject('namespaces', undefined, { metadata: { name } });
+    const objects = (this.clusterObjects = new ClusterObjects(o.store, this.registry, this.system));
+    const warn = (what: string) => (e: Error) => log.warn(`cannot ${what}: ${e.message}`);
+    await objects.ensureDnsService(this.services.dnsServiceIp()).catch(warn('create the cluster DNS Service'));
+    await objects.ensureKubernetesService(this.services.kubernetesServiceIp(), this.port).catch(warn('create default/kubernetes'));
+    this.inClusterIp = podReachableAddress(o.listen, o.advertiseAddress);
+    if (!this.inClusterIp) log.info('the API server is not reachable from pods (loopback only): default/kubernetes gets no endpoints from it');
+    else await objects.publish(this.inClusterIp, this.port).catch(warn('publish default/kubernetes'));
   }
 
   /** The request's user; 401 for credentials that do not authenticate. */
@@ -503,7 +460,7 @@ export class ApiServer {
 
   /** Stops listening, ends watches and the garbage collector (the store stays open: the caller owns it). */
   async close(): Promise<void> {
-    if (this.inClusterIp) await this.inCluster?.withdraw(this.inClusterIp).catch((e: Error) => log.warn(`cannot withdraw from default/kubernetes: ${e.message}`));
+    if (this.inClusterIp) await this.clusterObjects?.withdraw(this.inClusterIp).catch((e: Error) => log.warn(`cannot withdraw from default/kubernetes: ${e.message}`));
     this.indexes.abort();
     this.namespaceDefaults?.stop();
     this.aggregator?.stop();
@@ -527,10 +484,6 @@ export class ApiServer {
     }
     await this.auditLog?.close();
   }
-}
-
-function isLoopback(ip: string): boolean {
-  return ip.startsWith('127.') || ip === '::1' || ip === 'localhost';
 }
 
 /** Path and query of a request target, without URL resolution (a path like `//x` is not a host). */
