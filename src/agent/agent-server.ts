@@ -65,7 +65,6 @@ export interface AgentServerOptions {
   host: string;
   port: number;
   pods: PodManager;
-  driver: RuntimeDriver;
   stats: StatsCollector;
   /** The serving certificate and key, and the cluster CA that client certificates must chain to. */
   tls: { cert: string; key: string; ca: string };
@@ -113,8 +112,8 @@ export class AgentServer {
     await new Promise<void>((r) => this.#server.close(() => r()));
   }
 
-  /** The container ID a request names; 404/400 Status errors otherwise. */
-  #containerId(ns: string, podName: string, container: string, previous = false): string {
+  /** The container a request names (its ID and the driver it runs on); 404/400 Status errors otherwise. */
+  #container(ns: string, podName: string, container: string, previous = false): { id: string; driver: RuntimeDriver } {
     const w = this.o.pods.find(ns, podName);
     if (!w) throw new HttpError(404, 'NotFound', `pod "${podName}" in namespace "${ns}" is not on this node`);
     const known = [...(w.pod?.spec.containers ?? []), ...(w.pod?.spec.initContainers ?? [])].some((c) => c.name === container) || w.containerId(container) !== undefined;
@@ -124,7 +123,7 @@ export class AgentServer {
       if (previous) throw new HttpError(400, 'BadRequest', `previous terminated container "${container}" in pod "${podName}" not found`);
       throw new HttpError(400, 'BadRequest', `container "${container}" in pod "${podName}" is waiting to start: ${w.waitingReason(container) ?? 'ContainerCreating'}`);
     }
-    return id;
+    return { id, driver: w.driver! };
   }
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -151,7 +150,7 @@ export class AgentServer {
   }
 
   async #logs(ns: string, pod: string, container: string, q: URLSearchParams, res: http.ServerResponse): Promise<void> {
-    const id = this.#containerId(ns, pod, container, bool(q, 'previous'));
+    const { id, driver } = this.#container(ns, pod, container, bool(q, 'previous'));
     const tail = intParam(q, 'tailLines');
     const sinceSeconds = intParam(q, 'sinceSeconds');
     const sinceTime = q.get('sinceTime');
@@ -164,7 +163,7 @@ export class AgentServer {
     res.flushHeaders();
     let sent = 0;
     let atLineStart = true;
-    for await (const e of this.o.driver.logs(id, { follow: bool(q, 'follow'), tail, since, signal: ac.signal })) {
+    for await (const e of driver.logs(id, { follow: bool(q, 'follow'), tail, since, signal: ac.signal })) {
       let text = (timestamps && atLineStart ? `${nanoTimestamp(e.timestamp)} ` : '') + e.text + (e.partial ? '' : '\n');
       atLineStart = !e.partial;
       if (limit !== undefined) {
@@ -201,7 +200,7 @@ export class AgentServer {
       ws.close(1000);
     };
     try {
-      const id = this.#containerId(ns, pod, container);
+      const { id, driver } = this.#container(ns, pod, container);
       const command = q.getAll('command');
       if (command.length === 0) throw new HttpError(400, 'BadRequest', 'you must specify at least one command for the container');
       const tty = bool(q, 'tty');
@@ -224,7 +223,7 @@ export class AgentServer {
       });
       ws.on('close', () => proc?.kill('SIGKILL'));
       const outputs: Promise<void>[] = [];
-      const code = await this.o.driver.exec(id, {
+      const code = await driver.exec(id, {
         command,
         tty,
         stdio: [wantStdin ? 'pipe' : 'ignore', 'pipe', tty ? 'ignore' : 'pipe'],

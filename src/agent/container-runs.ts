@@ -45,3 +45,52 @@ export async function settledInfo(driver: RuntimeDriver, id: string): Promise<Wo
   }
   return info;
 }
+
+/** The runs of a pod's containers by container name, oldest first: only the latest two are kept. */
+export class PodRuns {
+  readonly #byName = new Map<string, ContainerRun[]>();
+
+  /** Adds a run found at recovery, in restart order. */
+  adopt(name: string, run: ContainerRun): void {
+    const list = this.#byName.get(name) ?? [];
+    list.push(run);
+    list.sort((a, b) => a.restartCount - b.restartCount);
+    this.#byName.set(name, list);
+  }
+
+  /** A container's latest run (or the one before with `previous`). */
+  current(name: string, previous = false): ContainerRun | undefined {
+    return this.#byName.get(name)?.at(previous ? -2 : -1);
+  }
+
+  /** Adds a container's new run; returns the runs no longer kept (for `logs --previous` one old run stays). */
+  push(name: string, run: ContainerRun): ContainerRun[] {
+    const list = this.#byName.get(name) ?? [];
+    list.push(run);
+    this.#byName.set(name, list);
+    return list.splice(0, Math.max(0, list.length - 2));
+  }
+
+  /** The latest run of each container that has not exited. */
+  live(): Array<{ name: string; run: ContainerRun }> {
+    return this.#latest().filter(({ run }) => live(run));
+  }
+
+  /** The latest run of each container that is running (not paused, created or exited). */
+  running(): Array<{ name: string; id: string }> {
+    return this.#latest()
+      .filter(({ run }) => run.state.status === 'running')
+      .map(({ name, run }) => ({ name, id: run.id }));
+  }
+
+  /** Every run kept; empties the list when `clear`. */
+  all(clear = false): ContainerRun[] {
+    const out = [...this.#byName.values()].flat();
+    if (clear) this.#byName.clear();
+    return out;
+  }
+
+  #latest(): Array<{ name: string; run: ContainerRun }> {
+    return [...this.#byName].flatMap(([name, list]) => (list.length > 0 ? [{ name, run: list.at(-1)! }] : []));
+  }
+}

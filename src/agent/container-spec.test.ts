@@ -3,10 +3,9 @@ import { test } from 'node:test';
 import type { Pod } from '../api/core/v1/pod-types.js';
 import { containerSpec, type ContainerSpecInput } from './container-spec.js';
 
-const namespaces = { network: '/p/ns/net', ipc: '/p/ns/ipc', uts: '/p/ns/uts' };
 
 function input(pod: Pod, identity: ContainerSpecInput['identity'], extra: Partial<ContainerSpecInput> = {}): ContainerSpecInput {
-  return { pod, container: pod.spec.containers[0]!, role: 'app', restartCount: 0, env: [], volumes: new Map(), namespaces, identity, ...extra };
+  return { pod, container: pod.spec.containers[0]!, role: 'app', restartCount: 0, env: [], volumes: new Map(), sandbox: '0123456789', identity, ...extra };
 }
 
 const pod = (spec: Partial<Pod['spec']> = {}): Pod => ({
@@ -25,15 +24,14 @@ test('the identity becomes user, group and security; pod sysctls (slashes normal
   assert.deepEqual(spec.security, security);
   assert.deepEqual(spec.sysctls, { 'net.ipv4.ip_local_port_range': '1024 65000' });
   assert.equal(spec.readOnlyRootfs, true);
-  assert.deepEqual(spec.namespaces, namespaces);
+  assert.equal(spec.sandbox, '0123456789');
+  assert.equal(spec.namespaces, undefined, 'the driver resolves the sandbox');
 });
 
-test('no runAsUser: the image user; no sysctls: none; the pod user namespace is joined', () => {
-  const userns = { ...namespaces, user: '/p/ns/user' };
-  const spec = containerSpec(input(pod(), { security: { userNamespace: { hostId: 2 ** 30, size: 65536 } } }, { namespaces: userns }));
+test('no runAsUser: the image user; no sysctls: none; the pod user namespace mapping is kept', () => {
+  const spec = containerSpec(input(pod(), { security: { userNamespace: { hostId: 2 ** 30, size: 65536 } } }));
   assert.equal(spec.user, undefined);
   assert.equal(spec.group, undefined);
   assert.equal(spec.sysctls, undefined);
-  assert.equal(spec.namespaces?.user, '/p/ns/user');
   assert.deepEqual(spec.security?.userNamespace, { hostId: 2 ** 30, size: 65536 });
 });

@@ -2,13 +2,13 @@
  * How a pod's containers become runtime workloads: names, the labels that let a restarted agent find
  * every container of every pod again, and the WorkloadSpec of each container (command and args with
  * $(VAR) expansion, env, volume mounts, user and confinement from the securityContext (see
- * container-security.ts), the pod's sysctls, cgroup limits from requests and limits, the pod's shared
- * namespaces: see pod-sandbox.ts).
+ * container-security.ts), the pod's sysctls, cgroup limits from requests and limits, and the pod's
+ * sandbox it runs in (pod-sandbox.ts).
  */
 import type { Container, Pod } from '../api/core/v1/pod-types.js';
 import { parseQuantity } from '../api/quantity.js';
 import { invalid } from '../lib/errors.js';
-import type { SharedNamespaces, WorkloadMount, WorkloadSpec } from '../runtime/driver.js';
+import type { WorkloadMount, WorkloadSpec } from '../runtime/driver.js';
 import type { ContainerIdentity } from './container-security.js';
 import { envMap, expandVars } from './env.js';
 import { podSysctls } from './pod-admission.js';
@@ -92,8 +92,8 @@ export interface ContainerSpecInput {
   restartCount: number;
   env: string[];
   volumes: Map<string, PreparedVolume>;
-  /** The pod's pinned namespaces, which the container joins (`user` when the pod has its own). */
-  namespaces: SharedNamespaces & Required<Pick<SharedNamespaces, 'network' | 'ipc' | 'uts'>>;
+  /** The pod's sandbox (its uid), which the container runs in. */
+  sandbox: string;
   /** Who the container runs as and how it is confined (containerSecurity). */
   identity: ContainerIdentity;
 }
@@ -109,7 +109,7 @@ export function containerSpec(input: ContainerSpecInput): WorkloadSpec {
     labels: workloadLabels(pod, c.name, input.role, input.restartCount),
     hostname: podHostname(pod),
     mounts: containerMounts(c, input.volumes),
-    namespaces: { ...input.namespaces },
+    sandbox: input.sandbox,
     cgroupParent: podCgroupParent(pod.metadata.uid ?? ''),
     resources: containerResources(c),
   };

@@ -21,9 +21,7 @@ import { Images } from '../image/images.js';
 import { OverlaySnapshotStore } from '../image/snapshots.js';
 import { isNubisError } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
-import type { RuntimeDriver } from '../runtime/driver.js';
-import { imageDigestsInUse } from '../runtime/oci/container-store.js';
-import { OciDriver } from '../runtime/oci/oci-driver.js';
+import { RuntimeRegistry } from '../runtime/registry.js';
 import { AgentServer } from './agent-server.js';
 import { clusterCa, renewServingCertificate, servingCertificate } from './serving-certificate.js';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
@@ -32,11 +30,9 @@ import { ImagePuller } from './image-puller.js';
 import { LoopbackOnly, type NetworkPlugin } from './network-plugin.js';
 import { NodeNetwork } from './node-network.js';
 import { NodeReporter } from './node-status.js';
-import { ExitWatcher } from './exit-watcher.js';
-import { PodSandboxes } from './pod-sandbox.js';
-import { UserNamespaceRanges } from './userns-ranges.js';
 import { PodManager } from './pod-manager.js';
 import { probeRunner } from './probes.js';
+import { RuntimeHandlers } from './runtime-handlers.js';
 import { CONFIG_MAPS, SECRETS, SERVICE_ACCOUNTS, SERVICES } from './resources.js';
 import { StatsCollector } from './stats.js';
 import { PodVolumes } from './volumes.js';
@@ -77,8 +73,8 @@ export interface AgentOptions {
   listen?: string;
   /** The endpoint's port (default 10250; 0 picks a free one). */
   port?: number;
-  /** Default: the OCI driver (conmon + runc) on the data dir. */
-  driver?: RuntimeDriver;
+  /** The runtime drivers; default: the OCI driver (conmon + runc) on the data dir. */
+  runtimes?: RuntimeRegistry;
   images?: Images;
   /** OCI runtime for the default driver: runc (default) or crun. */
   runtime?: string;
@@ -137,15 +133,16 @@ function apiObjects(client: RestClient): ObjectSource {
 export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const t = opts.timing ?? {};
   const address = opts.address ?? '127.0.0.1';
+  // The image store asks the drivers which images are in use; the drivers need the image store.
+  let runtimes: RuntimeRegistry | undefined = opts.runtimes;
   const images =
     opts.images ??
     new Images(opts.dataDir, opts.host, {
       snapshots: new OverlaySnapshotStore(path.join(opts.dataDir, 'snapshots'), opts.host),
-      inUse: () => imageDigestsInUse(opts.dataDir),
+      inUse: () => runtimes!.imagesInUse(),
     });
-  const driver = opts.driver ?? new OciDriver({ dataDir: opts.dataDir, host: opts.host, images, runtime: opts.runtime });
-  // conmon's exit files, watched: an exit is handled within milliseconds instead of at the next poll.
-  const exits = driver instanceof OciDriver ? new ExitWatcher((id) => driver.store.paths(id).exitDir) : undefined;
+  runtimes ??= RuntimeRegistry.create({ dataDir: opts.dataDir, host: opts.host, images, runtime: opts.runtime });
+  const handlers = new RuntimeHandlers(opts.client);
   const objects = apiObjects(opts.client);
   const nodeNetwork =
     opts.network === 'bridge'
@@ -158,30 +155,29 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     opts.client,
     opts.nodeName,
     {
-      driver,
+      runtimes,
+      handlerOf: (pod) => handlers.of(pod),
       client: opts.client,
       puller: new ImagePuller(images, { insecureRegistries: opts.insecureRegistries }),
       volumes,
       objects,
       network,
-      sandboxes: new PodSandboxes(opts.host, (uid) => volumes.podDir(uid), new UserNamespaceRanges(path.join(opts.dataDir, 'agent', 'userns'), (uid) => volumes.podDir(uid))),
       seccompDir: path.join(opts.dataDir, 'agent', 'seccomp'),
       recorder: new EventRecorder(opts.client, 'nubis-agent'),
       resolvConf: nodeNetwork ? (namespace) => nodeNetwork.resolvConf(namespace) : undefined,
-      probeRunner: probeRunner(driver, opts.host),
+      probeRunner: probeRunner(opts.host),
       backoff: new Backoff(t.backoff ?? DEFAULT_BACKOFF),
       pullBackoff: new Backoff(t.pullBackoff ?? DEFAULT_BACKOFF),
       hostIP: address,
       allocatable: () => reporter!.allocatable(),
       probeMsPerSecond: t.probeMsPerSecond ?? 1000,
       volumeRefreshMs: t.volumeRefreshMs ?? 60_000,
-      exits,
     },
     t.exitPollMs ?? 1000,
   );
   const serving = await servingCertificate(opts.client, opts.dataDir, opts.nodeName);
   const tls = { ...serving, ca: clusterCa(opts.client) };
-  const server = await AgentServer.start({ host: opts.listen ?? address, port: opts.port ?? 10250, pods, driver, stats: new StatsCollector(opts.nodeName, driver, pods), tls });
+  const server = await AgentServer.start({ host: opts.listen ?? address, port: opts.port ?? 10250, pods, stats: new StatsCollector(opts.nodeName, pods), tls });
   renewServingCertificate(opts.client, opts.dataDir, opts.nodeName, serving, (c) => server.useCertificate(c.cert, c.key), opts.signal, (m) => log.info(m));
   try {
     reporter = new NodeReporter({
@@ -197,6 +193,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       leaseDurationSeconds: t.leaseDurationSeconds ?? 40,
       labels: opts.labels,
       podCIDR: () => nodeNetwork?.podRangeInUse(),
+      runtimeHandlers: () => runtimes!.handlers(),
     });
     await reporter.register();
     await reporter.renewLease();

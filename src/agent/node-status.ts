@@ -8,7 +8,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Node, NodeStatus } from '../api/core/v1/node.js';
+import type { Node, NodeRuntimeHandler, NodeStatus } from '../api/core/v1/node.js';
 import type { RestClient } from '../client/rest-client.js';
 import type { Images } from '../image/images.js';
 import { isNubisError } from '../lib/errors.js';
@@ -38,6 +38,8 @@ export interface NodeStatusOptions {
   labels?: Record<string, string>;
   /** The pod range this node's bridge already uses: a Node registered again (it was deleted) asks for it back. */
   podCIDR?: () => string | undefined;
+  /** The RuntimeClass handlers this node can run, reported as status.runtimeHandlers (absent: not reported). */
+  runtimeHandlers?: () => string[];
 }
 
 /** Parses /proc/meminfo into bytes per key. */
@@ -125,6 +127,11 @@ export function nodeConditions(f: MachineFacts, old: Condition[] | undefined, no
   ];
 }
 
+/** status.runtimeHandlers: every handler runs pods in user namespaces; none makes read-only mounts recursively read-only. */
+export function runtimeHandlerStatus(handlers: string[]): NodeRuntimeHandler[] {
+  return handlers.map((name) => ({ name, features: { recursiveReadOnlyMounts: false, userNamespaces: true } }));
+}
+
 const isoNow = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 /** Registers the node and keeps its status and lease fresh. */
@@ -173,6 +180,7 @@ export class NodeReporter {
       daemonEndpoints: { kubeletEndpoint: { Port: this.o.port } },
       nodeInfo: await this.#nodeInfo(),
       images: images.map((i) => ({ names: [i.name, ...(i.digest ? [`${i.repository}@${i.digest}`] : [])], sizeBytes: i.size })),
+      ...(this.o.runtimeHandlers ? { runtimeHandlers: runtimeHandlerStatus(this.o.runtimeHandlers()) } : {}),
     };
   }
 

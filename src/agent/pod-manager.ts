@@ -11,6 +11,7 @@ import { Informer } from '../client/informer.js';
 import type { RestClient } from '../client/rest-client.js';
 import { logger } from '../lib/log.js';
 import type { WorkloadInfo } from '../runtime/driver.js';
+import type { SandboxDriver } from '../runtime/sandbox.js';
 import { LABELS } from './container-spec.js';
 import { PodWorker, type PodIdentity, type WorkerDeps } from './pod-worker.js';
 import { PODS } from './resources.js';
@@ -58,17 +59,23 @@ export class PodManager {
 
   /** Recovers existing workloads, then runs the informer until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
-    const existing = await this.deps.driver.list();
-    const byPod = new Map<string, { id: PodIdentity; infos: WorkloadInfo[] }>();
-    for (const info of existing) {
-      const l = info.spec.labels ?? {};
-      const uid = l[LABELS.podUid];
-      if (!uid) continue; // not a pod's workload (e.g. nubis ctr run)
-      const entry = byPod.get(uid) ?? { id: { uid, namespace: l[LABELS.podNamespace] ?? 'default', name: l[LABELS.podName] ?? '' }, infos: [] };
-      entry.infos.push(info);
-      byPod.set(uid, entry);
+    const byPod = new Map<string, { id: PodIdentity; infos: WorkloadInfo[]; driver: SandboxDriver }>();
+    for (const driver of this.deps.runtimes.drivers()) {
+      for (const info of await driver.list()) {
+        const l = info.spec.labels ?? {};
+        const uid = l[LABELS.podUid];
+        if (!uid) continue; // not a pod's workload (e.g. nubis ctr run)
+        const entry = byPod.get(uid) ?? { id: { uid, namespace: l[LABELS.podNamespace] ?? 'default', name: l[LABELS.podName] ?? '' }, infos: [], driver };
+        if (entry.driver !== driver) {
+          log.warn(`pod ${entry.id.namespace}/${entry.id.name} has workloads under two drivers: ${info.id} (${driver.name}) is removed`);
+          await driver.remove(info.id, { force: true }).catch(() => {});
+          continue;
+        }
+        entry.infos.push(info);
+        byPod.set(uid, entry);
+      }
     }
-    for (const { id, infos } of byPod.values()) this.#worker(id).adopt(infos);
+    for (const { id, infos, driver } of byPod.values()) this.#worker(id).adopt(infos, driver);
     if (byPod.size > 0) log.info(`recovered the workloads of ${byPod.size} pod(s)`);
 
     this.informer.addHandlers({
@@ -88,7 +95,7 @@ export class PodManager {
     await informing;
     clearInterval(this.#ticker);
     for (const w of this.#workers.values()) w.stop();
-    this.deps.exits?.close();
+    this.deps.runtimes.close();
   }
 
   #onPod(pod: Pod): void {
@@ -104,6 +111,13 @@ export class PodManager {
       if (!known.has(w.id.uid)) {
         log.info(`pod ${w.id.namespace}/${w.id.name} (${w.id.uid}) no longer exists: removing its containers`);
         w.gone();
+      }
+    }
+    for (const driver of this.deps.runtimes.drivers()) {
+      for (const uid of await driver.sandboxIds()) {
+        if (known.has(uid) || this.#workers.has(uid)) continue;
+        log.info(`removing the sandbox of pod ${uid}, which no longer exists`);
+        await driver.removeSandbox(uid).catch((err: unknown) => log.warn(`sandbox of pod ${uid}: ${(err as Error).message}`));
       }
     }
     for (const uid of await this.deps.volumes.podUids()) {

@@ -16,9 +16,10 @@ import type { RestClient } from '../client/rest-client.js';
 import { removeCgroupTree } from '../host/cgroups.js';
 import { isNubisError } from '../lib/errors.js';
 import { trace } from '../lib/trace.js';
-import type { ExitNotifier } from './exit-watcher.js';
 import { logger } from '../lib/log.js';
-import type { RuntimeDriver, WorkloadInfo, WorkloadSpec } from '../runtime/driver.js';
+import type { WorkloadInfo, WorkloadSpec } from '../runtime/driver.js';
+import type { RuntimeRegistry } from '../runtime/registry.js';
+import type { SandboxDriver } from '../runtime/sandbox.js';
 import type { Backoff } from './backoff.js';
 import { containerSpec, LABELS, podCgroupParent } from './container-spec.js';
 import { containerSecurity, createFailure } from './container-security.js';
@@ -27,12 +28,13 @@ import { podRejection, type PodRejection } from './pod-admission.js';
 import { resolveEnv, type DownwardContext, type ObjectSource } from './env.js';
 import { ImagePullError, type ImagePuller } from './image-puller.js';
 import type { NetworkPlugin } from './network-plugin.js';
-import { PodSandbox, type PodSandboxes } from './pod-sandbox.js';
+import { PodSandbox } from './pod-sandbox.js';
 import { writePodResolvConf } from './pod-dns.js';
-import { fmtDelay, live, runOf, settledInfo, shouldRestart, terminal } from './container-runs.js';
-import { computePodStatus, type ContainerRun, type ContainerView } from './pod-status.js';
+import { fmtDelay, live, PodRuns, runOf, settledInfo, shouldRestart, terminal } from './container-runs.js';
+import type { ContainerRun, ContainerView } from './pod-status.js';
+import { PodStatusReporter } from './pod-status-reporter.js';
 import { ContainerProbes } from './container-probes.js';
-import type { ProbeRunner } from './probes.js';
+import type { ProbeRunner, ProbeTarget } from './probes.js';
 import { PODS } from './resources.js';
 import type { PodVolumes, PreparedVolume } from './volumes.js';
 
@@ -40,13 +42,15 @@ const log = logger('agent');
 
 /** What every pod worker shares. */
 export interface WorkerDeps {
-  driver: RuntimeDriver;
+  /** The drivers of this machine; a pod's is picked by its RuntimeClass handler. */
+  runtimes: RuntimeRegistry;
+  /** The RuntimeClass handler of a pod (the default one without runtimeClassName); fails for a missing class. */
+  handlerOf(pod: Pod): Promise<string>;
   client: RestClient;
   puller: ImagePuller;
   volumes: PodVolumes;
   objects: ObjectSource;
   network: NetworkPlugin;
-  sandboxes: PodSandboxes;
   probeRunner: ProbeRunner;
   /** Container restarts (CrashLoopBackOff). */
   backoff: Backoff;
@@ -58,8 +62,6 @@ export interface WorkerDeps {
   probeMsPerSecond: number;
   /** How often configMap and secret volumes are refreshed. */
   volumeRefreshMs: number;
-  /** Reports container exits as they happen (else only the pod manager's poll finds them). */
-  exits?: ExitNotifier;
   /** Events about pods (Created, Started, Killing, BackOff, Failed...); none when absent. */
   recorder?: Recorder;
   /** The cluster DNS resolv.conf of a pod in `namespace` (dnsPolicy ClusterFirst), when there is one. */
@@ -78,16 +80,16 @@ export interface PodIdentity {
 export class PodWorker {
   #pod: Pod | undefined;
   #gone = false;
-  readonly #sandbox: PodSandbox;
-  readonly #runs = new Map<string, ContainerRun[]>();
+  /** The pod's driver and sandbox, once picked (by the pod's handler, or by the workloads found at recovery). */
+  #driver: SandboxDriver | undefined;
+  #sandbox: PodSandbox | undefined;
+  readonly #runs = new PodRuns();
   readonly #waiting = new Map<string, { reason: string; message?: string }>();
   readonly #probes: ContainerProbes;
   #volumes: Map<string, PreparedVolume> | undefined;
   #volumesAt = 0;
   #resolvFile: string | null | undefined;
-  #startTime: string | undefined;
-  #lastStatus: PodStatus | undefined;
-  #lastPatched: string | undefined;
+  readonly #status: PodStatusReporter;
   #stoppedAll = false;
   #busy = false;
   #pollAgain = false;
@@ -104,7 +106,7 @@ export class PodWorker {
     private readonly deps: WorkerDeps,
   ) {
     this.done = new Promise((r) => (this.#resolveDone = r));
-    this.#sandbox = new PodSandbox({ podUid: id.uid, namespace: id.namespace, name: id.name }, deps);
+    this.#status = new PodStatusReporter(deps.client);
     this.#probes = new ContainerProbes({
       runner: deps.probeRunner,
       msPerSecond: deps.probeMsPerSecond,
@@ -126,7 +128,7 @@ export class PodWorker {
   /** The newest pod object from the API. */
   update(pod: Pod): void {
     this.#pod = pod;
-    this.#startTime ??= pod.status?.startTime;
+    this.#status.started(pod);
     this.kick();
   }
 
@@ -136,28 +138,29 @@ export class PodWorker {
     this.kick();
   }
 
-  /** Takes over workloads a previous agent made (recovery), without touching them. */
-  adopt(infos: WorkloadInfo[]): void {
+  /** The pod's driver, once picked. */
+  get driver(): SandboxDriver | undefined {
+    return this.#driver;
+  }
+
+  /** Takes over workloads a previous agent made with `driver` (recovery), without touching them. */
+  adopt(infos: WorkloadInfo[], driver: SandboxDriver): void {
+    this.#use(driver);
     for (const info of infos) {
       const labels = info.spec.labels ?? {};
       const run = runOf(info);
       this.#watchExit(run);
       if (labels[LABELS.role] === 'sandbox') {
-        this.#sandbox.adoptInfra(run);
+        this.#sandbox!.adoptInfra(run);
         continue;
       }
-      const name = labels[LABELS.container] ?? '';
-      const list = this.#runs.get(name) ?? [];
-      list.push(run);
-      list.sort((a, b) => a.restartCount - b.restartCount);
-      this.#runs.set(name, list);
+      this.#runs.adopt(labels[LABELS.container] ?? '', run);
     }
   }
 
   /** The container ID of a container's latest run (or the one before with `previous`). */
   containerId(name: string, previous = false): string | undefined {
-    const list = this.#runs.get(name) ?? [];
-    return list.at(previous ? -2 : -1)?.id;
+    return this.#runs.current(name, previous)?.id;
   }
 
   /** Why a container has no run to show logs of or exec into, if the agent knows. */
@@ -167,12 +170,7 @@ export class PodWorker {
 
   /** Running containers (for stats). */
   runningContainers(): Array<{ name: string; id: string }> {
-    const out: Array<{ name: string; id: string }> = [];
-    for (const [name, list] of this.#runs) {
-      const cur = list.at(-1);
-      if (cur && cur.state.status === 'running') out.push({ name, id: cur.id });
-    }
-    return out;
+    return this.#runs.running();
   }
 
   kick(): void {
@@ -192,10 +190,10 @@ export class PodWorker {
   async poll(): Promise<void> {
     if (this.#busy) this.#pollAgain = true; // looked at once the sync in progress ends
     if (this.#finished || this.#busy) return;
-    const check = [...this.#runs.values()].map((l) => l.at(-1)).filter((r): r is ContainerRun => live(r));
+    const check = this.#runs.live().map(({ run }) => run);
     let changed = false;
     for (const run of check) {
-      const exited = this.deps.driver.hasExited ? await this.deps.driver.hasExited(run.id) : true;
+      const exited = this.#d.hasExited ? await this.#d.hasExited(run.id) : true;
       if (exited === false) continue;
       if (await this.#refresh(run)) changed = true;
     }
@@ -205,7 +203,7 @@ export class PodWorker {
   /** Re-reads a run's state; true when it changed. */
   async #refresh(run: ContainerRun): Promise<boolean> {
     try {
-      const info = await settledInfo(this.deps.driver, run.id);
+      const info = await settledInfo(this.#d, run.id);
       const changed = info.state.status !== run.state.status;
       run.state = info.state;
       return changed;
@@ -256,18 +254,45 @@ export class PodWorker {
 
   /** A live run's exit triggers a poll at once (the exit watch), not at the next tick. */
   #watchExit(run: ContainerRun): void {
-    if (live(run)) this.deps.exits?.watch(run.id, () => void this.poll().catch((err: unknown) => log.debug(`poll ${this.id.name}: ${(err as Error).message}`)));
+    if (live(run)) this.#d.watchExit(run.id, () => void this.poll().catch((err: unknown) => log.debug(`poll ${this.id.name}: ${(err as Error).message}`)));
   }
 
   #downward(): DownwardContext {
-    return { hostIP: this.deps.hostIP, podIP: this.#sandbox.podIP, allocatable: this.deps.allocatable() };
+    return { hostIP: this.deps.hostIP, podIP: this.#sandbox?.podIP, allocatable: this.deps.allocatable() };
+  }
+
+  /** The pod's driver; only called where the pod has runs, which it has only once a driver is picked. */
+  get #d(): SandboxDriver {
+    if (!this.#driver) throw new Error(`pod ${this.id.namespace}/${this.id.name} has no runtime driver yet`);
+    return this.#driver;
+  }
+
+  #use(driver: SandboxDriver): void {
+    if (this.#driver) return;
+    this.#driver = driver;
+    this.#sandbox = new PodSandbox({ podUid: this.id.uid, namespace: this.id.namespace, name: this.id.name }, { driver, network: this.deps.network });
+  }
+
+  /** Picks the pod's driver by its RuntimeClass handler; false (the pod waits, with an event) when there is none. */
+  async #pickDriver(pod: Pod): Promise<boolean> {
+    if (this.#driver) return true;
+    try {
+      this.#use(this.deps.runtimes.forHandler(await this.deps.handlerOf(pod)));
+      return true;
+    } catch (err) {
+      return this.#waitAll('ContainerCreating', `Failed to create pod sandbox: ${(err as Error).message}`, 10_000, 'FailedCreatePodSandBox');
+    }
+  }
+
+  #probeTarget(c: Container, run: ContainerRun): ProbeTarget {
+    return { driver: this.#d, containerId: run.id, netns: this.#sandbox?.info?.networkNamespace, podIP: this.#sandbox?.podIP || undefined, container: c };
   }
 
   async #sync(): Promise<void> {
     const pod = this.#pod;
     if (this.#gone || !pod || pod.metadata.deletionTimestamp) return this.#terminate();
-    this.#startTime ??= new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    if (terminal(pod.status?.phase) || terminal(this.#lastStatus?.phase)) {
+    this.#status.started();
+    if (terminal(pod.status?.phase) || terminal(this.#status.last?.phase)) {
       await this.#stopAll();
       await this.#report();
       return;
@@ -275,6 +300,7 @@ export class PodWorker {
     trace(`pod ${this.id.name}: sync`);
     const rejection = podRejection(pod);
     if (rejection) return this.#reject(pod, rejection);
+    if (!(await this.#pickDriver(pod))) return;
     if (!(await this.#ensureVolumes(pod))) return;
     trace(`pod ${this.id.name}: volumes`);
     if (!(await this.#ensureSandbox())) return;
@@ -316,7 +342,7 @@ export class PodWorker {
   async #waitAll(reason: string, message: string, retryMs: number, event?: string): Promise<false> {
     if (event) this.#event('Warning', event, message);
     for (const c of [...(this.#pod!.spec.initContainers ?? []), ...this.#pod!.spec.containers]) {
-      if (!live(this.#runs.get(c.name)?.at(-1))) this.#waiting.set(c.name, { reason, message });
+      if (!live(this.#runs.current(c.name))) this.#waiting.set(c.name, { reason, message });
     }
     await this.#report();
     this.#schedule(retryMs);
@@ -326,20 +352,16 @@ export class PodWorker {
   /** Fails a pod this node refuses (pod-admission.ts), with an event, as the kubelet rejects a pod. */
   async #reject(pod: Pod, r: PodRejection): Promise<void> {
     this.#event('Warning', r.reason, r.message);
-    const status: PodStatus = { phase: 'Failed', reason: r.reason, message: `Pod was rejected: ${r.message}` };
-    await this.deps.client.patch(PODS, pod.metadata.name, { status }, 'merge', { namespace: this.id.namespace, subresource: 'status' }).catch((err: unknown) => {
-      if (!isNubisError(err, 'NotFound')) throw err;
-    });
-    this.#lastStatus = { ...this.#lastStatus, ...status };
+    await this.#status.set(pod, { phase: 'Failed', reason: r.reason, message: `Pod was rejected: ${r.message}` });
     this.#dirty = true;
   }
 
   /** The pod's sandbox and network (pod-sandbox.ts); containers left in a lost one are stopped. */
   async #ensureSandbox(): Promise<boolean> {
     try {
-      await this.#sandbox.ensure(async () => {
-        const orphaned = this.#liveRuns();
-        await Promise.all(orphaned.map(({ run }) => this.deps.driver.stop(run.id, { timeoutSeconds: 0 }).catch(() => {})));
+      await this.#sandbox!.ensure(async () => {
+        const orphaned = this.#runs.live();
+        await Promise.all(orphaned.map(({ run }) => this.#d.stop(run.id, { timeoutSeconds: 0 }).catch(() => {})));
         for (const { run } of orphaned) await this.#refresh(run);
         return orphaned.length;
       }, { userNamespace: this.#pod?.spec.hostUsers === false });
@@ -357,19 +379,10 @@ export class PodWorker {
     return (this.#resolvFile = file);
   }
 
-  #liveRuns(): Array<{ name: string; run: ContainerRun }> {
-    const out: Array<{ name: string; run: ContainerRun }> = [];
-    for (const [name, list] of this.#runs) {
-      const cur = list.at(-1);
-      if (live(cur)) out.push({ name, run: cur! });
-    }
-    return out;
-  }
-
   /** Runs init containers in order; true once all completed. */
   async #syncInit(pod: Pod): Promise<boolean> {
     for (const c of pod.spec.initContainers ?? []) {
-      const cur = this.#runs.get(c.name)?.at(-1);
+      const cur = this.#runs.current(c.name);
       if (live(cur)) return false;
       if (cur && cur.state.exitCode === 0) continue;
       if (cur) {
@@ -385,7 +398,7 @@ export class PodWorker {
 
   async #syncApps(pod: Pod): Promise<void> {
     for (const c of pod.spec.containers) {
-      const cur = this.#runs.get(c.name)?.at(-1);
+      const cur = this.#runs.current(c.name);
       if (live(cur)) {
         if (this.#probes.livenessFailed(c.name)) await this.#killUnhealthy(pod, c, cur!);
         else if (!this.#probes.has(c.name)) this.#startProbes(c, cur!);
@@ -427,7 +440,7 @@ export class PodWorker {
 
   /** Pulls, resolves env, creates and starts one run of a container; failures leave it waiting with a reason. */
   async #start(pod: Pod, c: Container, role: 'init' | 'app', restartCount: number): Promise<void> {
-    const { driver } = this.deps;
+    const driver = this.#d;
     const pullKey = `pull:${this.id.uid}/${c.name}`;
     const retry = (reason: string, message: string) => {
       this.deps.pullBackoff.restarted(pullKey);
@@ -459,7 +472,7 @@ export class PodWorker {
     try {
       info = await driver.create(spec);
     } catch (err) {
-      if (await this.#sandbox.lost()) {
+      if (await this.#sandbox!.lost()) {
         // Its pinned namespaces were unmounted under it: the next sync makes the sandbox again.
         log.warn(`pod ${this.id.namespace}/${this.id.name}: its sandbox is gone (${(err as Error).message})`);
         this.#dirty = true;
@@ -474,13 +487,9 @@ export class PodWorker {
       return retry('RunContainerError', (err as Error).message);
     }
     this.deps.pullBackoff.forget(pullKey);
-    const run = runOf(await settledInfo(this.deps.driver, info.id));
+    const run = runOf(await settledInfo(driver, info.id));
     this.#watchExit(run);
-    const list = this.#runs.get(c.name) ?? [];
-    list.push(run);
-    // Keep the new run and the one before it (logs --previous, lastState); older runs go.
-    for (const old of list.splice(0, Math.max(0, list.length - 2))) await driver.remove(old.id, { force: true }).catch(() => {});
-    this.#runs.set(c.name, list);
+    for (const old of this.#runs.push(c.name, run)) await driver.remove(old.id, { force: true }).catch(() => {});
     this.#waiting.delete(c.name);
     this.#event('Normal', 'Created', `Created container ${c.name}`);
     this.#event('Normal', 'Started', `Started container ${c.name}`);
@@ -490,9 +499,9 @@ export class PodWorker {
   /** The workload of a container: env, identity and confinement, volumes (fsGroup), the pod's resolv.conf. */
   async #workloadSpec(pod: Pod, c: Container, role: 'init' | 'app', restartCount: number): Promise<WorkloadSpec> {
     const env = await resolveEnv(pod, c, this.deps.objects, this.#downward());
-    const identity = await containerSecurity({ pod, container: c, idMapping: this.#sandbox.idMapping, seccompDir: this.deps.seccompDir });
-    await applyFsGroup(pod, this.#volumes ?? new Map(), this.#sandbox.idMapping);
-    const spec = containerSpec({ pod, container: c, role, restartCount, env, volumes: this.#volumes ?? new Map(), namespaces: this.#sandbox.paths!, identity });
+    const identity = await containerSecurity({ pod, container: c, idMapping: this.#sandbox?.idMapping, seccompDir: this.deps.seccompDir });
+    await applyFsGroup(pod, this.#volumes ?? new Map(), this.#sandbox?.idMapping);
+    const spec = containerSpec({ pod, container: c, role, restartCount, env, volumes: this.#volumes ?? new Map(), sandbox: this.id.uid, identity });
     const resolv = await this.#resolvConf(pod);
     if (resolv) spec.mounts = [...(spec.mounts ?? []), { source: resolv, destination: '/etc/resolv.conf', readOnly: true }];
     return spec;
@@ -500,18 +509,17 @@ export class PodWorker {
 
   #startProbes(c: Container, run: ContainerRun): void {
     const reported = this.#pod?.status?.containerStatuses?.find((st) => st.name === c.name && st.containerID === `nubis://${run.id}`);
-    this.#probes.start(c, run.id, reported, () => ({ containerId: run.id, netns: this.#sandbox.paths?.network, podIP: this.#sandbox.podIP || undefined, container: c }));
+    this.#probes.start(c, run.id, reported, () => this.#probeTarget(c, run));
   }
 
   #view(c: Container): ContainerView {
-    const list = this.#runs.get(c.name) ?? [];
-    const cur = list.at(-1);
+    const cur = this.#runs.current(c.name);
     const { ready, started } = this.#probes.results(c, cur?.id);
     return {
       name: c.name,
       image: c.image ?? '',
       current: cur,
-      previous: list.at(-2),
+      previous: this.#runs.current(c.name, true),
       waiting: live(cur) ? undefined : this.#waiting.get(c.name),
       ready,
       started,
@@ -522,26 +530,13 @@ export class PodWorker {
   async #report(): Promise<PodStatus | undefined> {
     const pod = this.#pod;
     if (!pod || this.#gone) return undefined;
-    const status = computePodStatus({
-      pod: this.#lastStatus ? { ...pod, status: { ...pod.status, ...this.#lastStatus } } : pod,
+    return this.#status.report(pod, {
       init: (pod.spec.initContainers ?? []).map((c) => this.#view(c)),
       containers: pod.spec.containers.map((c) => this.#view(c)),
-      sandboxReady: this.#sandbox.paths !== undefined,
+      sandboxReady: this.#sandbox?.info !== undefined,
       hostIP: this.deps.hostIP,
-      podIP: this.#sandbox.podIP || undefined,
-      startTime: this.#startTime ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-      now: new Date(),
+      podIP: this.#sandbox?.podIP || undefined,
     });
-    const json = JSON.stringify(status);
-    if (json === this.#lastPatched) return status;
-    try {
-      await this.deps.client.patch(PODS, pod.metadata.name, { status }, 'merge', { namespace: this.id.namespace, subresource: 'status' });
-      this.#lastPatched = json;
-      this.#lastStatus = status;
-    } catch (err) {
-      if (!isNubisError(err, 'NotFound')) throw err;
-    }
-    return status;
   }
 
   /** Stops one run: the preStop hook (exec or HTTP), then the stop signal, then SIGKILL after the grace period. */
@@ -549,11 +544,11 @@ export class PodWorker {
     const deadline = Date.now() + graceSeconds * 1000;
     const preStop = c?.lifecycle?.preStop;
     if (preStop && run.state.status === 'running' && graceSeconds > 0) {
-      await this.deps.probeRunner(preStop, graceSeconds, { containerId: run.id, netns: this.#sandbox.paths?.network, podIP: this.#sandbox.podIP || undefined, container: c! });
+      await this.deps.probeRunner(preStop, graceSeconds, this.#probeTarget(c!, run));
     }
     const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
     if (c && run.state.status === 'running') this.#event('Normal', 'Killing', `Stopping container ${c.name}`);
-    await this.deps.driver.stop(run.id, { timeoutSeconds: left }).catch((err: unknown) => {
+    await this.#d.stop(run.id, { timeoutSeconds: left }).catch((err: unknown) => {
       if (!isNubisError(err, 'Conflict') && !isNubisError(err, 'NotFound')) throw err;
     });
   }
@@ -564,10 +559,10 @@ export class PodWorker {
     this.#probes.stopAll();
     const grace = this.#pod?.spec.terminationGracePeriodSeconds ?? 30;
     const containers = [...(this.#pod?.spec.initContainers ?? []), ...(this.#pod?.spec.containers ?? [])];
-    await Promise.all(this.#liveRuns().map(({ name, run }) => this.#stopRun(containers.find((c) => c.name === name), run, grace)));
-    for (const { run } of this.#liveRuns()) await this.#refresh(run);
+    await Promise.all(this.#runs.live().map(({ name, run }) => this.#stopRun(containers.find((c) => c.name === name), run, grace)));
+    for (const { run } of this.#runs.live()) await this.#refresh(run);
     // The sandbox goes (and the pod's address with it), whether this agent made it or an earlier one did.
-    await this.#sandbox.remove().catch((err: unknown) => log.warn(`sandbox of ${this.id.name}: ${(err as Error).message}`));
+    await this.#sandbox?.remove().catch((err: unknown) => log.warn(`sandbox of ${this.id.name}: ${(err as Error).message}`));
     this.#stoppedAll = true;
   }
 
@@ -578,7 +573,7 @@ export class PodWorker {
     const pod = this.#pod;
     const grace = pod?.metadata.deletionGracePeriodSeconds ?? pod?.spec.terminationGracePeriodSeconds ?? 30;
     const containers = [...(pod?.spec.initContainers ?? []), ...(pod?.spec.containers ?? [])];
-    const running = this.#liveRuns();
+    const running = this.#runs.live();
     if (running.length > 0) log.info(`pod ${this.id.namespace}/${this.id.name}: stopping ${running.length} container(s), grace period ${grace}s`);
     await Promise.all(running.map(({ name, run }) => this.#stopRun(containers.find((c) => c.name === name), run, grace)));
     for (const { run } of running) await this.#refresh(run);
@@ -595,15 +590,14 @@ export class PodWorker {
 
   /** Removes every workload, the network, the volumes and the cgroup of the pod. */
   async #removeAll(): Promise<void> {
-    const { driver } = this.deps;
-    await this.#sandbox.remove();
-    for (const { id } of [...this.#runs.values()].flat()) {
-      this.deps.exits?.unwatch(id);
-      await driver.remove(id, { force: true }).catch((err: unknown) => {
+    const driver = this.#driver;
+    await this.#sandbox?.remove();
+    for (const { id } of this.#runs.all(true)) {
+      driver?.unwatchExit(id);
+      await driver?.remove(id, { force: true }).catch((err: unknown) => {
         if (!isNubisError(err, 'NotFound')) throw err;
       });
     }
-    this.#runs.clear();
     await this.deps.volumes.tearDown(this.id.uid);
     await removeCgroupTree(podCgroupParent(this.id.uid)).catch((err: unknown) => log.warn(`cgroup of pod ${this.id.name}: ${(err as Error).message}`));
     this.deps.backoff.forgetPrefix(`${this.id.uid}/`);

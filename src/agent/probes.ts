@@ -51,6 +51,8 @@ export class ProbeState {
 
 /** Where a probe goes: the container (exec) and the pod's network namespace (HTTP, TCP). */
 export interface ProbeTarget {
+  /** The driver the container runs on. */
+  driver: RuntimeDriver;
   containerId: string;
   /** The pod's network namespace (its sandbox's pinned file), while the sandbox exists. */
   netns?: string;
@@ -90,7 +92,7 @@ const TCP_SCRIPT = 'exec 3<>"/dev/tcp/$1/$2"';
 const HTTP_SCRIPT = 'exec 3<>"/dev/tcp/$1/$2" || exit 2; printf "%s" "$NUBIS_PROBE_REQUEST" >&3; IFS= read -r line <&3; printf "%s\\n" "$line"';
 
 /** The real probe runner: exec through the driver, HTTP and TCP from inside the pod's network namespace. */
-export function probeRunner(driver: RuntimeDriver, host: Host): ProbeRunner {
+export function probeRunner(host: Host): ProbeRunner {
   return async (handler, timeoutSeconds, target) => {
     const timeoutMs = Math.max(1, timeoutSeconds) * 1000;
     try {
@@ -98,7 +100,7 @@ export function probeRunner(driver: RuntimeDriver, host: Host): ProbeRunner {
         let kill: (() => void) | undefined;
         const timer = setTimeout(() => kill?.(), timeoutMs);
         try {
-          const code = await driver.exec(target.containerId, {
+          const code = await target.driver.exec(target.containerId, {
             command: handler.exec.command ?? [],
             stdio: ['ignore', 'ignore', 'ignore'],
             onStart: (p) => (kill = () => p.kill('SIGKILL')),

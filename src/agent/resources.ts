@@ -9,3 +9,4 @@ export const SECRETS: ResourceInfo = { group: '', version: 'v1', resource: 'secr
 export const LEASES: ResourceInfo = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', kind: 'Lease', namespaced: true };
 export const SERVICES: ResourceInfo = { group: '', version: 'v1', resource: 'services', kind: 'Service', namespaced: true };
 export const SERVICE_ACCOUNTS: ResourceInfo = { group: '', version: 'v1', resource: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true };
+export const RUNTIME_CLASSES: ResourceInfo = { group: 'node.k8s.io', version: 'v1', resource: 'runtimeclasses', kind: 'RuntimeClass', namespaced: false };

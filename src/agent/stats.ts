@@ -4,7 +4,6 @@
  * (usageNanoCores) come from the difference to the previous sample; the first request samples twice.
  */
 import { promises as fs } from 'node:fs';
-import type { RuntimeDriver } from '../runtime/driver.js';
 import type { PodManager } from './pod-manager.js';
 import { parseMeminfo } from './node-status.js';
 
@@ -68,7 +67,6 @@ export class StatsCollector {
 
   constructor(
     private readonly nodeName: string,
-    private readonly driver: RuntimeDriver,
     private readonly pods: PodManager,
   ) {}
 
@@ -96,7 +94,7 @@ export class StatsCollector {
     for (const w of this.pods.workers()) {
       const containers: ContainerStats[] = [];
       for (const { name, id } of w.runningContainers()) {
-        const s = await this.driver.stats(id).catch(() => undefined);
+        const s = await w.driver?.stats(id).catch(() => undefined);
         if (!s) continue;
         seen.add(id);
         containers.push({

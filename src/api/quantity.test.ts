@@ -48,3 +48,11 @@ test('huge and tiny exponents are bounded, not computed', () => {
   assert.match(quantityProblem('1Qi')!, /quantities must match the regular expression/);
   assert.equal(quantityProblem('1Gi'), undefined);
 });
+
+test('the same text is parsed once: callers share the (immutable) result', () => {
+  const a = Quantity.parse('1536Mi')!;
+  assert.equal(Quantity.parse('1536Mi'), a);
+  assert.equal(a.add(Quantity.parse('512Mi')!).toString(), '2Gi');
+  assert.equal(Quantity.parse('1536Mi')!.toString(), '1536Mi', 'sums make new quantities');
+  assert.equal(Quantity.parse(' 1536Mi')!.toString(), '1536Mi');
+});

@@ -43,6 +43,10 @@ const NANO = 10n ** 9n;
 const pow10 = (n: number): bigint => 10n ** BigInt(n);
 const ceilDiv = (a: bigint, b: bigint): bigint => (a % b === 0n ? a / b : a / b + (a > 0n ? 1n : 0n));
 
+/** Quantities parsed lately, by their text (they are immutable, so one object serves every caller). */
+const PARSED = new Map<string, Quantity>();
+const PARSED_MAX = 4096;
+
 /** An exact quantity (in units of 10^-9, rounded up beyond that as Kubernetes does) and its format. */
 export class Quantity {
   private constructor(
@@ -62,6 +66,8 @@ export class Quantity {
   static parse(q: unknown): Quantity | undefined {
     if (typeof q === 'number') return Number.isFinite(q) ? Quantity.parse(String(q)) : undefined;
     if (typeof q !== 'string' || q.length > 4 * MAX_QUANTITY_DIGITS) return undefined;
+    const known = PARSED.get(q);
+    if (known) return known;
     const m = QUANTITY.exec(q.trim());
     if (!m) return undefined;
     const [num, suffix = ''] = [m[1]!, m[2]];
@@ -83,7 +89,11 @@ export class Quantity {
     // far below a nano unit it rounds up to one, as Kubernetes rounds tiny requests up.
     if (digits !== 0n && places + exp > MAX_QUANTITY_DIGITS + 9) return undefined;
     const nano = digits === 0n ? 0n : exp >= 0 ? digits * pow10(exp) : -exp > places ? 1n : ceilDiv(digits, pow10(-exp));
-    return new Quantity(negative ? -nano : nano, format);
+    const parsed = new Quantity(negative ? -nano : nano, format);
+    // The same few strings ("100m", "64Mi") come again and again; parsing them is most of the cost.
+    if (PARSED.size >= PARSED_MAX) PARSED.clear();
+    PARSED.set(q, parsed);
+    return parsed;
   }
 
   /** Like `parse`, for values already validated: anything else counts as zero. */

@@ -35,6 +35,7 @@ import { ServiceAccountAdmission } from './admission/service-account.js';
 import { PodSecurityAdmission } from './admission/pod-security.js';
 import { LimitRanger } from './admission/limit-ranger.js';
 import { ResourceQuotaAdmission } from './admission/resource-quota.js';
+import { RuntimeClassAdmission } from './admission/runtime-class.js';
 import { AuthenticatorChain, credentialsOf, type UserInfo } from './authn/authenticator.js';
 import { ClientCertificateAuthenticator } from './authn/client-certificate.js';
 import { TokenFileAuthenticator } from './authn/token-file.js';
@@ -165,6 +166,7 @@ export class ApiServer {
       new LimitRanger(options.store),
       new ServiceAccountAdmission(options.store),
       new TenantAdmission(this.tenancy, options.store),
+      new RuntimeClassAdmission(options.store), // after TenantAdmission, which may name the pod's class
       new PodSecurityAdmission(this.tenancy, options.store),
       new RbacEscalation(this.authorizer, this.rbac, (user, ns) => tenants.rulesFor(user, ns)),
       quotas, // last: it charges the quota, so every other plugin has had its say
@@ -283,13 +285,14 @@ export class ApiServer {
   }
 
   /**
-   * The server's own objects: default namespaces, kube-dns, and `default/kubernetes` with this server's
+   * The server's own objects: default namespaces, RuntimeClasses, kube-dns, and `default/kubernetes` with this server's
    * address for pods (none when it listens on loopback only).
    */
   private async ensureClusterObjects(): Promise<void> {
     const o = this.options;
     const objects = (this.clusterObjects = new ClusterObjects(o.store, this.registry, this.system));
     const warn = (what: string) => (e: Error) => log.warn(`cannot ${what}: ${e.message}`);
+    await objects.ensureRuntimeClasses().catch(warn('create the default RuntimeClasses'));
     await objects.ensureDnsService(this.services.dnsServiceIp()).catch(warn('create the cluster DNS Service'));
     await objects.ensureKubernetesService(this.services.kubernetesServiceIp(), this.port).catch(warn('create default/kubernetes'));
     this.inClusterIp = podReachableAddress(o.listen, o.advertiseAddress);

@@ -1,7 +1,7 @@
 /**
- * The objects the API server itself keeps: the default namespaces, `kube-system/kube-dns` (the cluster
- * DNS Service on the tenth service address; it selects no pods, every node's agent answers on it) and
- * `default/kubernetes`, the Service pods reach the API at (KUBERNETES_SERVICE_HOST) on the first
+ * The objects the API server itself keeps: the default namespaces and RuntimeClasses, `kube-system/kube-dns`
+ * (the cluster DNS Service on the tenth service address; it selects no pods, every node's agent answers
+ * on it) and `default/kubernetes`, the Service pods reach the API at (KUBERNETES_SERVICE_HOST) on the first
  * address, port 443. That one selects nothing: each API server writes its own address into the
  * Service's Endpoints and an EndpointSlice of its own, and takes them out when it stops. A server that
  * dies without stopping leaves its address until it starts again.
@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import type { Endpoints } from '../api/core/v1/endpoints.js';
 import { API_SERVER_MANAGER, MANAGED_BY_LABEL, SERVICE_NAME_LABEL, type EndpointSlice } from '../api/discovery/v1/endpoint-slice.js';
 import type { KubeObject } from '../api/meta.js';
+import { NODE_GROUP } from '../api/node/v1/runtime-class.js';
 import type { ResourceRegistry } from '../api/registry.js';
 import { isNubisError } from '../lib/errors.js';
 import { primaryAddress } from '../lib/host-address.js';
@@ -19,6 +20,17 @@ import { refOf } from './object-ops.js';
 import { ApiError } from './status.js';
 
 export const KUBERNETES_SERVICE = 'kubernetes';
+
+/**
+ * The RuntimeClasses every cluster starts with: `runc` (ordinary containers) and `nubis-microvm` (a
+ * kernel per pod in a micro-VM). The micro-VM class's overhead is an estimate of what a secure pod's
+ * VM costs beside its containers (QEMU, guest kernel and guest agent): the micro-VM driver's
+ * measurements will replace it. Made when missing, never overwritten: an administrator's changes stay.
+ */
+export const DEFAULT_RUNTIME_CLASSES: Array<{ metadata: { name: string }; handler: string; overhead?: { podFixed: Record<string, string> } }> = [
+  { metadata: { name: 'runc' }, handler: 'runc' },
+  { metadata: { name: 'nubis-microvm' }, handler: 'nubis-microvm', overhead: { podFixed: { cpu: '250m', memory: '160Mi' } } },
+];
 const NAMESPACE = 'default';
 
 /**
@@ -64,6 +76,11 @@ export class ClusterObjects {
 
   async ensureNamespaces(names: string[]): Promise<void> {
     for (const name of names) await this.ensure('', 'namespaces', undefined, { metadata: { name } });
+  }
+
+  /** The default RuntimeClasses that are missing. */
+  async ensureRuntimeClasses(): Promise<void> {
+    for (const rc of DEFAULT_RUNTIME_CLASSES) await this.ensure(NODE_GROUP, 'runtimeclasses', undefined, structuredClone(rc));
   }
 
   /** kube-system/kube-dns at `clusterIP`. */

@@ -213,6 +213,39 @@ export async function removeCgroupTree(prefix: string, root = CGROUP_ROOT): Prom
   }
 }
 
+/** The hierarchy dirs of the machine's cgroups (fixed while we run): looked up once. */
+let hierarchyDirs: Promise<string[]> | undefined;
+
+/**
+ * Removes the cgroup `path` if it is empty, then each parent up to `stopAt` that is now empty, in every
+ * hierarchy (a pod's cgroup goes with its last container). rmdir fails on a cgroup that still has children
+ * or processes: that one and those above it stay, rightly. Only this chain is touched: no walk over other
+ * cgroups. Best effort: nothing is thrown.
+ */
+export async function removeEmptyCgroupChain(cgroupsPath: string, stopAt: string): Promise<void> {
+  const chain: string[] = [];
+  for (let p = cgroupsPath; p.length >= stopAt.length && p !== '/'; p = path.posix.dirname(p)) chain.push(p);
+  hierarchyDirs ??= hierarchies(CGROUP_ROOT, detectCgroupMode()).then((hs) => hs.map((h) => h.dir));
+  let roots: string[];
+  try {
+    roots = await hierarchyDirs;
+  } catch {
+    hierarchyDirs = undefined;
+    return;
+  }
+  await Promise.all(
+    roots.map(async (root) => {
+      for (const p of chain) {
+        try {
+          await fs.rmdir(path.join(root, p));
+        } catch (err) {
+          if (errno(err) !== 'ENOENT') return;
+        }
+      }
+    }),
+  );
+}
+
 /**
  * Whether a memory limit can include swap (so a container over its limit is killed instead of swapping):
  * on v1 that needs memory.memsw.* (swap accounting); on v2 runc simply skips memory.swap.max when absent.

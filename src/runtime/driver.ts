@@ -139,6 +139,11 @@ export interface WorkloadSpec {
   /** The workload's hostname (also in its /etc/hosts and /etc/hostname); a prefix of the ID by default. */
   hostname?: string;
   mounts?: WorkloadMount[];
+  /**
+   * The id of a sandbox of this driver (sandbox.ts) the workload runs in: it shares the sandbox's
+   * namespaces (and, for a guest sandbox, its kernel). Not together with `namespaces`.
+   */
+  sandbox?: string;
   namespaces?: SharedNamespaces;
   security?: WorkloadSecurity;
   /** Kernel parameters (dotted names) set in the workload's namespaces as it starts. */

@@ -1,11 +1,13 @@
 /**
- * The scheduler wired to the API: informers on nodes, pods and namespaces feed Scheduler.on*, bindings
- * go to pods/<name>/binding, PodScheduled conditions to the pod's status subresource, and Scheduled /
- * FailedScheduling events to core/v1 Events. Run it where the controllers run (under leader election).
+ * The scheduler wired to the API: informers on nodes, pods, namespaces and RuntimeClasses feed
+ * Scheduler.on*, bindings go to pods/<name>/binding, PodScheduled conditions to the pod's status
+ * subresource, and Scheduled / FailedScheduling events to core/v1 Events. Run it where the controllers
+ * run (under leader election).
  */
 import type { Node } from '../api/core/v1/node.js';
 import type { Pod, PodCondition } from '../api/core/v1/pod-types.js';
 import type { KubeObject } from '../api/meta.js';
+import { NODE_GROUP, type RuntimeClass } from '../api/node/v1/runtime-class.js';
 import { Informer } from '../client/informer.js';
 import { EVENTS } from '../client/event-recorder.js';
 import type { ResourceInfo, RestClient } from '../client/rest-client.js';
@@ -18,6 +20,7 @@ const log = logger('scheduler');
 const PODS: ResourceInfo = { group: '', version: 'v1', resource: 'pods', kind: 'Pod', namespaced: true };
 const NODES: ResourceInfo = { group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false };
 const NAMESPACES: ResourceInfo = { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false };
+const RUNTIME_CLASSES: ResourceInfo = { group: NODE_GROUP, version: 'v1', resource: 'runtimeclasses', kind: 'RuntimeClass', namespaced: false };
 
 /** Binds through the binding subresource. */
 export function clientBinder(client: RestClient): Binder {
@@ -86,10 +89,12 @@ export function startScheduler(client: RestClient, signal: AbortSignal, opts: Om
   const nodes = new Informer<Node>(client, NODES);
   const pods = new Informer<Pod>(client, PODS);
   const namespaces = new Informer<KubeObject>(client, NAMESPACES);
+  const runtimeClasses = new Informer<RuntimeClass>(client, RUNTIME_CLASSES);
   nodes.addHandlers({ add: (n) => scheduler.onNodeAdd(n), update: (_o, n) => scheduler.onNodeUpdate(n), delete: (n) => scheduler.onNodeDelete(n) });
   namespaces.addHandlers({ add: (n) => scheduler.onNamespaceAdd(n), update: (_o, n) => scheduler.onNamespaceUpdate(n), delete: (n) => scheduler.onNamespaceDelete(n) });
+  runtimeClasses.addHandlers({ add: (c) => scheduler.onRuntimeClassAdd(c), update: (_o, c) => scheduler.onRuntimeClassUpdate(c), delete: (c) => scheduler.onRuntimeClassDelete(c) });
   pods.addHandlers({ add: (p) => scheduler.onPodAdd(p), update: (o, p) => scheduler.onPodUpdate(o, p), delete: (p) => scheduler.onPodDelete(p) });
-  const informers = [nodes, pods, namespaces];
+  const informers = [nodes, pods, namespaces, runtimeClasses];
   const runs = informers.map((i) => i.run(signal));
   const synced = Promise.all(informers.map((i) => i.waitForSync(signal))).then(() => undefined);
   const loop = synced.then(

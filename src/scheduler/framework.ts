@@ -76,10 +76,12 @@ export type ClusterEvent =
   | 'NodeLabelChange'
   | 'NodeTaintChange'
   | 'NodeUnschedulableChange'
+  | 'NodeRuntimeHandlersChange'
   | 'AssignedPodAdd'
   | 'AssignedPodUpdate'
   | 'AssignedPodDelete'
-  | 'NamespaceChange';
+  | 'NamespaceChange'
+  | 'RuntimeClassChange';
 
 /** What plugins may read: the live cluster snapshot. */
 export interface FrameworkHandle {

@@ -12,6 +12,8 @@ export class NodeInfo {
   labels: Record<string, string> = {};
   taints: Taint[] = [];
   unschedulable = false;
+  /** The RuntimeClass handlers the node reports (status.runtimeHandlers); null when it reports none. */
+  runtimeHandlers: ReadonlySet<string> | null = null;
   allocatable = new Resources();
   allocatablePods = 0;
   /** Sum of the fit requests of the pods on the node. */
@@ -37,6 +39,8 @@ export class NodeInfo {
     this.labels = node?.metadata.labels ?? {};
     this.taints = node?.spec?.taints ?? [];
     this.unschedulable = !!node?.spec?.unschedulable;
+    const handlers = node?.status?.runtimeHandlers;
+    this.runtimeHandlers = Array.isArray(handlers) ? new Set(handlers.map((h) => h.name)) : null;
     this.allocatable = new Resources();
     this.allocatablePods = addResourceList(this.allocatable, node?.status?.allocatable);
     this.generation++;

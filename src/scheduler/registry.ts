@@ -6,6 +6,7 @@ import { LEAST_ALLOCATED, leastAllocated } from './plugins/least-allocated/least
 import { NODE_AFFINITY, nodeAffinity } from './plugins/node-affinity/node-affinity.js';
 import { NODE_NAME, nodeName } from './plugins/node-name/node-name.js';
 import { NODE_RESOURCES_FIT, nodeResourcesFit } from './plugins/node-resources-fit/node-resources-fit.js';
+import { NODE_RUNTIME_HANDLER, nodeRuntimeHandler } from './plugins/node-runtime-handler/node-runtime-handler.js';
 import { NODE_UNSCHEDULABLE, nodeUnschedulable } from './plugins/node-unschedulable/node-unschedulable.js';
 import { SELECTOR_SPREAD, selectorSpread } from './plugins/selector-spread/selector-spread.js';
 import { TAINT_TOLERATION, taintToleration } from './plugins/taint-toleration/taint-toleration.js';
@@ -18,6 +19,7 @@ export function builtinPlugins(): Map<string, PluginFactory> {
   return new Map<string, PluginFactory>([
     [NODE_NAME, nodeName],
     [NODE_UNSCHEDULABLE, nodeUnschedulable],
+    [NODE_RUNTIME_HANDLER, nodeRuntimeHandler],
     [TAINT_TOLERATION, taintToleration],
     [NODE_AFFINITY, nodeAffinity],
     [NODE_RESOURCES_FIT, nodeResourcesFit],
@@ -35,8 +37,9 @@ export interface Profile {
 }
 
 /**
- * The default profile, as kube-scheduler's: cheap filters that reject whole classes of nodes first,
- * then resources, then pod affinity (the costliest). Weights follow Kubernetes' defaults.
+ * The default profile, as kube-scheduler's (plus the nodes' runtime handlers): cheap filters that reject
+ * whole classes of nodes first, then resources, then pod affinity (the costliest). Weights follow
+ * Kubernetes' defaults.
  */
 export function defaultProfile(): Profile {
   return {
@@ -44,6 +47,7 @@ export function defaultProfile(): Profile {
     plugins: [
       { name: NODE_NAME },
       { name: NODE_UNSCHEDULABLE },
+      { name: NODE_RUNTIME_HANDLER },
       { name: TAINT_TOLERATION, weight: 3 },
       { name: NODE_AFFINITY, weight: 2 },
       { name: NODE_RESOURCES_FIT },

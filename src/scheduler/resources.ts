@@ -1,5 +1,6 @@
-import type { Container, PodSpec } from '../api/core/v1/pod-types.js';
-import { parseQuantity } from '../api/quantity.js';
+import { podResources, type ResourceList } from '../api/core/v1/pod-resources.js';
+import type { PodSpec } from '../api/core/v1/pod-types.js';
+import { Quantity, parseQuantity } from '../api/quantity.js';
 
 /**
  * Numeric resource amounts for the scheduler's hot path: CPU in millicores, memory and ephemeral storage
@@ -20,26 +21,12 @@ export class Resources {
     if (o.scalar) for (const [k, v] of o.scalar) this.setScalar(k, this.getScalar(k) + sign * v);
   }
 
-  /** Each amount becomes the larger of this and `o` (init containers run one at a time). */
-  max(o: Resources): void {
-    this.milliCpu = Math.max(this.milliCpu, o.milliCpu);
-    this.memory = Math.max(this.memory, o.memory);
-    this.ephemeralStorage = Math.max(this.ephemeralStorage, o.ephemeralStorage);
-    if (o.scalar) for (const [k, v] of o.scalar) this.setScalar(k, Math.max(this.getScalar(k), v));
-  }
-
   getScalar(name: string): number {
     return this.scalar?.get(name) ?? 0;
   }
 
   setScalar(name: string, value: number): void {
     (this.scalar ??= new Map()).set(name, value);
-  }
-
-  clone(): Resources {
-    const r = new Resources();
-    r.add(this);
-    return r;
   }
 }
 
@@ -73,67 +60,32 @@ export interface PodRequests {
   nonZeroMemory: number;
 }
 
-function containerRequests(c: Container): { r: Resources; nzCpu: number; nzMem: number } {
+/** What a container that requests no CPU or memory counts for scoring (Kubernetes' NonMissingContainerRequests). */
+const NON_ZERO_DEFAULTS: ResourceList = { cpu: Quantity.parse(`${DEFAULT_MILLI_CPU_REQUEST}m`)!, memory: Quantity.of(DEFAULT_MEMORY_REQUEST) };
+
+/** Exact amounts as the scheduler's numbers (CPU rounded up to millicores, the rest up to whole units). */
+function resourcesOf(list: ResourceList): Resources {
   const r = new Resources();
-  const req = c.resources?.requests;
-  addResourceList(r, req);
-  const nzCpu = req && req.cpu !== undefined ? r.milliCpu : DEFAULT_MILLI_CPU_REQUEST;
-  const nzMem = req && req.memory !== undefined ? r.memory : DEFAULT_MEMORY_REQUEST;
-  return { r, nzCpu, nzMem };
+  for (const name in list) {
+    const q = list[name]!;
+    if (name === 'cpu') r.milliCpu = Number(q.milliValue());
+    else if (name === 'memory') r.memory = Number(q.value());
+    else if (name === 'ephemeral-storage') r.ephemeralStorage = Number(q.value());
+    else if (name !== 'pods') r.setScalar(name, Number(q.value()));
+  }
+  return r;
 }
 
 /**
- * Kubernetes' effective pod requests: the sum over app containers plus restartable init containers
- * (sidecars, which keep running), or the largest single init container plus the sidecars started before
- * it, whichever is larger per resource; then pod overhead. Containers without requests count 0 for fit.
+ * Kubernetes' effective pod requests (api/core/v1/pod-resources.ts, as quotas count them): app
+ * containers and sidecars add up, an init container runs beside the sidecars started before it, the
+ * pod's overhead adds. Containers without requests count 0 for fit and Kubernetes' defaults for scores.
  */
 export function podRequests(spec: PodSpec): PodRequests {
-  const requests = new Resources();
-  let nzCpu = 0;
-  let nzMem = 0;
-  for (const c of spec.containers ?? []) {
-    const x = containerRequests(c);
-    requests.add(x.r);
-    nzCpu += x.nzCpu;
-    nzMem += x.nzMem;
-  }
-  if (spec.initContainers?.length) {
-    const sidecars = new Resources();
-    let sideCpu = 0;
-    let sideMem = 0;
-    const initMax = new Resources();
-    let initCpu = 0;
-    let initMem = 0;
-    for (const c of spec.initContainers) {
-      const x = containerRequests(c);
-      if (c.restartPolicy === 'Always') {
-        sidecars.add(x.r);
-        sideCpu += x.nzCpu;
-        sideMem += x.nzMem;
-        initMax.max(sidecars);
-        initCpu = Math.max(initCpu, sideCpu);
-        initMem = Math.max(initMem, sideMem);
-      } else {
-        const withSidecars = x.r.clone();
-        withSidecars.add(sidecars);
-        initMax.max(withSidecars);
-        initCpu = Math.max(initCpu, x.nzCpu + sideCpu);
-        initMem = Math.max(initMem, x.nzMem + sideMem);
-      }
-    }
-    requests.add(sidecars);
-    nzCpu += sideCpu;
-    nzMem += sideMem;
-    requests.max(initMax);
-    nzCpu = Math.max(nzCpu, initCpu);
-    nzMem = Math.max(nzMem, initMem);
-  }
-  if (spec.overhead) {
-    const o = new Resources();
-    addResourceList(o, spec.overhead);
-    requests.add(o);
-    nzCpu += o.milliCpu;
-    nzMem += o.memory;
-  }
-  return { requests, nonZeroMilliCpu: nzCpu, nonZeroMemory: nzMem };
+  const nonZero = podResources(spec, 'requests', { nonMissing: NON_ZERO_DEFAULTS });
+  return {
+    requests: resourcesOf(podResources(spec, 'requests')),
+    nonZeroMilliCpu: Number(nonZero.cpu?.milliValue() ?? 0n),
+    nonZeroMemory: Number(nonZero.memory?.value() ?? 0n),
+  };
 }

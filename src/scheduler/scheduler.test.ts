@@ -175,6 +175,33 @@ describe('Scheduler', () => {
     assert.equal(scheduler.snapshot.get('n')!.requested.milliCpu, 0);
   });
 
+  it("places a pod of a RuntimeClass only where its handler runs, counting the class's overhead", async () => {
+    let now = 1e12;
+    const { scheduler, bound, events } = harness({ now: () => now });
+    const secure = { apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: 'secure' }, handler: 'nubis-microvm' };
+    scheduler.onNodeAdd(testNode('n', { cpu: '1' }));
+    // As admitted: the class's overhead is in the pod (750m + 250m fills the node exactly).
+    const vm = testPod('vm', { cpu: '750m', spec: { runtimeClassName: 'secure', overhead: { cpu: '250m', memory: '160Mi' } } });
+    scheduler.onPodAdd(vm);
+    await scheduler.runUntilIdle();
+    assert.deepEqual(events.map((e) => e.message), ['0/1 nodes are available: 1 RuntimeClass "secure" not found.']);
+    now += 1000;
+    scheduler.onRuntimeClassAdd(secure);
+    await scheduler.runUntilIdle();
+    assert.equal(events[1]?.message, '0/1 nodes are available: 1 node(s) didn\'t support runtime handler "nubis-microvm".');
+    assert.equal(scheduler.queue.whereIs('default/vm'), 'unschedulable');
+    // The node's agent starts reporting the handler: the pod is retried and fits.
+    now += 2000;
+    const upgraded = testNode('n', { cpu: '1' });
+    upgraded.status!.runtimeHandlers = [{ name: 'runc' }, { name: 'nubis-microvm' }];
+    scheduler.onNodeUpdate(upgraded);
+    assert.equal(scheduler.queue.whereIs('default/vm'), 'active');
+    await scheduler.runUntilIdle();
+    assert.equal(bound.get('vm'), 'n');
+    assert.equal(scheduler.snapshot.get('n')!.requested.milliCpu, 1000);
+    assert.equal(scheduler.snapshot.get('n')!.requested.memory, 160 * 2 ** 20);
+  });
+
   it('runs until aborted, scheduling pods as they arrive', async () => {
     const { scheduler, bound } = harness();
     const ac = new AbortController();

@@ -2,6 +2,7 @@ import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import type { Node } from '../api/core/v1/node.js';
 import type { Pod, PodCondition } from '../api/core/v1/pod-types.js';
 import type { KubeObject } from '../api/meta.js';
+import type { RuntimeClass } from '../api/node/v1/runtime-class.js';
 import { deepEqual } from '../api/validation.js';
 import { isNubisError, messageOf } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
@@ -45,10 +46,10 @@ export interface SchedulerOptions {
 const log = logger('scheduler');
 
 /**
- * The scheduler: consumes Node, Pod and Namespace events, keeps the snapshot and the queue, runs one
- * synchronous scheduling cycle per pod and binds asynchronously (bounded concurrency) while the next
- * cycles proceed with the pod assumed on its node. Transport-free: the client wiring calls the `on*`
- * methods from informers and implements Binder, EventRecorder and PodStatusUpdater.
+ * The scheduler: consumes Node, Pod, Namespace and RuntimeClass events, keeps the snapshot and the
+ * queue, runs one synchronous scheduling cycle per pod and binds asynchronously (bounded concurrency)
+ * while the next cycles proceed with the pod assumed on its node. Transport-free: the client wiring
+ * calls the `on*` methods from informers and implements Binder, EventRecorder and PodStatusUpdater.
  */
 export class Scheduler {
   readonly snapshot = new ClusterSnapshot();
@@ -100,6 +101,19 @@ export class Scheduler {
 
   onNamespaceDelete(ns: KubeObject): void {
     this.snapshot.removeNamespace(ns.metadata.name);
+  }
+
+  onRuntimeClassAdd(rc: RuntimeClass): void {
+    this.snapshot.setRuntimeClass(rc.metadata.name, rc.handler);
+    this.queue.onEvent('RuntimeClassChange');
+  }
+
+  onRuntimeClassUpdate(rc: RuntimeClass): void {
+    this.onRuntimeClassAdd(rc);
+  }
+
+  onRuntimeClassDelete(rc: RuntimeClass): void {
+    this.snapshot.removeRuntimeClass(rc.metadata.name);
   }
 
   onPodAdd(pod: Pod): void {
@@ -290,5 +304,7 @@ export function nodeChanges(old: Node, node: Node): ClusterEvent[] {
   if (!deepEqual(old.metadata.labels ?? {}, node.metadata.labels ?? {})) events.push('NodeLabelChange');
   if (!deepEqual(old.spec?.taints ?? [], node.spec?.taints ?? [])) events.push('NodeTaintChange');
   if (!!old.spec?.unschedulable !== !!node.spec?.unschedulable) events.push('NodeUnschedulableChange');
+  const handlers = (n: Node) => n.status?.runtimeHandlers?.map((h) => h.name);
+  if (!deepEqual(handlers(old), handlers(node))) events.push('NodeRuntimeHandlersChange');
   return events;
 }

@@ -19,6 +19,7 @@ export class ClusterSnapshot {
   private readonly infos = new Map<string, NodeInfo>();
   private readonly podStates = new Map<string, PodState>();
   private readonly namespaceLabels = new Map<string, Record<string, string>>();
+  private readonly runtimeClasses = new Map<string, string>();
   /** Nodes that exist, in a stable order for round-robin sampling. */
   readonly nodeList: NodeInfo[] = [];
   /** Pods anywhere with a required anti-affinity term, and with any pod (anti-)affinity term. */
@@ -68,6 +69,19 @@ export class ClusterSnapshot {
 
   removeNamespace(name: string): void {
     this.namespaceLabels.delete(name);
+  }
+
+  setRuntimeClass(name: string, handler: string): void {
+    this.runtimeClasses.set(name, handler);
+  }
+
+  removeRuntimeClass(name: string): void {
+    this.runtimeClasses.delete(name);
+  }
+
+  /** The handler of a RuntimeClass seen through events, or undefined. */
+  runtimeHandlerOf(runtimeClassName: string): string | undefined {
+    return this.runtimeClasses.get(runtimeClassName);
   }
 
   /** Labels of a namespace seen through events, or undefined. */

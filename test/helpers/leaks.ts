@@ -87,11 +87,12 @@ export function assertNoLeftovers(dataDir: string, before?: HostSnapshot): void 
   if (problems.length > 0) throw new Error(`leftovers after test:\n  ${problems.join('\n  ')}`);
 }
 
-/** What an agent left in its data dir: pod directories (volumes, pinned namespaces) and containers. */
+/** What an agent left in its data dir: pod directories (volumes), sandboxes (pinned namespaces) and containers. */
 export function agentDirsLeft(dataDir: string): string[] {
   const entries = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
   return [
     ...entries(path.join(dataDir, 'agent', 'pods')).map((d) => `pod dir left: ${d}`),
+    ...entries(path.join(dataDir, 'sandboxes')).map((d) => `sandbox left: ${d}`),
     ...entries(path.join(dataDir, 'agent', 'userns')).map((d) => `user namespace range still claimed: ${d}`),
     ...entries(path.join(dataDir, 'containers')).filter((d) => /^[0-9a-f]{64}$/.test(d)).map((d) => `container left: ${d}`),
   ];

@@ -105,7 +105,7 @@ export function podLimitViolations(pod: Pod, range: LimitRange): string[] {
     if (item.type === 'Container') {
       for (const [c] of containersOf(pod)) out.push(...itemViolations(item, resourceList(c?.resources?.requests), resourceList(c?.resources?.limits)));
     } else if (item.type === 'Pod') {
-      out.push(...itemViolations(item, podResources(pod.spec, 'requests', { overhead: false }), podResources(pod.spec, 'limits')));
+      out.push(...itemViolations(item, podResources(pod.spec, 'requests', { overhead: false }), podResources(pod.spec, 'limits', { overhead: false })));
     }
   }
   return out;

@@ -1,9 +1,10 @@
 /**
  * The roles and bindings every cluster starts with (Kubernetes' bootstrap policy, in Nubis' words):
- * cluster-admin, admin ⊃ edit ⊃ view built by aggregation, the self-review and discovery rights every
- * user has, public health and version paths, and the anonymous read of kube-public/cluster-info that
- * joining needs. The API server writes them at start and keeps their rules complete while they carry
- * `rbac.authorization.kubernetes.io/autoupdate: "true"` (set it to "false" to take a role over).
+ * cluster-admin, admin ⊃ edit ⊃ view built by aggregation, the self-review, discovery and RuntimeClass
+ * reading rights every user has, public health and version paths, and the anonymous read of
+ * kube-public/cluster-info that joining needs. The API server writes them at start and keeps their
+ * rules complete while they carry `rbac.authorization.kubernetes.io/autoupdate: "true"` (set it to
+ * "false" to take a role over).
  */
 import type { ClusterRole, PolicyRule, Role, RoleBinding, Subject } from '../../api/rbac/v1/rbac.js';
 import { RBAC_GROUP } from '../../api/rbac/v1/rbac.js';
@@ -44,8 +45,11 @@ const STATUSES: Array<[string, string[]]> = [
   ['events.k8s.io', ['events']],
 ];
 
+/** Cluster-scoped things every user may read: which RuntimeClasses pods may name. */
+const CLUSTER_READABLE: Array<[string, string[]]> = [['node.k8s.io', ['runtimeclasses']]];
+
 function aggregateToView(): PolicyRule[] {
-  return [...WORKLOADS, ...STATUSES].map(([g, rs]) => rule(READ, [g], rs));
+  return [...WORKLOADS, ...STATUSES, ...CLUSTER_READABLE].map(([g, rs]) => rule(READ, [g], rs));
 }
 
 function aggregateToEdit(): PolicyRule[] {
@@ -147,6 +151,7 @@ export function bootstrapPolicy(): BootstrapPolicy {
       rule(['create', 'update'], [''], ['configmaps']),
     ]),
     clusterRole('nubis:login', [rule(['create'], ['nubis.dev'], ['logins'])]),
+    clusterRole('nubis:cluster-reader', CLUSTER_READABLE.map(([g, rs]) => rule(READ, [g], rs))),
     clusterRole('system:node-bootstrapper', [rule(['create', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests'])]),
   ];
   const clusterRoleBindings = [
@@ -168,6 +173,7 @@ export function bootstrapPolicy(): BootstrapPolicy {
       { kind: 'ServiceAccount', apiGroup: '', name: 'service-account-controller', namespace: 'kube-system' },
     ]),
     clusterBinding('nubis:login', 'nubis:login', [group('system:unauthenticated'), group('system:authenticated')]),
+    clusterBinding('nubis:cluster-reader', 'nubis:cluster-reader', [group('system:authenticated')]),
     clusterBinding('system:controller:generic-garbage-collector', 'system:controller:generic-garbage-collector', [
       { kind: 'ServiceAccount', apiGroup: '', name: 'generic-garbage-collector', namespace: 'kube-system' },
     ]),

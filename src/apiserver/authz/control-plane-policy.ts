@@ -61,6 +61,7 @@ export const CONTROLLER_ROLES: Record<string, PolicyRule[]> = {
 /** ClusterRole system:kube-scheduler: its informers, bindings, PodScheduled conditions and events. */
 export const SCHEDULER_RULES: PolicyRule[] = [
   rule(['get', 'list', 'watch'], [''], ['nodes', 'pods', 'namespaces']),
+  rule(['list', 'watch'], ['node.k8s.io'], ['runtimeclasses']),
   rule(['create'], [''], ['pods/binding']),
   rule(['patch'], [''], ['pods/status']),
   EVENTS,

@@ -6,7 +6,7 @@
  * Fields absent here are refused by the decoder rather than dropped.
  */
 
-/** meta/v1, runtime, intstr and resource (the building blocks), coordination/v1, policy/v1 and autoscaling/v1. */
+/** meta/v1, runtime, intstr and resource (the building blocks), coordination/v1, node/v1, policy/v1 and autoscaling/v1. */
 export const SMALL_PROTOS: string[] = [
   `syntax = "proto2";
 package k8s.meta;
@@ -50,6 +50,12 @@ message LeaseSpec {
   optional string holderIdentity = 1 [(ptr)=true]; optional int32 leaseDurationSeconds = 2 [(ptr)=true]; optional meta.MicroTime acquireTime = 3 [(ptr)=true];
   optional meta.MicroTime renewTime = 4 [(ptr)=true]; optional int32 leaseTransitions = 5 [(ptr)=true]; optional string strategy = 6 [(ptr)=true]; optional string preferredHolder = 7 [(ptr)=true];
 }
+`,
+  `syntax = "proto2";
+package k8s.node;
+message RuntimeClass { optional meta.ObjectMeta metadata = 1; optional string handler = 2 [(keep)=true]; optional Overhead overhead = 3 [(ptr)=true]; optional Scheduling scheduling = 4 [(ptr)=true]; }
+message Overhead { map<string, resource.Quantity> podFixed = 1; }
+message Scheduling { map<string, string> nodeSelector = 1; repeated core.Toleration tolerations = 2; }
 `,
   `syntax = "proto2";
 package k8s.policy;

@@ -82,6 +82,9 @@ test('pointer zeros stay, int-or-string, quantities, times, inline structs and b
   assert.deepEqual(decodeProtobufBody(secret), { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { pw: Buffer.from('hunter2').toString('base64') }, type: 'Opaque' });
   const lease = wrap('coordination.k8s.io/v1', 'Lease', { metadata: { name: 'l' }, spec: { renewTime: { seconds: 1_700_000_000, nanos: 123_456_789 } } });
   assert.deepEqual((decodeProtobufBody(lease).spec as Record<string, unknown>).renewTime, '2023-11-14T22:13:20.123456Z');
+  const scheduling = { nodeSelector: { 'nubis.dev/microvm': 'true' }, tolerations: [{ key: 'microvm', operator: 'Exists', effect: 'NoSchedule' }] };
+  const rc = wrap('node.k8s.io/v1', 'RuntimeClass', { metadata: { name: 'vm' }, handler: 'nubis-microvm', overhead: { podFixed: { memory: { string: '160Mi' } } }, scheduling });
+  assert.deepEqual(decodeProtobufBody(rc), { apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: 'vm' }, handler: 'nubis-microvm', overhead: { podFixed: { memory: '160Mi' } }, scheduling });
 });
 
 test('a field number outside the schema is refused with where it was, not dropped', () => {

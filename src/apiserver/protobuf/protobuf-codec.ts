@@ -27,6 +27,7 @@ const PACKAGES: Record<string, string> = {
   apps: 'k8s.apps',
   batch: 'k8s.batch',
   'coordination.k8s.io': 'k8s.coordination',
+  'node.k8s.io': 'k8s.node',
   policy: 'k8s.policy',
   autoscaling: 'k8s.autoscaling',
   'meta.k8s.io': 'k8s.meta',

@@ -155,3 +155,24 @@ export async function conmonAlive(paths: ContainerPaths): Promise<number | undef
     return undefined;
   }
 }
+
+/**
+ * Waits (up to 5 s, then kills) until the conmon of a container is gone. Not when conmon is our parent:
+ * it runs `rm` as the exit command of a --rm container and waits for it.
+ */
+export async function waitConmonGone(paths: ContainerPaths): Promise<void> {
+  const pid = await conmonAlive(paths);
+  if (!pid || pid === process.ppid) return;
+  const t0 = Date.now();
+  // It normally exits within milliseconds of the exit file: look often at first.
+  while ((await conmonAlive(paths)) && Date.now() - t0 < 5000) await sleep(Date.now() - t0 < 100 ? 2 : 10);
+  try {
+    if (await conmonAlive(paths)) process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone meanwhile
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

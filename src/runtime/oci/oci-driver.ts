@@ -1,574 +1,85 @@
 /**
- * The OCI driver: containers as conmon + runc (crun selectable), with all state on disk (see
- * container-store.ts for the layout) so any later process finds and controls every container.
- *
- * Create: validate (runtime binary, options) -> resolve and unpack the image -> reserve the name -> make the
- * container dir -> mount the overlay root -> write config.json, /etc files and record.json -> start conmon,
- * which runs `runc create` and reports the pid. Any failure undoes every step (see `teardown`).
- * Start is `runc start`. There is no per-container Nubis process: conmon is the only supervisor.
+ * The OCI driver: pods as sandboxes of pinned namespaces (pod-sandboxes.ts) with their containers as
+ * conmon + runc workloads joining them (oci-containers.ts). Exits are known from conmon's exit files
+ * through an inotify watch; the images in use are the ones its containers' records name.
  */
-import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Host } from '../../host/host.js';
-import { CGROUP_ROOT, detectCgroupMode, readCgroupStats } from '../../host/cgroups.js';
-import { readHostRlimits } from '../../host/rlimits.js';
-import type { ImageRecord } from '../../image/types.js';
-import { errno, internal, invalid, isNubisError, timeout, unavailable } from '../../lib/errors.js';
-import { withLock } from '../../lib/lock.js';
-import { logger } from '../../lib/log.js';
-import type {
-  AttachSession,
-  AttachStreams,
-  Capabilities,
-  ExecRequest,
-  LogEntry,
-  LogOptions,
-  RuntimeDriver,
-  StopOptions,
-  WorkloadInfo,
-  WorkloadSpec,
-  WorkloadStats,
-} from '../driver.js';
-import { conmonAlive, conmonPath, startConmon } from './conmon.js';
-import {
-  checkName,
-  ContainerStore,
-  newContainerId,
-  randomName,
-  type ContainerPaths,
-  type ContainerRecord,
-} from './container-store.js';
-import { readLog, Waker } from './logs.js';
-import { OciRuntime, resolveBinary } from './runc.js';
-import { userNamespaceOf } from './options.js';
-import { buildSpec, detectHostFacts, etcHostnameContent, etcHostsContent, validateContainerOptions } from './spec.js';
-import { prepareUserNamespaceRootfs, toContainerOptions } from './workload-options.js';
-import { deriveState, guard, readExitFile } from './state-machine.js';
-import { trace } from '../../lib/trace.js';
+import { internal, invalid, notFound } from '../../lib/errors.js';
+import type { WorkloadInfo, WorkloadSpec } from '../driver.js';
+import { checkSandboxId, type SandboxCapabilities, type SandboxDriver, type SandboxInfo, type SandboxSpec } from '../sandbox.js';
+import { imageDigestsInUse } from './container-store.js';
+import { ExitWatcher } from './exit-watcher.js';
+import { OciContainers, type OciDriverOptions } from './oci-containers.js';
+import { PodSandboxes } from './pod-sandboxes.js';
+import { UserNamespaceRanges } from './userns-ranges.js';
 
-const log = logger('oci');
+export class OciDriver extends OciContainers implements SandboxDriver {
+  readonly sandboxCapabilities: SandboxCapabilities = { network: 'namespace', kernel: 'host', userNamespaces: true };
+  readonly #sandboxes: PodSandboxes;
+  /** conmon's exit files, watched: an exit is known within milliseconds. */
+  readonly #exits = new ExitWatcher((id) => this.store.paths(id).exitDir);
 
-/** Where images come from: resolves a reference and unpacks it into overlay lowerdirs (topmost first). */
-export interface RootfsProvider {
-  prepareRootfs(ref: string, signal?: AbortSignal): Promise<{ image: ImageRecord; lowerDirs: string[] }>;
-}
-
-export interface OciDriverOptions {
-  dataDir: string;
-  host: Host;
-  images: RootfsProvider;
-  /** OCI runtime: "runc" (default), "crun" or a path to a runc-compatible binary. */
-  runtime?: string;
-  /**
-   * argv prefix that runs this program (e.g. [node, nubis.js]); conmon runs
-   * `<prefix> --data-dir D ctr rm -f <id>` after a detached `--rm` container exits.
-   */
-  selfCommand?: string[];
-}
-
-/** The parent cgroup of every Nubis container: /nubis/<id> in each hierarchy. */
-export const CGROUP_PARENT = '/nubis';
-
-export class OciDriver implements RuntimeDriver {
-  readonly name = 'oci';
-  readonly capabilities: Capabilities = {
-    exec: true,
-    tty: true,
-    attach: true,
-    pause: true,
-    stats: true,
-    checkpoint: false,
-    migrate: false,
-  };
-  readonly store: ContainerStore;
-  private readonly host: Host;
-  private readonly runtimeName: string;
-  /** Containers this process just created: `start` of one of them needs no state check (run's fast path). */
-  private readonly justCreated = new Map<string, ContainerRecord>();
-
-  constructor(private readonly opts: OciDriverOptions) {
-    this.store = new ContainerStore(opts.dataDir);
-    this.host = opts.host;
-    this.runtimeName = opts.runtime ?? 'runc';
+  constructor(opts: OciDriverOptions) {
+    super(opts);
+    const root = path.join(opts.dataDir, 'sandboxes');
+    // Claims stay where agents before sandbox drivers kept them, so running pods keep their ranges.
+    const ranges = new UserNamespaceRanges(path.join(opts.dataDir, 'agent', 'userns'), (uid) => path.join(root, uid));
+    this.#sandboxes = new PodSandboxes(opts.host, root, ranges, (uid) => path.join(opts.dataDir, 'agent', 'pods', uid, 'ns'));
   }
 
-  /** The runtime a record was created with (so a later process uses the same binary and root). */
-  private runtimeOf(rec: Pick<ContainerRecord, 'runtime' | 'runtimeRoot'>): OciRuntime {
-    return new OciRuntime(this.host, rec.runtime, rec.runtimeRoot);
+  async createSandbox(spec: SandboxSpec): Promise<SandboxInfo> {
+    checkSandboxId(spec.id);
+    if (spec.adoptFromPid !== undefined) await this.#sandboxes.adoptFrom(spec.id, spec.adoptFromPid);
+    else await this.#sandboxes.create(spec.id, { userNamespace: spec.userNamespace });
+    const info = await this.sandbox(spec.id);
+    if (!info) throw internal(`the sandbox of pod ${spec.namespace}/${spec.name} vanished as it was made`);
+    return info;
   }
 
-  async create(spec: WorkloadSpec, signal?: AbortSignal): Promise<WorkloadInfo> {
-    // Everything that can be checked without side effects comes first.
-    const runtimeBin = resolveBinary(this.runtimeName);
-    conmonPath();
-    const options = toContainerOptions(spec);
-    const facts = detectHostFacts();
-    validateContainerOptions(options, facts);
-    if (spec.name !== undefined) checkName(spec.name);
-    cgroupParentOf(spec);
-    const { image, lowerDirs } = await this.opts.images.prepareRootfs(spec.image, signal).catch((err: unknown) => {
-      throw createError(err);
-    });
-    trace('image resolved');
-
-    const id = newContainerId();
-    const paths = this.store.paths(id);
-    const runtimeRoot = path.join(this.opts.dataDir, path.basename(runtimeBin));
-    const cgroupsPath = `${cgroupParentOf(spec)}/${id}`;
-    const rec: Partial<ContainerRecord> & { id: string } = { id, runtime: runtimeBin, runtimeRoot, cgroupsPath };
-    try {
-      const name = await this.reserveName(id, spec.name);
-      rec.name = name;
-      await Promise.all([
-        fs.mkdir(paths.rootfs, { recursive: true }),
-        fs.mkdir(paths.upper, { recursive: true }),
-        fs.mkdir(paths.work, { recursive: true }),
-        fs.mkdir(paths.exitDir, { recursive: true }),
-        fs.mkdir(runtimeRoot, { recursive: true, mode: 0o700 }),
-      ]);
-      trace('name reserved, dirs made');
-      // volatile: no syncs of the writable layer, so unmounting it does not wait for a syncfs of the whole
-      // data dir's filesystem. It is never mounted again (a container's rootfs is mounted once, at create,
-      // and does not outlive a reboot), as CRI-O does for all containers and podman for --rm ones.
-      // The /etc files are written while mount runs; the spec needs the mounted rootfs (its /etc/passwd).
-      const hostname = spec.hostname ?? id.slice(0, 12);
-      const etc = path.join(paths.dir, 'etc');
-      const etcFiles = { hosts: path.join(etc, 'hosts'), hostname: path.join(etc, 'hostname'), resolvConf: path.join(etc, 'resolv.conf') };
-      const writeEtc = async () => {
-        await fs.mkdir(etc);
-        await Promise.all([
-          fs.writeFile(etcFiles.hosts, etcHostsContent(hostname)),
-          fs.writeFile(etcFiles.hostname, etcHostnameContent(hostname)),
-          fs.copyFile('/etc/resolv.conf', etcFiles.resolvConf).catch(() => fs.writeFile(etcFiles.resolvConf, '')),
-        ]);
-      };
-      await Promise.all([this.host.mountOverlay(lowerDirs, paths.upper, paths.work, paths.rootfs, { volatile: true }), writeEtc()]);
-      const userns = userNamespaceOf(options);
-      if (userns) await prepareUserNamespaceRootfs(this.opts.dataDir, paths.rootfs, { ...options, etcFiles }, userns.hostId);
-      trace('overlay mounted, /etc files written');
-      const ociSpec = await buildSpec({
-        id,
-        rootfs: paths.rootfs,
-        image: image.config,
-        options: { ...options, hostname, etcFiles },
-        cgroupsPath,
-        hostRlimits: readHostRlimits(),
-        hostFacts: facts,
-      });
-      const full: ContainerRecord = {
-        version: 1,
-        id,
-        name,
-        created: new Date().toISOString(),
-        image: spec.image,
-        imageDigest: image.digest,
-        imageId: image.configDigest,
-        spec: { ...spec, name },
-        runtime: runtimeBin,
-        runtimeRoot,
-        command: ociSpec.process.args,
-        env: ociSpec.process.env,
-        workdir: ociSpec.process.cwd,
-        user: `${ociSpec.process.user.uid}:${ociSpec.process.user.gid}`,
-        stopSignal: image.config.config?.StopSignal ?? 'SIGTERM',
-        tty: Boolean(spec.tty),
-        cgroupsPath,
-        lowerDirs,
-      };
-      await Promise.all([
-        fs.writeFile(paths.config, JSON.stringify(ociSpec)),
-        fs.writeFile(paths.record, JSON.stringify(full, null, 2) + '\n'),
-      ]);
-      trace('bundle written');
-      await startConmon(this.host, {
-        id,
-        name,
-        paths,
-        runtime: runtimeBin,
-        runtimeRoot,
-        tty: Boolean(spec.tty),
-        stdin: Boolean(spec.stdin),
-        exitCommand: this.exitCommand(id, spec),
-      });
-      trace('conmon: runc create done');
-      this.justCreated.set(id, full);
-      return this.info(full, { status: 'created', oomKilled: false });
-    } catch (err) {
-      await this.teardown(rec, paths).catch((e: unknown) => log.warn(`clean-up after failed create: ${String(e)}`));
-      throw createError(err);
-    }
+  async sandbox(id: string): Promise<SandboxInfo | undefined> {
+    checkSandboxId(id);
+    const paths = await this.#sandboxes.find(id);
+    if (!paths) return undefined;
+    const userNamespace = await this.#sandboxes.userNamespace(id);
+    return { id, driver: this.name, networkNamespace: paths.network, ...(userNamespace ? { userNamespace } : {}) };
   }
 
-  /** Reserves the given name, or a random free one. */
-  private async reserveName(id: string, wanted: string | undefined): Promise<string> {
-    if (wanted !== undefined) {
-      await this.store.reserveName(wanted, id);
-      return wanted;
-    }
-    for (let i = 0; ; i++) {
-      const candidate = i < 5 ? randomName() : `${randomName()}_${randomBytes(2).toString('hex')}`;
-      try {
-        await this.store.reserveName(candidate, id);
-        return candidate;
-      } catch (err) {
-        if (!isNubisError(err, 'AlreadyExists') || i > 8) throw err;
-      }
-    }
+  async sandboxIds(): Promise<string[]> {
+    return this.#sandboxes.ids();
   }
 
-  private exitCommand(id: string, spec: WorkloadSpec): string[] | undefined {
-    if (!spec.autoRemove || !this.opts.selfCommand) return undefined;
-    return [...this.opts.selfCommand, '--data-dir', this.opts.dataDir, 'ctr', 'rm', '-f', id];
+  async removeSandbox(id: string): Promise<void> {
+    checkSandboxId(id);
+    await this.#sandboxes.remove(id);
   }
 
-  async start(id: string): Promise<void> {
-    const fresh = this.justCreated.get(id);
-    if (fresh) {
-      this.justCreated.delete(id);
-      return this.startCreated(fresh);
-    }
-    const rec = await this.store.resolve(id);
-    const paths = this.store.paths(rec.id);
-    const state = await deriveState(rec.id, paths, this.runtimeOf(rec));
-    guard('start', state.status, rec.name);
-    await this.startCreated(rec);
+  watchExit(id: string, onExit: () => void): void {
+    this.#exits.watch(id, onExit);
   }
 
-  private async startCreated(rec: ContainerRecord): Promise<void> {
-    // The stamp (its mtime is StartedAt) is written while runc starts the process, and taken back if
-    // that fails.
-    const started = this.store.paths(rec.id).started;
-    const [res] = await Promise.allSettled([this.runtimeOf(rec).start(rec.id), fs.writeFile(started, '')]);
-    if (res.status === 'rejected') {
-      await fs.rm(started, { force: true });
-      throw res.reason;
-    }
-    trace('runc start done');
+  unwatchExit(id: string): void {
+    this.#exits.unwatch(id);
   }
 
-  async list(): Promise<WorkloadInfo[]> {
-    const ids = await this.store.ids();
-    const infos = await Promise.all(
-      ids.map(async (id) => {
-        const rec = await this.store.read(id);
-        return rec ? this.infoOf(rec) : undefined;
-      }),
-    );
-    return infos.filter((i): i is WorkloadInfo => i !== undefined).sort((a, b) => b.created.getTime() - a.created.getTime());
+  imagesInUse(): Promise<string[]> {
+    return imageDigestsInUse(this.opts.dataDir);
   }
 
-  async get(ref: string): Promise<WorkloadInfo> {
-    return this.infoOf(await this.store.resolve(ref));
+  close(): void {
+    this.#exits.close();
   }
 
-  /** The record of a container by ID, prefix or name. */
-  record(ref: string): Promise<ContainerRecord> {
-    return this.store.resolve(ref);
+  /** A workload's spec with the namespaces of the sandbox it names (NotFound when that is gone). */
+  async #inSandbox(spec: WorkloadSpec): Promise<WorkloadSpec> {
+    if (spec.sandbox === undefined) return spec;
+    if (spec.namespaces) throw invalid('a workload runs either in a sandbox or in given namespaces, not both');
+    checkSandboxId(spec.sandbox);
+    const namespaces = await this.#sandboxes.find(spec.sandbox);
+    if (!namespaces) throw notFound(`sandbox ${spec.sandbox} does not exist`);
+    return { ...spec, namespaces };
   }
 
-  private async infoOf(rec: ContainerRecord): Promise<WorkloadInfo> {
-    return this.info(rec, await deriveState(rec.id, this.store.paths(rec.id), this.runtimeOf(rec)));
+  override async create(spec: WorkloadSpec, signal?: AbortSignal): Promise<WorkloadInfo> {
+    return super.create(await this.#inSandbox(spec), signal);
   }
-
-  private info(rec: ContainerRecord, state: WorkloadInfo['state']): WorkloadInfo {
-    const p = this.store.paths(rec.id);
-    return {
-      driver: this.name,
-      id: rec.id,
-      name: rec.name,
-      image: rec.image,
-      imageDigest: rec.imageDigest,
-      command: rec.command,
-      created: new Date(rec.created),
-      spec: rec.spec,
-      state,
-      logPath: p.log,
-      rootfs: { path: p.rootfs, lowerDirs: rec.lowerDirs, upperDir: p.upper, workDir: p.work },
-      config: { env: rec.env, workdir: rec.workdir, user: rec.user, stopSignal: rec.stopSignal, tty: rec.tty },
-    };
-  }
-
-  async stop(ref: string, opts: StopOptions = {}): Promise<void> {
-    const rec = await this.store.resolve(ref);
-    const rt = this.runtimeOf(rec);
-    const paths = this.store.paths(rec.id);
-    const state = await deriveState(rec.id, paths, rt);
-    guard('stop', state.status, rec.name);
-    const seconds = opts.timeoutSeconds ?? 10;
-    const sig = signalName(opts.signal ?? rec.stopSignal);
-    await this.signal(rt, rec.id, sig, state.status === 'paused').catch(ignoreGone);
-    if (await this.waitExit(rec, seconds * 1000)) return;
-    log.info(`container ${rec.name} did not stop within ${seconds}s: killing it`);
-    await this.signal(rt, rec.id, 'KILL', false).catch(ignoreGone);
-    if (!(await this.waitExit(rec, 10_000))) throw timeout(`container ${rec.name} did not exit after SIGKILL`);
-  }
-
-  /** Sends a signal; a paused container is thawed afterwards so it can act on it. */
-  private async signal(rt: OciRuntime, id: string, sig: string, paused: boolean): Promise<void> {
-    await rt.kill(id, sig, sig === 'KILL');
-    if (paused) await rt.resume(id).catch(ignoreGone);
-  }
-
-  async kill(ref: string, sig = 'KILL'): Promise<void> {
-    const rec = await this.store.resolve(ref);
-    const rt = this.runtimeOf(rec);
-    const state = await deriveState(rec.id, this.store.paths(rec.id), rt);
-    guard('kill', state.status, rec.name);
-    await rt.kill(rec.id, signalName(sig));
-  }
-
-  async pause(ref: string): Promise<void> {
-    const rec = await this.store.resolve(ref);
-    const rt = this.runtimeOf(rec);
-    guard('pause', (await deriveState(rec.id, this.store.paths(rec.id), rt)).status, rec.name);
-    await rt.pause(rec.id);
-  }
-
-  async resume(ref: string): Promise<void> {
-    const rec = await this.store.resolve(ref);
-    const rt = this.runtimeOf(rec);
-    guard('resume', (await deriveState(rec.id, this.store.paths(rec.id), rt)).status, rec.name);
-    await rt.resume(rec.id);
-  }
-
-  async remove(ref: string, opts: { force?: boolean } = {}): Promise<void> {
-    const rec = await this.store.resolve(ref);
-    const paths = this.store.paths(rec.id);
-    await withLock(paths.lock, async () => {
-      if (!(await exists(paths.record))) return; // removed by another process meanwhile
-      const rt = this.runtimeOf(rec);
-      const state = await deriveState(rec.id, paths, rt);
-      trace('remove: state derived');
-      if (state.status !== 'exited') {
-        if (state.status !== 'created' && !opts.force) guard('remove', state.status, rec.name);
-        await this.signal(rt, rec.id, 'KILL', state.status === 'paused').catch(ignoreGone);
-        if (!(await this.waitExit(rec, 10_000))) throw timeout(`container ${rec.name} did not exit after SIGKILL`);
-      }
-      await this.teardown(rec, paths);
-    });
-    await fs.rm(paths.lock, { force: true });
-  }
-
-  /**
-   * Removes everything a container has on the machine, whatever step its creation reached: runtime state
-   * (and so its cgroup), conmon, the rootfs mount, the dir and the name. Each step tolerates "already gone".
-   */
-  private async teardown(rec: Partial<ContainerRecord> & { id: string }, paths: ContainerPaths): Promise<void> {
-    // runc delete (which removes the cgroup), the rootfs unmount and conmon's exit are independent.
-    await Promise.all([
-      rec.runtime && rec.runtimeRoot ? this.runtimeOf(rec as ContainerRecord).delete(rec.id, true) : undefined,
-      this.host.unmount(paths.rootfs),
-      waitConmonGone(paths),
-    ]);
-    trace('teardown: runtime deleted, unmounted, conmon gone');
-    await Promise.all([
-      fs.rm(paths.dir, { recursive: true, force: true }),
-      rec.cgroupsPath ? removeEmptyCgroups(rec.cgroupsPath) : undefined,
-    ]);
-    trace('teardown: dir and cgroups removed');
-    // The name goes last: while it is held, no other container can take it and be confused with this one.
-    if (rec.name) await this.store.releaseName(rec.name, rec.id);
-  }
-
-  /** Waits up to `ms` for the exit file; true when the container has exited. */
-  private async waitExit(rec: ContainerRecord, ms: number): Promise<boolean> {
-    const paths = this.store.paths(rec.id);
-    const waker = new Waker([paths.exitDir]);
-    try {
-      const deadline = Date.now() + ms;
-      for (let i = 0; ; i++) {
-        if (await readExitFile(paths)) return true;
-        // Every so often, look at the world in case conmon died without writing the file.
-        if (i % 10 === 9 && (await deriveState(rec.id, paths, this.runtimeOf(rec))).status === 'exited') return true;
-        const left = deadline - Date.now();
-        if (left <= 0) return false;
-        await waker.wait(Math.min(left, 100));
-      }
-    } finally {
-      waker.close();
-    }
-  }
-
-  async wait(ref: string, signal?: AbortSignal): Promise<number> {
-    const rec = await this.store.resolve(ref);
-    const paths = this.store.paths(rec.id);
-    while (!signal?.aborted) {
-      if (await this.waitExit(rec, 1000)) break;
-    }
-    const state = await deriveState(rec.id, paths, this.runtimeOf(rec));
-    return state.exitCode ?? -1;
-  }
-
-  async exec(ref: string, req: ExecRequest): Promise<number> {
-    const rec = await this.store.resolve(ref);
-    const paths = this.store.paths(rec.id);
-    const rt = this.runtimeOf(rec);
-    guard('exec', (await deriveState(rec.id, paths, rt)).status, rec.name);
-    const { execProcessSpec } = await import('./exec.js');
-    const processSpec = await execProcessSpec(paths, req);
-    const file = path.join(paths.dir, `exec-${randomBytes(6).toString('hex')}.json`);
-    await fs.writeFile(file, JSON.stringify(processSpec));
-    try {
-      // runc gives an exec a terminal only from its own controlling terminal; a caller with pipes (the
-      // agent serving `kubectl exec -it`) gets one from `script`, which runs runc on a fresh pty.
-      const argv = [rt.binary, ...rt.execArgs(rec.id, file, Boolean(req.tty))];
-      const viaScript = Boolean(req.tty) && req.stdio?.includes('pipe');
-      const [cmd, ...args] = viaScript ? ['script', '-qfec', argv.map(shellQuote).join(' '), '/dev/null'] : argv;
-      const child = this.host.spawn(cmd!, args, { stdio: req.stdio ?? ['inherit', 'inherit', 'inherit'] });
-      req.onStart?.({
-        stdin: (child.stdio[0] as NodeJS.WritableStream | null) ?? null,
-        stdout: (child.stdio[1] as NodeJS.ReadableStream | null) ?? null,
-        stderr: (child.stdio[2] as NodeJS.ReadableStream | null) ?? null,
-        kill: (sig: NodeJS.Signals = 'SIGKILL') => {
-          try {
-            process.kill(child.pid, sig);
-          } catch {
-            // already gone
-          }
-        },
-      });
-      return await child.exited;
-    } finally {
-      await fs.rm(file, { force: true });
-    }
-  }
-
-  async attach(ref: string, streams: AttachStreams): Promise<AttachSession> {
-    const rec = await this.store.resolve(ref);
-    const paths = this.store.paths(rec.id);
-    guard('attach', (await deriveState(rec.id, paths, this.runtimeOf(rec))).status, rec.name);
-    const { attachConmon } = await import('./attach.js');
-    return attachConmon(paths, streams);
-  }
-
-  async *logs(ref: string, opts: LogOptions = {}): AsyncIterable<LogEntry> {
-    const rec = await this.store.resolve(ref);
-    const paths = this.store.paths(rec.id);
-    yield* readLog(paths.log, {
-      ...opts,
-      ended: async () => (await readExitFile(paths)) !== undefined || !(await exists(paths.dir)),
-      wakeOn: [paths.exitDir],
-    });
-  }
-
-  async hasExited(id: string): Promise<boolean | undefined> {
-    const paths = this.store.paths(id);
-    if (await readExitFile(paths)) return true;
-    if (!(await exists(paths.record))) return undefined;
-    // No exit file: exited only when conmon is gone too (it died without writing one).
-    return (await exists(paths.conmonPid)) && !(await conmonAlive(paths));
-  }
-
-  async stats(ref: string): Promise<WorkloadStats> {
-    const rec = await this.store.resolve(ref);
-    try {
-      return await readCgroupStats(rec.cgroupsPath);
-    } catch (err) {
-      if (isNubisError(err, 'NotFound')) return { cpuUsageNs: 0, memoryBytes: 0, pids: 0 };
-      throw err;
-    }
-  }
-}
-
-/** The cgroup parent of a workload: /nubis or a path below it (Invalid otherwise). */
-function cgroupParentOf(spec: WorkloadSpec): string {
-  const p = spec.cgroupParent;
-  if (p === undefined) return CGROUP_PARENT;
-  const norm = path.posix.normalize(p).replace(/\/+$/, '');
-  if (!norm.startsWith(`${CGROUP_PARENT}/`) || p.split('/').includes('..') || !/^[\w./-]+$/.test(p)) {
-    throw invalid(`cgroup parent must be a path below ${CGROUP_PARENT}: "${p}"`);
-  }
-  return norm;
-}
-
-function shellQuote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
-/** "SIGTERM", "TERM", "15" -> the form runc takes ("TERM" or "15"). */
-export function signalName(sig: string): string {
-  const s = sig.trim().toUpperCase();
-  return /^\d+$/.test(s) ? s : s.replace(/^SIG/, '');
-}
-
-/** A create failure as a one-line error; a full disk says so. */
-function createError(err: unknown): unknown {
-  if (errno(err) === 'ENOSPC' || /no space left on device/i.test(String((err as Error)?.message))) {
-    return unavailable('cannot create the container: no space left on device in the data dir', err);
-  }
-  if (isNubisError(err)) return err;
-  return internal(`cannot create the container: ${(err as Error)?.message ?? String(err)}`, err);
-}
-
-function ignoreGone(err: unknown): void {
-  if (isNubisError(err, 'NotFound') || isNubisError(err, 'Conflict')) return;
-  throw err;
-}
-
-async function exists(p: string): Promise<boolean> {
-  return fs.access(p).then(
-    () => true,
-    () => false,
-  );
-}
-
-/**
- * Waits (up to 5 s, then kills) until the conmon of a container is gone. Not when conmon is our parent:
- * it runs `rm` as the exit command of a --rm container and waits for it.
- */
-async function waitConmonGone(paths: ContainerPaths): Promise<void> {
-  const pid = await conmonAlive(paths);
-  if (!pid || pid === process.ppid) return;
-  const t0 = Date.now();
-  // It normally exits within milliseconds of the exit file: look often at first.
-  while ((await conmonAlive(paths)) && Date.now() - t0 < 5000) await sleep(Date.now() - t0 < 100 ? 2 : 10);
-  try {
-    if (await conmonAlive(paths)) process.kill(pid, 'SIGKILL');
-  } catch {
-    // gone meanwhile
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** The hierarchy roots: the one v2 root, or each v1 (and hybrid) hierarchy dir. Fixed while we run. */
-let hierarchyRoots: Promise<string[]> | undefined;
-function cgroupHierarchyRoots(): Promise<string[]> {
-  hierarchyRoots ??= (async () => {
-    if (detectCgroupMode() === 'v2') return [CGROUP_ROOT];
-    const entries = await fs.readdir(CGROUP_ROOT, { withFileTypes: true });
-    return entries.filter((e) => e.isDirectory()).map((e) => path.join(CGROUP_ROOT, e.name));
-  })();
-  return hierarchyRoots;
-}
-
-/**
- * After `runc delete` removed the container's cgroup, removes what is left of it and each parent up to
- * /nubis that is now empty (a pod's cgroup goes with its last container), in every hierarchy. rmdir
- * fails on a cgroup that still has children or processes: that one and those above it stay, rightly.
- * Only this chain is touched: no walk over the other containers' cgroups.
- */
-async function removeEmptyCgroups(cgroupsPath: string): Promise<void> {
-  const chain: string[] = [];
-  for (let p = cgroupsPath; p.length >= CGROUP_PARENT.length && p !== '/'; p = path.posix.dirname(p)) chain.push(p);
-  let roots: string[];
-  try {
-    roots = await cgroupHierarchyRoots();
-  } catch {
-    return;
-  }
-  await Promise.all(
-    roots.map(async (root) => {
-      for (const p of chain) {
-        try {
-          await fs.rmdir(path.join(root, p));
-        } catch (err) {
-          if (errno(err) !== 'ENOENT') return;
-        }
-      }
-    }),
-  );
 }

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -135,6 +135,33 @@ test('an agent restart adopts running pods without restarting them; probes, rest
   await env.deletePod('survivor');
 });
 
+test('an agent from before sandbox drivers: namespaces pinned in the pod directory move to the driver, the containers go on', async () => {
+  await env.createPod('mover', { containers: [{ name: 'a', image: 'busybox', command: ['sh', '-c', 'exec sleep 600'] }] });
+  const pod = await env.waitRunning('mover');
+  const id = containerStatus(pod, 'a').containerID!.replace('nubis://', '');
+  await env.stopAgent();
+  const uid = pod.metadata.uid!;
+  const now = path.join(env.dataDir, 'sandboxes', uid);
+  const old = path.join(env.dataDir, 'agent', 'pods', uid, 'ns');
+  const netIno = statSync(path.join(now, 'net')).ino;
+  // Where an older agent pinned them: the pod's directory.
+  mkdirSync(old, { recursive: true });
+  for (const f of ['net', 'ipc', 'uts']) {
+    writeFileSync(path.join(old, f), '');
+    await promisify(execFile)('mount', ['--bind', path.join(now, f), path.join(old, f)]);
+  }
+  await promisify(execFile)('umount', ['--lazy', ...['net', 'ipc', 'uts'].map((f) => path.join(now, f))]);
+  rmSync(now, { recursive: true });
+
+  await env.startAgent();
+  await eventually('the namespaces to move to the driver, nothing left in the pod directory', async () => !existsSync(old) && existsSync(path.join(now, 'net')) && statSync(path.join(now, 'net')).ino === netIno);
+  const after = await env.getPod('mover');
+  assert.equal(containerStatus(after, 'a').containerID, `nubis://${id}`, 'the container was not restarted');
+  assert.equal((await env.kubectl(['exec', 'mover', '--', 'hostname'])).stdout, 'mover\n');
+  await env.deletePod('mover');
+  assert.equal(existsSync(now), false, 'the sandbox goes with its pod');
+});
+
 test("an agent from before pinned namespaces: its pods' infra container hands its namespaces over, the containers go on", async () => {
   await env.createPod('elder', { containers: [{ name: 'a', image: 'busybox', command: ['sh', '-c', 'exec sleep 600'] }] });
   const pod = await env.waitRunning('elder');
@@ -145,7 +172,7 @@ test("an agent from before pinned namespaces: its pods' infra container hands it
   const { Images } = await import('../../../src/image/images.js');
   const driver = new OciDriver({ dataDir: env.dataDir, host: env.host, images: new Images(env.dataDir, env.host) });
   const uid = pod.metadata.uid!;
-  const nsDir = path.join(env.dataDir, 'agent', 'pods', uid, 'ns');
+  const nsDir = path.join(env.dataDir, 'sandboxes', uid);
   const labels = { 'io.kubernetes.pod.uid': uid, 'io.kubernetes.pod.name': 'elder', 'io.kubernetes.pod.namespace': 'default', 'io.kubernetes.container.name': 'POD', 'io.kubernetes.container.restartCount': '0', 'nubis.dev/pod-role': 'sandbox' };
   const infra = await driver.create({
     name: `k8s_POD_elder_default_${uid.slice(0, 8)}_0`,

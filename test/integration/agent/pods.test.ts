@@ -94,7 +94,7 @@ test('containers of a pod share localhost and the hostname; init containers run 
   const host = await env.kubectl(['exec', 'duo', '-c', 'web', '--', 'hostname']);
   assert.equal(host.stdout, 'duo\n');
   // The sandbox is no process: the pod's namespaces are pinned files, which both containers are in.
-  const nsDir = path.join(env.dataDir, 'agent', 'pods', pod.metadata.uid!, 'ns');
+  const nsDir = path.join(env.dataDir, 'sandboxes', pod.metadata.uid!);
   const pinned = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4]?.startsWith(nsDir + '/'));
   assert.deepEqual(pinned().map((l) => l.split(' ')[4]).sort(), ['ipc', 'net', 'uts'].map((f) => path.join(nsDir, f)));
   for (const kind of ['net', 'ipc', 'uts']) {

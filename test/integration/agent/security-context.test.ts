@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'n
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Container, Pod } from '../../../src/api/core/v1/pod-types.js';
-import { USERNS_RANGE_BASE } from '../../../src/agent/userns-ranges.js';
+import { USERNS_RANGE_BASE } from '../../../src/runtime/oci/userns-ranges.js';
 import { AgentEnv, containerStatus, eventually } from './agent-harness.js';
 
 let env: AgentEnv;

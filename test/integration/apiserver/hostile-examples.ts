@@ -178,6 +178,11 @@ export const EXAMPLES: Record<string, (ns: string) => Json> = {
       egress: [{ to: [{ namespaceSelector: { matchExpressions: [{ key: 'team', operator: 'Exists' }] } }], ports: [{ protocol: 'UDP', port: 'dns' }] }],
     },
   }),
+  'node.k8s.io/RuntimeClass': () => ({
+    handler: 'hx-handler',
+    overhead: { podFixed: { cpu: '250m', memory: '160Mi' } },
+    scheduling: { nodeSelector: { 'nubis.dev/microvm': 'true' }, tolerations: [{ key: 'microvm', operator: 'Exists', effect: 'NoSchedule' }] },
+  }),
   'rbac.authorization.k8s.io/ClusterRole': () => ({ rules: [...ROLE_RULES, { nonResourceURLs: ['/healthz', '/metrics/*'], verbs: ['get'] }] }),
   'rbac.authorization.k8s.io/ClusterRoleBinding': () => ({
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },

@@ -1,7 +1,8 @@
 /**
  * The scheduler through its client adapter against a real API server with fake nodes: pods are bound
  * through the binding subresource to nodes that fit (not to a tainted or cordoned one), a pod that fits
- * nowhere gets PodScheduled=False and a FailedScheduling event and is bound once a fitting node appears.
+ * nowhere gets PodScheduled=False and a FailedScheduling event and is bound once a fitting node appears;
+ * a pod of a RuntimeClass goes only to a node that reports its handler.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -86,4 +87,22 @@ test('an unschedulable pod is reported, then bound when a fitting node appears',
     return x.spec.nodeName ? x : undefined;
   });
   assert.equal(p.spec.nodeName, 'node-ssd');
+});
+
+test('a pod of a RuntimeClass waits for a node that reports its handler', async () => {
+  const ns = await namespace(client, 'sched-runtime');
+  await client.create(PODS, pod(ns, 'secure', { runtimeClassName: 'nubis-microvm' }));
+  const cond = await eventually('PodScheduled=False', async () => {
+    const p = await client.get<Pod>(PODS, 'secure', { namespace: ns });
+    return p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+  });
+  // The fake nodes report no handlers: they run runc only (the cordoned one is refused for that first).
+  assert.match(cond.message ?? '', /^0\/\d nodes are available: .*\d node\(s\) didn't support runtime handler "nubis-microvm"/);
+  await client.patch(NODES, 'node-b', { status: { runtimeHandlers: [{ name: 'runc' }, { name: 'nubis-microvm' }] } }, 'merge', { subresource: 'status' });
+  const p = await eventually('bound to node-b', async () => {
+    const x = await client.get<Pod>(PODS, 'secure', { namespace: ns });
+    return x.spec.nodeName ? x : undefined;
+  });
+  assert.equal(p.spec.nodeName, 'node-b');
+  assert.deepEqual(p.spec.overhead, { cpu: '250m', memory: '160Mi' });
 });

@@ -32,6 +32,14 @@ export interface NodeStatus {
     containerRuntimeVersion?: string; kubeletVersion?: string; kubeProxyVersion?: string; operatingSystem?: string; architecture?: string;
   };
   images?: Array<{ names?: string[]; sizeBytes?: number }>;
+  /** The RuntimeClass handlers the node can run (Kubernetes 1.30+); absent from older nodes. */
+  runtimeHandlers?: NodeRuntimeHandler[];
+}
+
+/** One runtime handler a node offers, and what it supports. */
+export interface NodeRuntimeHandler {
+  name: string;
+  features?: { recursiveReadOnlyMounts?: boolean; userNamespaces?: boolean };
 }
 
 export interface Node extends KubeObject {
@@ -117,7 +125,7 @@ export function nodeType(): ResourceType {
         volumesInUse: stringList(),
         volumesAttached: anything(),
         config: anything(),
-        runtimeHandlers: anything(),
+        runtimeHandlers: list(obj({ name: str(), features: obj({ recursiveReadOnlyMounts: bool(), userNamespaces: bool() }) }), { listType: 'atomic' }),
         features: anything(),
       }),
     }),

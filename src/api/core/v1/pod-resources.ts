@@ -2,8 +2,9 @@
  * A pod's effective requests or limits, as Kubernetes counts them for quotas and limit ranges
  * (component-helpers' PodRequests/PodLimits): app containers and sidecars (restartable init containers)
  * add up; an ordinary init container runs alone beside the sidecars started before it, so the pod needs
- * the larger of the two; requests add the pod overhead unless asked not to. Every resource name counts
- * (cpu, memory, ephemeral-storage, hugepages, extended resources), exactly.
+ * the larger of the two; the pod overhead adds to the requests and to the limits the pod sets, unless
+ * asked not to. Every resource name counts (cpu, memory, ephemeral-storage, hugepages, extended
+ * resources), exactly. The scheduler, quotas, LimitRanger and tenant quotas all count with this.
  */
 import { Quantity } from '../../quantity.js';
 import type { PodSpec } from './pod-types.js';
@@ -33,8 +34,19 @@ function maxResources(a: ResourceList, b: ResourceList): ResourceList {
   return out;
 }
 
-export function podResources(spec: PodSpec | undefined, field: 'requests' | 'limits', opts: { overhead?: boolean } = {}): ResourceList {
-  const of = (c: ContainerLike | undefined) => resourceList(c?.resources?.[field]);
+/** How `podResources` counts. */
+export interface PodResourceOptions {
+  /** Whether spec.overhead counts (default true): added to the requests, and to each limit the pod sets. */
+  overhead?: boolean;
+  /**
+   * What a container counts of a resource it requests nothing of (Kubernetes' NonMissingContainerRequests:
+   * the scheduler scores with 100m CPU and 200Mi memory for containers that state none).
+   */
+  nonMissing?: ResourceList;
+}
+
+export function podResources(spec: PodSpec | undefined, field: 'requests' | 'limits', opts: PodResourceOptions = {}): ResourceList {
+  const of = (c: ContainerLike | undefined) => withNonMissing(resourceList(c?.resources?.[field]), opts.nonMissing);
   let total: ResourceList = {};
   for (const c of (spec?.containers ?? []) as ContainerLike[]) total = addResources(total, of(c));
   let sidecars: ResourceList = {};
@@ -46,6 +58,19 @@ export function podResources(spec: PodSpec | undefined, field: 'requests' | 'lim
     } else init = maxResources(init, addResources(of(c), sidecars));
   }
   total = maxResources(addResources(total, sidecars), init);
-  if (field === 'requests' && opts.overhead !== false) total = addResources(total, resourceList((spec as { overhead?: Record<string, unknown> } | undefined)?.overhead));
+  if (opts.overhead === false) return total;
+  const overhead = resourceList((spec as { overhead?: Record<string, unknown> } | undefined)?.overhead);
+  if (field === 'requests') return addResources(total, overhead);
+  for (const [k, v] of Object.entries(overhead)) {
+    const limit = total[k];
+    if (limit) total[k] = limit.add(v);
+  }
   return total;
+}
+
+function withNonMissing(list: ResourceList, nonMissing: ResourceList | undefined): ResourceList {
+  if (!nonMissing) return list;
+  const out = { ...list };
+  for (const [k, v] of Object.entries(nonMissing)) out[k] ??= v;
+  return out;
 }

@@ -3,7 +3,7 @@ import { parseQuantity } from '../../quantity.js';
 import {
   check, dns1123Label, dns1123Subdomain, fieldErr, isEnvVarName, labelValue, portName, qualifiedName, isPortNumber, validateLabels,
 } from '../../validation.js';
-import type { Container, PodSpec, Probe, Volume } from './pod-types.js';
+import type { Container, PodSpec, Probe, Toleration, Volume } from './pod-types.js';
 import { volumeSources } from './pod-schema.js';
 import { validateResourceQuantity } from './resource-names.js';
 import { validatePodSecurity } from './pod-security-validation.js';
@@ -170,8 +170,16 @@ export function validatePodSpec(spec: PodSpec | undefined, path: string): FieldE
   if (spec.nodeName) check(errors, `${path}.nodeName`, spec.nodeName, dns1123Subdomain(spec.nodeName));
   if (spec.hostname) check(errors, `${path}.hostname`, spec.hostname, dns1123Label(spec.hostname));
   if (spec.subdomain) check(errors, `${path}.subdomain`, spec.subdomain, dns1123Label(spec.subdomain));
-  for (const [i, t] of (spec.tolerations ?? []).entries()) {
-    const tp = `${path}.tolerations[${i}]`;
+  errors.push(...validateTolerations(spec.tolerations, `${path}.tolerations`));
+  errors.push(...validatePodSecurity(spec, path));
+  return errors;
+}
+
+/** Kubernetes' ValidateTolerations: keys, operators, values and effects of a toleration list at `path`. */
+export function validateTolerations(tolerations: Toleration[] | undefined, path: string): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const [i, t] of (tolerations ?? []).entries()) {
+    const tp = `${path}[${i}]`;
     if (t.key) check(errors, `${tp}.key`, t.key, qualifiedName(t.key));
     if (t.operator !== undefined && !['Exists', 'Equal'].includes(t.operator)) errors.push(fieldErr.notSupported(`${tp}.operator`, t.operator, ['Equal', 'Exists']));
     if (t.operator === 'Exists' && t.value) errors.push(fieldErr.invalid(`${tp}.operator`, t.operator, 'value must be empty when `operator` is \'Exists\''));
@@ -182,6 +190,5 @@ export function validatePodSpec(spec: PodSpec | undefined, path: string): FieldE
     }
     if (t.tolerationSeconds !== undefined && t.effect !== 'NoExecute') errors.push(fieldErr.invalid(`${tp}.effect`, t.effect ?? '', 'effect must be \'NoExecute\' when `tolerationSeconds` is set'));
   }
-  errors.push(...validatePodSecurity(spec, path));
   return errors;
 }

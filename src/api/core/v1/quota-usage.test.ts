@@ -19,7 +19,7 @@ const pod = (name: string, containers: Res[], extra: Partial<Pod['spec']> = {}, 
 const shown = (o: Record<string, Quantity>) => formatResourceList(o);
 
 describe('quota usage', () => {
-  it("counts a pod's compute like Kubernetes: containers and sidecars add up, init containers take the larger, requests add overhead", () => {
+  it("counts a pod's compute like Kubernetes: containers and sidecars add up, init containers take the larger, requests and the limits set add overhead", () => {
     const p = pod('p', [{ requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '200m', memory: '64Mi' } }, { requests: { cpu: '200m', 'example.com/gpu': '1' } }], {
       initContainers: [
         { name: 'sidecar', image: 'b', restartPolicy: 'Always', resources: { requests: { cpu: '50m' } } },
@@ -27,9 +27,10 @@ describe('quota usage', () => {
       ],
       overhead: { cpu: '10m' },
     });
-    // setup runs beside the sidecar (1 + 50m), more than containers and sidecar together (350m); + 10m overhead.
+    // setup runs beside the sidecar (1 + 50m), more than containers and sidecar together (350m); + 10m overhead,
+    // which adds to the CPU limit too (the pod sets one) but not to memory's (no overhead of memory).
     assert.deepEqual(shown(quotaUsage(PODS, p)), {
-      'count/pods': '1', pods: '1', cpu: '1060m', 'requests.cpu': '1060m', memory: '64Mi', 'requests.memory': '64Mi', 'limits.cpu': '200m', 'limits.memory': '64Mi', 'requests.example.com/gpu': '1',
+      'count/pods': '1', pods: '1', cpu: '1060m', 'requests.cpu': '1060m', memory: '64Mi', 'requests.memory': '64Mi', 'limits.cpu': '210m', 'limits.memory': '64Mi', 'requests.example.com/gpu': '1',
     });
   });
 

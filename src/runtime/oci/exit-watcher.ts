@@ -6,7 +6,7 @@
  */
 import { type FSWatcher, existsSync, watch } from 'node:fs';
 import path from 'node:path';
-import { logger } from '../lib/log.js';
+import { logger } from '../../lib/log.js';
 
 const log = logger('agent');
 

@@ -8,8 +8,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { errno, unavailable } from '../lib/errors.js';
-import type { IdMapping } from '../runtime/driver.js';
+import { errno, unavailable } from '../../lib/errors.js';
+import type { IdMapping } from '../driver.js';
 
 export const USERNS_RANGE_BASE = 2 ** 30;
 export const USERNS_RANGE_SIZE = 65_536;
