@@ -1,6 +1,6 @@
 /**
  * The suite's last step: proves the tests left nothing of Nubis on the machine — no mount, conmon
- * process, runc container or cgroup whose path names nubis, no network namespace, interface or nftables
+ * or QEMU process, runc container or cgroup whose path names nubis, no network namespace, interface or nftables
  * table of Nubis or of the network tests. Exits non-zero with the list otherwise.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -16,7 +16,7 @@ for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
   try {
     const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-    if ((comm === 'conmon' || comm === 'runc') && /nubis/i.test(cmdline)) problems.push(`process ${pid}: ${cmdline}`);
+    if ((comm === 'conmon' || comm === 'runc' || comm.startsWith('qemu-system')) && /nubis/i.test(cmdline)) problems.push(`process ${pid}: ${cmdline}`);
   } catch {
     // gone while we looked
   }

@@ -20,7 +20,12 @@ fi
 # (overlay opaque dirs, layer xattrs); iproute2 and util-linux for namespaces, mounts and pod networks;
 # nftables for Service rules (iptables is the fallback); curl for the main job; python3, make and g++
 # build better-sqlite3 from source (npm's prebuilt-binary download is not reachable everywhere).
-packages=(runc conmon busybox-static attr iproute2 util-linux nftables curl ca-certificates python3 make g++)
+# Secure pods (RuntimeClass nubis-microvm): gcc, libc6-dev and musl-tools build the micro-VM guest agent, a
+# static C program (musl keeps it ~110 KB); QEMU (qemu-system-x86) runs the VMs; the distribution kernel
+# (linux-image-amd64) is booted by guests only, its modules go into their initramfs; xz-utils unpacks
+# the kernel image Debian compresses with xz (Node has no xz codec).
+packages=(runc conmon busybox-static attr iproute2 util-linux nftables curl ca-certificates python3 make g++
+  gcc libc6-dev musl-tools qemu-system-x86 linux-image-amd64 xz-utils)
 if [ "${1:-}" = "--test" ]; then
   # The suite and benchmarks: a real registry on loopback, skopeo to push to it, podman as the peer,
   # apache2-utils for htpasswd, tmux to drive interactive sessions, openssl for token-auth certificates.
@@ -28,6 +33,8 @@ if [ "${1:-}" = "--test" ]; then
   # nftables and iptables for the network tests (service rules, policy), run in namespaces the tests create;
   # wrk for bench/clusterip.ts; python3-kubernetes, the Python client the tests drive (also from inside a pod).
   packages+=(docker-registry skopeo podman apache2-utils tmux openssl etcd-server nftables iptables wrk python3-kubernetes)
+  # qemu-img (qemu-utils) for the micro-VM tests and bench/microvm-boot.ts.
+  packages+=(qemu-utils)
 fi
 
 missing=()

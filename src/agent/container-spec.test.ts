@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Pod } from '../api/core/v1/pod-types.js';
-import { containerSpec, type ContainerSpecInput } from './container-spec.js';
+import { containerSpec, sandboxResources, type ContainerSpecInput } from './container-spec.js';
 
 
 function input(pod: Pod, identity: ContainerSpecInput['identity'], extra: Partial<ContainerSpecInput> = {}): ContainerSpecInput {
@@ -34,4 +34,16 @@ test('no runAsUser: the image user; no sysctls: none; the pod user namespace map
   assert.equal(spec.group, undefined);
   assert.equal(spec.sysctls, undefined);
   assert.deepEqual(spec.security?.userNamespace, { hostId: 2 ** 30, size: 65536 });
+});
+
+test("a sandbox's resources are the containers' limits (not the overhead), only where every container sets one", () => {
+  const p = pod({
+    containers: [
+      { name: 'a', image: 'busybox', resources: { limits: { memory: '100Mi', cpu: '500m' } } },
+      { name: 'b', image: 'busybox', resources: { limits: { memory: '28Mi' } } },
+    ],
+    overhead: { memory: '160Mi', cpu: '250m' },
+  });
+  assert.deepEqual(sandboxResources(p), { memoryBytes: (100 + 28) * 2 ** 20 });
+  assert.deepEqual(sandboxResources(pod()), {}, 'no limits: unbounded');
 });

@@ -5,10 +5,11 @@
  * container-security.ts), the pod's sysctls, cgroup limits from requests and limits, and the pod's
  * sandbox it runs in (pod-sandbox.ts).
  */
+import { podResources } from '../api/core/v1/pod-resources.js';
 import type { Container, Pod } from '../api/core/v1/pod-types.js';
 import { parseQuantity } from '../api/quantity.js';
 import { invalid } from '../lib/errors.js';
-import type { WorkloadMount, WorkloadSpec } from '../runtime/driver.js';
+import type { Resources, WorkloadMount, WorkloadSpec } from '../runtime/driver.js';
 import type { ContainerIdentity } from './container-security.js';
 import { envMap, expandVars } from './env.js';
 import { podSysctls } from './pod-admission.js';
@@ -65,6 +66,21 @@ export function containerResources(c: Container): NonNullable<WorkloadSpec['reso
   if (limCpu !== undefined) out.cpus = Math.max(0.01, limCpu);
   const limMem = parseQuantity(c.resources?.limits?.memory);
   if (limMem !== undefined) out.memoryBytes = Math.floor(limMem);
+  return out;
+}
+
+/**
+ * What the pod's containers may use together: the sum of their limits, for each resource every container
+ * limits (one without a limit leaves the pod unbounded there). A micro-VM is sized from it; the pod's
+ * overhead (RuntimeClass) stands for the VM's own cost on the host and is not given to the guest.
+ */
+export function sandboxResources(pod: Pod): Resources {
+  const limits = podResources(pod.spec, 'limits', { overhead: false });
+  const all = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
+  const limited = (r: 'cpu' | 'memory') => all.every((c) => c.resources?.limits?.[r] !== undefined);
+  const out: Resources = {};
+  if (limited('memory') && limits.memory) out.memoryBytes = limits.memory.toNumber();
+  if (limited('cpu') && limits.cpu) out.cpus = limits.cpu.toNumber();
   return out;
 }
 

@@ -21,7 +21,7 @@ import { Images } from '../image/images.js';
 import { OverlaySnapshotStore } from '../image/snapshots.js';
 import { isNubisError } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
-import { RuntimeRegistry } from '../runtime/registry.js';
+import { RuntimeRegistry, usableDrivers } from '../runtime/registry.js';
 import { AgentServer } from './agent-server.js';
 import { clusterCa, renewServingCertificate, servingCertificate } from './serving-certificate.js';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
@@ -141,7 +141,11 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       snapshots: new OverlaySnapshotStore(path.join(opts.dataDir, 'snapshots'), opts.host),
       inUse: () => runtimes!.imagesInUse(),
     });
-  runtimes ??= RuntimeRegistry.create({ dataDir: opts.dataDir, host: opts.host, images, runtime: opts.runtime });
+  if (!runtimes) {
+    const usable = usableDrivers();
+    for (const [name, why] of Object.entries(usable.missing)) log.warn(`runtime driver ${name} is off on this node: ${why}`);
+    runtimes = RuntimeRegistry.create({ dataDir: opts.dataDir, host: opts.host, images, runtime: opts.runtime }, usable.names);
+  }
   const handlers = new RuntimeHandlers(opts.client);
   const objects = apiObjects(opts.client);
   const nodeNetwork =

@@ -21,7 +21,7 @@ import type { WorkloadInfo, WorkloadSpec } from '../runtime/driver.js';
 import type { RuntimeRegistry } from '../runtime/registry.js';
 import type { SandboxDriver } from '../runtime/sandbox.js';
 import type { Backoff } from './backoff.js';
-import { containerSpec, LABELS, podCgroupParent } from './container-spec.js';
+import { containerSpec, LABELS, podCgroupParent, sandboxResources } from './container-spec.js';
 import { containerSecurity, createFailure } from './container-security.js';
 import { applyFsGroup } from './fs-group.js';
 import { podRejection, type PodRejection } from './pod-admission.js';
@@ -285,7 +285,8 @@ export class PodWorker {
   }
 
   #probeTarget(c: Container, run: ContainerRun): ProbeTarget {
-    return { driver: this.#d, containerId: run.id, netns: this.#sandbox?.info?.networkNamespace, podIP: this.#sandbox?.podIP || undefined, container: c };
+    const fromNode = this.#d.sandboxCapabilities.kernel === 'guest';
+    return { driver: this.#d, containerId: run.id, netns: this.#sandbox?.info?.networkNamespace, fromNode, podIP: this.#sandbox?.podIP || undefined, container: c };
   }
 
   async #sync(): Promise<void> {
@@ -364,7 +365,7 @@ export class PodWorker {
         await Promise.all(orphaned.map(({ run }) => this.#d.stop(run.id, { timeoutSeconds: 0 }).catch(() => {})));
         for (const { run } of orphaned) await this.#refresh(run);
         return orphaned.length;
-      }, { userNamespace: this.#pod?.spec.hostUsers === false });
+      }, { userNamespace: this.#pod?.spec.hostUsers === false, resources: this.#pod ? sandboxResources(this.#pod) : undefined });
       return true;
     } catch (err) {
       return this.#waitAll('ContainerCreating', (err as Error).message, 5000, 'FailedCreatePodSandBox');

@@ -56,6 +56,11 @@ export interface ProbeTarget {
   containerId: string;
   /** The pod's network namespace (its sandbox's pinned file), while the sandbox exists. */
   netns?: string;
+  /**
+   * Probe the pod at its address from the node, as the kubelet does, instead of from inside its network
+   * namespace: for pods with a kernel of their own, whose address is in the guest, not in the namespace.
+   */
+  fromNode?: boolean;
   podIP?: string;
   container: Container;
 }
@@ -115,9 +120,12 @@ export function probeRunner(host: Host): ProbeRunner {
         const port = resolvePort(net.port, target.container);
         if (port === undefined) return { ok: false, message: `port "${net.port}" is not a container port` };
         if (!target.netns) return { ok: false, message: 'the pod sandbox does not exist' };
+        if (target.fromNode && !net.host && !target.podIP) return { ok: false, message: 'a pod with its own kernel is probed at its pod IP, and it has none' };
         const addr = net.host || target.podIP || '127.0.0.1';
         const script = handler.httpGet ? HTTP_SCRIPT : TCP_SCRIPT;
-        const r = await host.run('nsenter', [`--net=${target.netns}`, 'bash', '-c', script, 'probe', addr, String(port)], {
+        const where = target.fromNode ? [] : ['nsenter', `--net=${target.netns}`];
+        const [cmd, ...args] = [...where, 'bash', '-c', script, 'probe', addr, String(port)];
+        const r = await host.run(cmd!, args, {
           allowFailure: true,
           timeoutMs,
           env: { PATH: process.env.PATH, NUBIS_PROBE_REQUEST: handler.httpGet ? httpProbeRequest(handler.httpGet, addr, port) : '' },

@@ -7,6 +7,8 @@
 import type { Host } from '../host/host.js';
 import { invalid, unavailable } from '../lib/errors.js';
 import type { RootfsProvider } from './oci/oci-containers.js';
+import { microvmHostProblem } from './microvm/guest-assets.js';
+import { MicrovmDriver } from './microvm/microvm-driver.js';
 import { OciDriver } from './oci/oci-driver.js';
 import type { SandboxDriver } from './sandbox.js';
 
@@ -21,17 +23,35 @@ export interface DriverDeps {
   selfCommand?: string[];
 }
 
-export type DriverFactory = (deps: DriverDeps) => SandboxDriver;
+/** A driver: how it is made, and what this machine lacks for it (undefined: nothing). */
+export interface DriverEntry {
+  create(deps: DriverDeps): SandboxDriver;
+  missing?(): string | undefined;
+}
 
 /** The drivers by name. */
-export const DRIVERS: Readonly<Record<string, DriverFactory>> = {
-  oci: (deps) => new OciDriver(deps),
+export const DRIVERS: Readonly<Record<string, DriverEntry>> = {
+  oci: { create: (deps) => new OciDriver(deps) },
+  microvm: { create: (deps) => new MicrovmDriver(deps), missing: microvmHostProblem },
 };
 
 /** RuntimeClass handlers and the driver that runs each. */
 export const HANDLERS: Readonly<Record<string, string>> = {
   runc: 'oci',
+  'nubis-microvm': 'microvm',
 };
+
+/** The drivers this machine can run, and why each other one cannot. */
+export function usableDrivers(): { names: string[]; missing: Record<string, string> } {
+  const names: string[] = [];
+  const missing: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(DRIVERS)) {
+    const problem = entry.missing?.();
+    if (problem) missing[name] = problem;
+    else names.push(name);
+  }
+  return { names, missing };
+}
 
 /** The drivers of one machine, by the handlers they serve. */
 export class RuntimeRegistry {
@@ -47,9 +67,9 @@ export class RuntimeRegistry {
   static create(deps: DriverDeps, driverNames: string[] = ['oci']): RuntimeRegistry {
     const byHandler: Record<string, SandboxDriver> = {};
     for (const name of driverNames) {
-      const factory = DRIVERS[name];
-      if (!factory) throw invalid(`unknown runtime driver "${name}": known are ${Object.keys(DRIVERS).join(', ')}`);
-      const driver = factory(deps);
+      const entry = DRIVERS[name];
+      if (!entry) throw invalid(`unknown runtime driver "${name}": known are ${Object.keys(DRIVERS).join(', ')}`);
+      const driver = entry.create(deps);
       for (const [handler, driverName] of Object.entries(HANDLERS)) if (driverName === name) byHandler[handler] = driver;
     }
     return new RuntimeRegistry(byHandler);

@@ -72,6 +72,8 @@ export function leftovers(dataDir: string, before: HostSnapshot = { cgroups: new
   const problems: string[] = [];
   for (const m of mountsUnder(dataDir)) problems.push(`mount left: ${m}`);
   for (const p of processesMentioning(dataDir, 'conmon')) problems.push(`conmon left: ${p}`);
+  // comm is cut at 15 characters: qemu-system-x86_64 shows as qemu-system-x86.
+  for (const p of processesMentioning(dataDir, 'qemu-system-x86')) problems.push(`QEMU left: ${p}`);
   const runcRoot = path.join(dataDir, 'runc');
   if (existsSync(runcRoot)) {
     const list = execFileSync('runc', ['--root', runcRoot, 'list', '-q'], { encoding: 'utf8' }).trim();
@@ -93,6 +95,8 @@ export function agentDirsLeft(dataDir: string): string[] {
   return [
     ...entries(path.join(dataDir, 'agent', 'pods')).map((d) => `pod dir left: ${d}`),
     ...entries(path.join(dataDir, 'sandboxes')).map((d) => `sandbox left: ${d}`),
+    ...entries(path.join(dataDir, 'microvm', 'sandboxes')).map((d) => `micro-VM sandbox left: ${d}`),
+    ...entries(path.join(dataDir, 'microvm', 'containers')).filter((d) => /^[0-9a-f]{64}$/.test(d)).map((d) => `micro-VM container left: ${d}`),
     ...entries(path.join(dataDir, 'agent', 'userns')).map((d) => `user namespace range still claimed: ${d}`),
     ...entries(path.join(dataDir, 'containers')).filter((d) => /^[0-9a-f]{64}$/.test(d)).map((d) => `container left: ${d}`),
   ];

@@ -19,9 +19,9 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { alreadyExists, errno, internal, invalid, notFound } from '../../lib/errors.js';
+import { alreadyExists, errno, internal, invalid, isNubisError, notFound } from '../../lib/errors.js';
 import { readJson } from '../../lib/files.js';
-import type { WorkloadSpec } from '../driver.js';
+import type { WorkloadInfo, WorkloadSpec, WorkloadState } from '../driver.js';
 
 /** What a container was made from; written once when it is created and never changed. */
 export interface ContainerRecord {
@@ -163,6 +163,23 @@ export class ContainerStore {
   }
 
   /** Frees `name` if `id` holds it. */
+  /** Reserves `wanted` for `id`, or a random free name when none is wanted; resolves with the name. */
+  async reserveFreeName(id: string, wanted: string | undefined): Promise<string> {
+    if (wanted !== undefined) {
+      await this.reserveName(wanted, id);
+      return wanted;
+    }
+    for (let i = 0; ; i++) {
+      const candidate = i < 5 ? randomName() : `${randomName()}_${randomBytes(2).toString('hex')}`;
+      try {
+        await this.reserveName(candidate, id);
+        return candidate;
+      } catch (err) {
+        if (!isNubisError(err, 'AlreadyExists') || i > 8) throw err;
+      }
+    }
+  }
+
   async releaseName(name: string, id: string): Promise<void> {
     const file = path.join(this.namesDir, name);
     const holder = (await fs.readFile(file, 'utf8').catch(() => '')).trim();
@@ -227,4 +244,30 @@ export async function imageDigestsInUse(dataDir: string): Promise<string[]> {
   const store = new ContainerStore(dataDir);
   const recs = await Promise.all((await store.ids()).map((id) => store.read(id).catch(() => undefined)));
   return [...new Set(recs.flatMap((r) => (r ? [r.imageDigest] : [])))];
+}
+
+/** Where a workload's log and root are, for its WorkloadInfo. */
+export interface WorkloadFiles {
+  log: string;
+  rootfs: string;
+  upper: string;
+  work: string;
+}
+
+/** The WorkloadInfo of a record (the contract's view), for driver `driver`. */
+export function recordInfo(driver: string, rec: ContainerRecord, state: WorkloadState, files: WorkloadFiles): WorkloadInfo {
+  return {
+    driver,
+    id: rec.id,
+    name: rec.name,
+    image: rec.image,
+    imageDigest: rec.imageDigest,
+    command: rec.command,
+    created: new Date(rec.created),
+    spec: rec.spec,
+    state,
+    logPath: files.log,
+    rootfs: { path: files.rootfs, lowerDirs: rec.lowerDirs, upperDir: files.upper, workDir: files.work },
+    config: { env: rec.env, workdir: rec.workdir, user: rec.user, stopSignal: rec.stopSignal, tty: rec.tty },
+  };
 }

@@ -12,6 +12,7 @@ describe('k8s-file logs', () => {
     assert.equal(e?.text, ' two  spaces');
     assert.equal(parseLogLine('garbage'), undefined);
     assert.equal(parseLogLine('2024-01-01T00:00:00Z stdout F')?.text, '');
+    assert.equal(parseLogLine('2024-01-01T00:00:00Z stdout P 10%\r20%')?.text, '10%\r20%', 'a carriage return (a progress bar) stays in the text');
   });
 
   it('formats timestamps like docker and parses --since', () => {

@@ -6,7 +6,7 @@ import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import { errno, internal, invalid } from '../../lib/errors.js';
 import type { LogEntry } from '../driver.js';
 
-const LINE_RE = /^(\S+) (stdout|stderr) ([FP]) ?(.*)$/;
+const LINE_RE = /^(\S+) (stdout|stderr) ([FP]) ?(.*)$/s;
 
 /** Parses one log line; undefined for a line that is not in the k8s-file format. */
 export function parseLogLine(line: string): LogEntry | undefined {

@@ -7,7 +7,6 @@
  * which runs `runc create` and reports the pid. Any failure undoes every step (see `teardown`).
  * Start is `runc start`. There is no per-container Nubis process: conmon is the only supervisor.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Host } from '../../host/host.js';
@@ -15,6 +14,7 @@ import { readCgroupStats, removeEmptyCgroupChain } from '../../host/cgroups.js';
 import { readHostRlimits } from '../../host/rlimits.js';
 import type { ImageRecord } from '../../image/types.js';
 import { errno, internal, invalid, isNubisError, timeout, unavailable } from '../../lib/errors.js';
+import { exists } from '../../lib/files.js';
 import { withLock } from '../../lib/lock.js';
 import { logger } from '../../lib/log.js';
 import type {
@@ -35,7 +35,7 @@ import {
   checkName,
   ContainerStore,
   newContainerId,
-  randomName,
+  recordInfo,
   type ContainerPaths,
   type ContainerRecord,
 } from './container-store.js';
@@ -44,7 +44,7 @@ import { OciRuntime, resolveBinary } from './runc.js';
 import { userNamespaceOf } from './options.js';
 import { buildSpec, detectHostFacts, etcHostnameContent, etcHostsContent, validateContainerOptions } from './spec.js';
 import { prepareUserNamespaceRootfs, toContainerOptions } from './workload-options.js';
-import { deriveState, guard, readExitFile } from './state-machine.js';
+import { deriveState, guard, ignoreGone, readExitFile } from './state-machine.js';
 import { trace } from '../../lib/trace.js';
 
 const log = logger('oci');
@@ -119,7 +119,7 @@ export class OciContainers implements RuntimeDriver {
     const cgroupsPath = `${cgroupParentOf(spec)}/${id}`;
     const rec: Partial<ContainerRecord> & { id: string } = { id, runtime: runtimeBin, runtimeRoot, cgroupsPath };
     try {
-      const name = await this.reserveName(id, spec.name);
+      const name = await this.store.reserveFreeName(id, spec.name);
       rec.name = name;
       await Promise.all([
         fs.mkdir(paths.rootfs, { recursive: true }),
@@ -201,23 +201,6 @@ export class OciContainers implements RuntimeDriver {
     }
   }
 
-  /** Reserves the given name, or a random free one. */
-  private async reserveName(id: string, wanted: string | undefined): Promise<string> {
-    if (wanted !== undefined) {
-      await this.store.reserveName(wanted, id);
-      return wanted;
-    }
-    for (let i = 0; ; i++) {
-      const candidate = i < 5 ? randomName() : `${randomName()}_${randomBytes(2).toString('hex')}`;
-      try {
-        await this.store.reserveName(candidate, id);
-        return candidate;
-      } catch (err) {
-        if (!isNubisError(err, 'AlreadyExists') || i > 8) throw err;
-      }
-    }
-  }
-
   private exitCommand(id: string, spec: WorkloadSpec): string[] | undefined {
     if (!spec.autoRemove || !this.opts.selfCommand) return undefined;
     return [...this.opts.selfCommand, '--data-dir', this.opts.dataDir, 'ctr', 'rm', '-f', id];
@@ -274,20 +257,7 @@ export class OciContainers implements RuntimeDriver {
 
   private info(rec: ContainerRecord, state: WorkloadInfo['state']): WorkloadInfo {
     const p = this.store.paths(rec.id);
-    return {
-      driver: this.name,
-      id: rec.id,
-      name: rec.name,
-      image: rec.image,
-      imageDigest: rec.imageDigest,
-      command: rec.command,
-      created: new Date(rec.created),
-      spec: rec.spec,
-      state,
-      logPath: p.log,
-      rootfs: { path: p.rootfs, lowerDirs: rec.lowerDirs, upperDir: p.upper, workDir: p.work },
-      config: { env: rec.env, workdir: rec.workdir, user: rec.user, stopSignal: rec.stopSignal, tty: rec.tty },
-    };
+    return recordInfo(this.name, rec, state, { log: p.log, rootfs: p.rootfs, upper: p.upper, work: p.work });
   }
 
   async stop(ref: string, opts: StopOptions = {}): Promise<void> {
@@ -473,14 +443,3 @@ function createError(err: unknown): unknown {
   return internal(`cannot create the container: ${(err as Error)?.message ?? String(err)}`, err);
 }
 
-function ignoreGone(err: unknown): void {
-  if (isNubisError(err, 'NotFound') || isNubisError(err, 'Conflict')) return;
-  throw err;
-}
-
-async function exists(p: string): Promise<boolean> {
-  return fs.access(p).then(
-    () => true,
-    () => false,
-  );
-}

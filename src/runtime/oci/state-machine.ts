@@ -7,7 +7,7 @@
  * `guard` is the one place that says which operation is allowed in which state, with the error to show.
  */
 import { promises as fs } from 'node:fs';
-import { conflict, errno } from '../../lib/errors.js';
+import { conflict, errno, isNubisError } from '../../lib/errors.js';
 import type { WorkloadState, WorkloadStatus } from '../driver.js';
 import { conmonAlive } from './conmon.js';
 import type { ContainerPaths } from './container-store.js';
@@ -25,6 +25,12 @@ const ALLOWED: Record<Operation, WorkloadStatus[]> = {
   attach: ['created', 'running'],
   remove: ['created', 'exited'],
 };
+
+/** For a signal sent as a workload may be exiting: a workload already gone (NotFound, Conflict) is fine. */
+export function ignoreGone(err: unknown): void {
+  if (isNubisError(err, 'NotFound') || isNubisError(err, 'Conflict')) return;
+  throw err;
+}
 
 /** Throws Conflict when `op` is not allowed in `status`, with a message saying what to do instead. */
 export function guard(op: Operation, status: WorkloadStatus, name: string): void {

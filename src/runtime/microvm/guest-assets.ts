@@ -1,0 +1,77 @@
+/**
+ * What every secure pod's VM boots, made once per host and kept in <data>/microvm/cache: the
+ * distribution's kernel as an uncompressed vmlinux, an initramfs with busybox, the modules the guest needs
+ * (virtio-mmio, virtio-serial for the agent's channel, virtio-net, 9p for the shared directory) and the
+ * guest agent as its init's last step, and the accelerator (KVM where it boots the kernel, else TCG).
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Host } from '../../host/host.js';
+import { unavailable } from '../../lib/errors.js';
+import { decideAccel, type AccelDecision } from './accel-probe.js';
+import { guestInitScript } from './guest-init.js';
+import { findGuestKernel, type GuestKernel } from './guest-kernel.js';
+import { buildInitramfs } from './initramfs.js';
+import { hostTscKhz, kernelCmdline } from './kernel-cmdline.js';
+import { GUEST_MODULES } from './kernel-modules.js';
+import { AGENT_PORT, QEMU_BINARY, QEMU_PACKAGE } from './qemu-command.js';
+
+/** Where the guest mounts the sandbox's shared directory (and the 9p tag the host gives it). */
+export const GUEST_SHARE = { tag: 'nubis', mountPoint: '/run/nubis' } as const;
+
+/** The guest agent binary's name, built by scripts/build.mjs into dist/. */
+const AGENT_BINARY = 'nubis-guest-agent';
+
+export interface GuestAssets {
+  kernel: GuestKernel;
+  initrd: string;
+  cmdline: string;
+  accel: AccelDecision;
+}
+
+/** The guest agent built beside this program (dist/), or NUBIS_GUEST_AGENT; Unavailable when there is none. */
+export function guestAgentBinary(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [process.env.NUBIS_GUEST_AGENT, path.join(here, AGENT_BINARY), path.resolve(here, '../../../dist', AGENT_BINARY)];
+  const found = candidates.find((c): c is string => Boolean(c) && existsSync(c!));
+  if (!found) throw unavailable(`the micro-VM guest agent (${AGENT_BINARY}) is not built: run npm run build`);
+  return found;
+}
+
+/** What this machine lacks to run micro-VMs (QEMU, a guest kernel, the guest agent, /dev/net/tun); undefined when nothing. */
+export function microvmHostProblem(): string | undefined {
+  const onPath = (cmd: string) => (process.env.PATH ?? '/usr/bin:/bin').split(':').some((d) => d && existsSync(path.join(d, cmd)));
+  if (!onPath(QEMU_BINARY)) return `${QEMU_BINARY} is not installed (Debian's ${QEMU_PACKAGE})`;
+  if (!existsSync('/boot') || !readdirSync('/boot').some((f) => f.startsWith('vmlinuz-'))) return 'no kernel in /boot for guests (Debian\'s linux-image-amd64)';
+  if (!existsSync('/dev/net/tun')) return 'no /dev/net/tun for the guests\' network';
+  try {
+    guestAgentBinary();
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return undefined;
+}
+
+/** The kernel, initramfs, command line and accelerator of secure pods on this host (built once, cached). */
+export async function guestAssets(host: Host, cacheDir: string, opts: { warn?: (m: string) => void; signal?: AbortSignal } = {}): Promise<GuestAssets> {
+  const kernel = await findGuestKernel({ cacheDir, host, signal: opts.signal });
+  const init = guestInitScript({
+    share: { fs: '9p', tag: GUEST_SHARE.tag, mountPoint: GUEST_SHARE.mountPoint },
+    body: `d=$(port_dev ${AGENT_PORT}) || poweroff -f\nexec /sbin/${AGENT_BINARY} --channel "$d"`,
+  });
+  const [initrd, accel, tscKhz] = await Promise.all([
+    buildInitramfs(
+      {
+        modulesDir: kernel.modulesDir,
+        modules: [...GUEST_MODULES.transport, ...GUEST_MODULES.channel, ...GUEST_MODULES.network, ...GUEST_MODULES['9p']],
+        init,
+        files: [{ path: `/sbin/${AGENT_BINARY}`, source: guestAgentBinary(), mode: 0o755 }],
+      },
+      { cacheDir, host, signal: opts.signal },
+    ),
+    decideAccel({ host, kernel, cacheDir, warn: opts.warn, signal: opts.signal }),
+    hostTscKhz(),
+  ]);
+  return { kernel, initrd: initrd.path, cmdline: kernelCmdline({ console: 'ttyS0', tscKhz }), accel };
+}

@@ -1,0 +1,219 @@
+/**
+ * The micro-VM driver's pod sandboxes. Each is a directory <root>/sandboxes/<pod uid>/ with
+ *   vm/        the QEMU run directory (pid file, QMP and agent sockets, console log: microvm-process.ts)
+ *   shared/    what the guest sees at /run/nubis over 9p: per container its root (a host overlay), log,
+ *              exit file and bind-mounted volumes
+ *   vm.json    how the VM was made (size, MAC, accelerator); network.json once the guest's NIC is set up
+ * and a network namespace pinned in <root>/netns/<uid> (pod-sandboxes.ts) holding the pod's interface and
+ * the tap QEMU uses. QEMU runs daemonized inside that namespace, so the VM outlives the agent; a sandbox
+ * exists while its namespace is pinned and its QEMU runs. A guest that stops answering heartbeats is
+ * killed: its sandbox is then gone, and the agent makes a new one as for any lost sandbox.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Host } from '../../host/host.js';
+import { internal } from '../../lib/errors.js';
+import { logger } from '../../lib/log.js';
+import type { Resources } from '../driver.js';
+import { PodSandboxes } from '../oci/pod-sandboxes.js';
+import { checkSandboxId, type SandboxSpec } from '../sandbox.js';
+import { GUEST_SHARE, type GuestAssets } from './guest-assets.js';
+import { connectUnix, GuestClient } from './guest-client.js';
+import { killMicrovm, launchMicrovm, microvmState, stopMicrovm } from './microvm-process.js';
+import { createPodTap, POD_TAP, readPodNic, redirectPodNic } from './pod-nic.js';
+
+const log = logger('microvm');
+const MiB = 1024 * 1024;
+/** What the guest's kernel, agent and page cache need on top of the pod's own limit. */
+export const GUEST_OVERHEAD_MIB = 64;
+/** The guest's memory when the pod sets no limit. */
+export const DEFAULT_GUEST_MIB = 256;
+
+/** How a sandbox's VM was made (vm.json). */
+interface VmRecord {
+  memoryMiB: number;
+  cpus: number;
+  mac: string;
+  accel: string;
+  accelReason: string;
+}
+
+/** The guest's size for the pod's limits: memory limit plus overhead (or the default), whole vCPUs. */
+export function guestSize(r: Resources | undefined): { memoryMiB: number; cpus: number } {
+  const memoryMiB = r?.memoryBytes ? Math.max(128, Math.ceil(r.memoryBytes / MiB) + GUEST_OVERHEAD_MIB) : DEFAULT_GUEST_MIB;
+  const cpus = Math.min(os.availableParallelism(), Math.max(1, Math.ceil(r?.cpus ?? 1)));
+  return { memoryMiB, cpus };
+}
+
+/** A locally administered unicast MAC. */
+function randomMac(): string {
+  const b = randomBytes(6);
+  b[0] = (b[0]! & 0xfe) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+export class VmSandboxes {
+  readonly #pins: PodSandboxes;
+  readonly #clients = new Map<string, Promise<GuestClient>>();
+
+  constructor(
+    private readonly host: Host,
+    /** <data>/microvm */
+    private readonly root: string,
+    private readonly assets: () => Promise<GuestAssets>,
+  ) {
+    this.#pins = new PodSandboxes(host, path.join(root, 'netns'));
+  }
+
+  dir(id: string): string {
+    return path.join(this.root, 'sandboxes', id);
+  }
+
+  /** The host directory the guest sees at /run/nubis. */
+  shared(id: string): string {
+    return path.join(this.dir(id), 'shared');
+  }
+
+  netns(id: string): string {
+    return this.#pins.paths(id).network;
+  }
+
+  async ids(): Promise<string[]> {
+    const dirs = await fs.readdir(path.join(this.root, 'sandboxes')).catch(() => [] as string[]);
+    const pinned = await this.#pins.ids();
+    return [...new Set([...dirs, ...pinned])].sort();
+  }
+
+  /** Whether the sandbox is whole: its namespace pinned and its QEMU running. */
+  async exists(id: string): Promise<boolean> {
+    checkSandboxId(id);
+    return (await this.#pins.exists(id)) && (await microvmState(path.join(this.dir(id), 'vm'))) === 'running';
+  }
+
+  /** How the sandbox's VM runs (for events: KVM or TCG). */
+  async record(id: string): Promise<VmRecord | undefined> {
+    return readJson<VmRecord>(path.join(this.dir(id), 'vm.json'));
+  }
+
+  /** Pins the namespace, makes the tap and boots the VM (the guest boots on while this returns). */
+  async create(spec: SandboxSpec, signal?: AbortSignal): Promise<void> {
+    checkSandboxId(spec.id);
+    await this.remove(spec.id);
+    const dir = this.dir(spec.id);
+    try {
+      await fs.mkdir(this.shared(spec.id), { recursive: true, mode: 0o700 });
+      const netns = (await this.#pins.create(spec.id)).network;
+      await createPodTap(this.host, netns);
+      const assets = await this.assets();
+      const rec: VmRecord = { ...guestSize(spec.resources), mac: randomMac(), accel: assets.accel.accel, accelReason: assets.accel.reason };
+      await launchMicrovm(
+        this.host,
+        path.join(dir, 'vm'),
+        {
+          accel: assets.accel.accel,
+          memoryMiB: rec.memoryMiB,
+          cpus: rec.cpus,
+          kernel: assets.kernel.vmlinux,
+          initrd: assets.initrd,
+          cmdline: assets.cmdline,
+          share: { kind: '9p', tag: GUEST_SHARE.tag, path: this.shared(spec.id) },
+          net: { tap: POD_TAP, mac: rec.mac },
+          netns,
+        },
+        { signal },
+      );
+      await fs.writeFile(path.join(dir, 'vm.json'), JSON.stringify(rec));
+      log.info(`pod ${spec.namespace}/${spec.name}: micro-VM booting (${rec.memoryMiB} MiB, ${rec.cpus} vCPU, ${assets.accel.accel})`);
+    } catch (err) {
+      await this.remove(spec.id).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** The connection to the sandbox's guest agent (made once, again after it dropped). */
+  client(id: string): Promise<GuestClient> {
+    let c = this.#clients.get(id);
+    if (!c) {
+      c = this.#open(id);
+      this.#clients.set(id, c);
+      c.catch(() => this.#clients.delete(id));
+    }
+    return c;
+  }
+
+  async #open(id: string): Promise<GuestClient> {
+    const socket = path.join(this.dir(id), 'vm', 'agent.sock');
+    // A booting guest answers the hello once its agent runs: seconds under TCG.
+    const client = await GuestClient.open({ connect: connectUnix(socket), requestTimeoutMs: 60_000, heartbeatIntervalMs: 2000, heartbeatMisses: 5 });
+    const forget = () => {
+      if (this.#clients.get(id) === current) this.#clients.delete(id);
+    };
+    const current = Promise.resolve(client);
+    client.on('disconnect', forget);
+    client.on('dead', () => {
+      log.warn(`sandbox ${id}: the guest stopped answering; its VM is killed`);
+      forget();
+      client.close();
+      void killMicrovm(path.join(this.dir(id), 'vm')).catch((err: unknown) => log.warn(`sandbox ${id}: ${(err as Error).message}`));
+    });
+    this.#clients.set(id, current);
+    return client;
+  }
+
+  /**
+   * Once per sandbox: the guest's NIC takes the pod interface's address (the interface takes the guest's
+   * MAC, so ARP answers match), frames are redirected between them, and the guest gets its hostname.
+   */
+  async ensureNetwork(id: string, hostname: string): Promise<void> {
+    const file = path.join(this.dir(id), 'network.json');
+    if (await readJson(file)) return;
+    const netns = this.netns(id);
+    const rec = await this.record(id);
+    if (!rec) throw internal(`sandbox ${id} has no VM record`);
+    const nic = await readPodNic(this.host, netns);
+    if (nic) {
+      await this.host.run('nsenter', [`--net=${netns}`, 'ip', 'link', 'set', 'eth0', 'address', rec.mac]);
+      await redirectPodNic(this.host, netns);
+    }
+    const client = await this.client(id);
+    await client.network({ hostname, ...(nic?.address ? { address: nic.address, prefixLength: nic.prefixLength, gateway: nic.gateway, mtu: nic.mtu } : {}) });
+    await fs.writeFile(file, JSON.stringify({ ...nic, hostname }));
+  }
+
+  /** Shuts the guest down (briefly), stops QEMU, unpins the namespace and removes the directory; safe to repeat. */
+  async remove(id: string): Promise<void> {
+    checkSandboxId(id);
+    const vmDir = path.join(this.dir(id), 'vm');
+    const pending = this.#clients.get(id);
+    this.#clients.delete(id);
+    if ((await microvmState(vmDir)) === 'running') {
+      const client = await Promise.race([pending, new Promise<undefined>((r) => setTimeout(r, 100))]).catch(() => undefined);
+      await client?.shutdown(2000).catch(() => {});
+      client?.close();
+      await stopMicrovm(vmDir, { timeoutMs: 5000 });
+    } else {
+      (await pending?.catch(() => undefined))?.close();
+    }
+    await unmountUnder(this.host, this.shared(id));
+    await this.#pins.remove(id);
+    await fs.rm(this.dir(id), { recursive: true, force: true });
+  }
+}
+
+async function readJson<T>(file: string): Promise<T | undefined> {
+  const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : (JSON.parse(text) as T);
+}
+
+/** Unmounts (lazily, deepest first) every mount at or below `dir`. */
+export async function unmountUnder(host: Host, dir: string): Promise<void> {
+  const info = await fs.readFile('/proc/self/mountinfo', 'utf8');
+  const points = info
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((p): p is string => p !== undefined && (p === dir || p.startsWith(`${dir}/`)))
+    .sort((a, b) => b.length - a.length);
+  for (const p of points) await host.run('umount', ['--lazy', p], { allowFailure: true });
+}
