@@ -15,7 +15,7 @@
 import type { Command } from 'commander';
 import { invalid, isNubisError } from '../../lib/errors.js';
 import type { WorkloadSpec } from '../../runtime/driver.js';
-import type { OciDriver } from '../../runtime/oci/oci-driver.js';
+import type { RuntimeDriver } from '../../runtime/driver.js';
 import { parseCpus, parseMemory } from '../../runtime/oci/spec.js';
 import { trace } from '../../lib/trace.js';
 import type { CliContext } from '../context.js';
@@ -90,7 +90,7 @@ export function registerRunCommand(ctr: Command, ctx: CliContext): void {
     .option('-u, --user <user>', 'user[:group] or uid[:gid] inside the container')
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('--entrypoint <cmd>', 'override the image\'s entrypoint')
-    .option('--runtime <name>', 'OCI runtime: runc (default), crun or a path')
+    .option('--runtime <name>', 'runc (default), crun or a path to an OCI runtime; microvm: a micro-VM with its own kernel')
     .passThroughOptions()
     .action(async (image: string, command: string[], f: RunFlags) => {
       if (f.detach && f.interactive && !f.tty) throw invalid('-d cannot be combined with -i without -t');
@@ -139,7 +139,7 @@ function ignoreNotFound(err: unknown): void {
 }
 
 /** Starts the container and streams its log until it exits; resolves with its exit code. */
-async function runForeground(ctx: CliContext, driver: OciDriver, id: string): Promise<number> {
+async function runForeground(ctx: CliContext, driver: RuntimeDriver, id: string): Promise<number> {
   const forward = (sig: NodeJS.Signals) => void driver.kill(id, sig).catch(() => {});
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, forward);
@@ -160,7 +160,7 @@ async function runForeground(ctx: CliContext, driver: OciDriver, id: string): Pr
 }
 
 /** Attaches (before the start, so no output is lost), starts, relays until the end; undefined if detached. */
-async function runAttached(ctx: CliContext, driver: OciDriver, id: string, tty: boolean): Promise<number | undefined> {
+async function runAttached(ctx: CliContext, driver: RuntimeDriver, id: string, tty: boolean): Promise<number | undefined> {
   const stdin = process.stdin;
   const raw = tty && stdin.isTTY;
   const session = await driver.attach(id, { stdin, stdout: ctx.stdout, stderr: ctx.stderr });

@@ -23,6 +23,7 @@ export function registerPodCommands(program: Command, ctx: CliContext): void {
     .option('-l, --labels <k=v,...>', 'pod labels (default run=NAME)')
     .option('--image-pull-policy <policy>', 'Always, IfNotPresent or Never')
     .option('--timeout <seconds>', 'how long to wait for the pod to start and finish (default 300)')
+    .option('--runtime-class <name>', 'the RuntimeClass that runs the pod (e.g. nubis-microvm: a VM with its own kernel)')
     .action(async (image: string, command: string[], o: Opts) => (await import('./kube-pod-run.js')).runRun(ctx, image, afterDashes(command), o));
 
   withKubeFlags(program.command('logs').description('print the log of a container in a pod').argument('<pod>', 'POD | TYPE/NAME (a pod of a deployment, job…)'))

@@ -117,6 +117,7 @@ export interface RunFlags extends ExecFlags {
   labels?: string;
   imagePullPolicy?: string;
   timeout?: string;
+  runtimeClass?: string;
 }
 
 const HOLDER = ['sh', '-c', 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; done'];
@@ -242,7 +243,7 @@ export async function runRun(ctx: CliContext, image: string, command: string[], 
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name, namespace: s.namespace, labels: labelsOf(o.labels, name) },
-      spec: { containers: [container], restartPolicy, terminationGracePeriodSeconds: attach ? 1 : 30 },
+      spec: { containers: [container], restartPolicy, terminationGracePeriodSeconds: attach ? 1 : 30, ...(o.runtimeClass ? { runtimeClassName: o.runtimeClass } : {}) },
     } as unknown as Pod;
     trace('run: session');
     const created = await s.client.create<Pod>(PODS, pod);

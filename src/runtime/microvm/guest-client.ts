@@ -89,12 +89,35 @@ export function signalNumber(sig: NodeJS.Signals | string | number): number {
   return n;
 }
 
+/** A Map that calls `changed` after every change of its size. */
+class BusyMap<K, V> extends Map<K, V> {
+  constructor(private readonly changed: () => void) {
+    super();
+  }
+  override set(k: K, v: V): this {
+    super.set(k, v);
+    this.changed?.();
+    return this;
+  }
+  override delete(k: K): boolean {
+    const had = super.delete(k);
+    this.changed();
+    return had;
+  }
+  override clear(): void {
+    super.clear();
+    this.changed();
+  }
+}
+
 export class GuestClient extends EventEmitter implements StreamHost {
   private sock: Duplex | undefined;
   private decoder = new FrameDecoder((p) => this.emit('problem', p));
   private nextId = 1;
-  private pending = new Map<number, Pending>();
-  private streams = new Map<number, GuestProcess | GuestAttach>();
+  // The connection keeps the process alive only while a request or a stream is open (a CLI that started
+  // a container exits; an agent stays for its own reasons).
+  private pending = new BusyMap<number, Pending>(() => this.refWhileBusy());
+  private streams = new BusyMap<number, GuestProcess | GuestAttach>(() => this.refWhileBusy());
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private missed = 0;
   private dead = false;
@@ -124,6 +147,7 @@ export class GuestClient extends EventEmitter implements StreamHost {
     this.dropConnection(unavailable('reconnecting to the guest agent'));
     const sock = await this.opts.connect();
     this.sock = sock;
+    this.refWhileBusy();
     this.decoder = new FrameDecoder((p) => this.emit('problem', p));
     sock.on('data', (b: Buffer) => this.onData(b));
     sock.on('error', () => {});
@@ -136,6 +160,12 @@ export class GuestClient extends EventEmitter implements StreamHost {
     })) as unknown as HelloReply;
     this.startHeartbeat();
     return this.hello;
+  }
+
+  private refWhileBusy(): void {
+    const sock = this.sock as (Duplex & { ref?: () => void; unref?: () => void }) | undefined;
+    if (this.pending.size + this.streams.size > 0) sock?.ref?.();
+    else sock?.unref?.();
   }
 
   /** Closes the connection for good. */
