@@ -70,6 +70,17 @@ export interface AgentServerOptions {
   tls: { cert: string; key: string; ca: string };
 }
 
+/** The terminal size of a resize message (channel 4), or undefined when it is none. */
+function terminalSize(body: Buffer): { rows: number; columns: number } | undefined {
+  try {
+    const m = JSON.parse(body.toString()) as { Width?: unknown; Height?: unknown };
+    const ok = (n: unknown): n is number => Number.isInteger(n) && (n as number) > 0 && (n as number) < 10_000;
+    return ok(m.Width) && ok(m.Height) ? { rows: m.Height, columns: m.Width } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether the request comes from the API server (the only caller served). */
 function fromApiServer(req: http.IncomingMessage): boolean {
   const peer = (req.socket as TLSSocket).getPeerCertificate?.();
@@ -206,6 +217,7 @@ export class AgentServer {
       const tty = bool(q, 'tty');
       const wantStdin = bool(q, 'stdin');
       let proc: import('../runtime/driver.js').ExecProcess | undefined;
+      let size: { rows: number; columns: number } | undefined;
       const pending: Buffer[] = [];
       let stdinClosed = false;
       ws.on('message', (data: Buffer) => {
@@ -218,8 +230,12 @@ export class AgentServer {
         } else if (ch === 255 && v5 && buf[1] === 0) {
           stdinClosed = true;
           proc?.stdin?.end();
+        } else if (ch === 4) {
+          // A terminal size, {"Width":80,"Height":24}, for drivers whose exec terminals take one (kept for
+          // the start: kubectl sends the first before the process runs).
+          size = terminalSize(buf.subarray(1)) ?? size;
+          if (size) proc?.resize?.(size.rows, size.columns);
         }
-        // channel 4 (resize): the exec's terminal follows runc's, which has no size to change here
       });
       ws.on('close', () => proc?.kill('SIGKILL'));
       const outputs: Promise<void>[] = [];
@@ -229,6 +245,7 @@ export class AgentServer {
         stdio: [wantStdin ? 'pipe' : 'ignore', 'pipe', tty ? 'ignore' : 'pipe'],
         onStart: (p) => {
           proc = p;
+          if (size) p.resize?.(size.rows, size.columns);
           for (const b of pending.splice(0)) p.stdin?.write(b);
           if (stdinClosed) p.stdin?.end();
           p.stdin?.on('error', () => {});

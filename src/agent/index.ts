@@ -33,7 +33,7 @@ import { NodeReporter } from './node-status.js';
 import { PodManager } from './pod-manager.js';
 import { probeRunner } from './probes.js';
 import { RuntimeHandlers } from './runtime-handlers.js';
-import { CONFIG_MAPS, SECRETS, SERVICE_ACCOUNTS, SERVICES } from './resources.js';
+import { CONFIG_MAPS, NODES, SECRETS, SERVICE_ACCOUNTS, SERVICES } from './resources.js';
 import { StatsCollector } from './stats.js';
 import { PodVolumes } from './volumes.js';
 
@@ -129,6 +129,15 @@ function apiObjects(client: RestClient): ObjectSource {
   };
 }
 
+/** Puts what the drivers found on this machine (e.g. KVM or TCG for micro-VMs) on the Node, in the background. */
+function annotateNode(client: RestClient, nodeName: string, runtimes: RuntimeRegistry, signal: AbortSignal): void {
+  for (const d of runtimes.drivers()) {
+    d.nodeAnnotations?.(signal)
+      .then((annotations) => client.patch(NODES, nodeName, { metadata: { annotations } }, 'merge'))
+      .catch((err: unknown) => log.warn(`runtime driver ${d.name} on this node: ${(err as Error).message}`));
+  }
+}
+
 /** Starts the agent: resolves once the Node is registered and the endpoint listens. */
 export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const t = opts.timing ?? {};
@@ -206,6 +215,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     throw err;
   }
   nodeNetwork?.start();
+  annotateNode(opts.client, opts.nodeName, runtimes, opts.signal);
   log.info(`agent for node ${opts.nodeName} serving on ${opts.listen ?? address}:${server.port}`);
   const done = (async () => {
     try {

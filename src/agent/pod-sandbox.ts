@@ -50,9 +50,9 @@ export class PodSandbox {
    * Makes sure the sandbox and its network exist. When it has to be made while containers of the pod
    * still run (their sandbox is gone), `stopOrphans` stops them first and says how many it stopped: they
    * start over in the new sandbox as their restart policy says. With `userNamespace` a new sandbox gets a
-   * user namespace of its own. Fails with the kubelet's wording.
+   * user namespace of its own. Says whether it made a new sandbox; fails with the kubelet's wording.
    */
-  async ensure(stopOrphans: () => Promise<number>, opts: { userNamespace?: boolean; resources?: Resources } = {}): Promise<void> {
+  async ensure(stopOrphans: () => Promise<number>, opts: { userNamespace?: boolean; resources?: Resources } = {}): Promise<'made' | 'kept'> {
     const { driver, network } = this.deps;
     const spec = { id: this.pod.podUid, namespace: this.pod.namespace, name: this.pod.name, ...opts };
     if (!this.#info && !this.#looked) {
@@ -69,7 +69,9 @@ export class PodSandbox {
       }
       if (this.#info) await this.#removeInfra();
     }
+    let made = false;
     if (!this.#info) {
+      made = true;
       if ((await stopOrphans()) > 0 || this.#infra.length > 0) {
         log.warn(`pod ${this.pod.namespace}/${this.pod.name}: its sandbox is gone, making a new one`);
         await network.tearDown(this.pod).catch(() => {});
@@ -89,6 +91,7 @@ export class PodSandbox {
         throw internal(`failed to set up the pod network: ${messageOf(err)}`, err);
       }
     }
+    return made ? 'made' : 'kept';
   }
 
   /** Whether the sandbox vanished under a running pod (the next ensure() makes it again). */

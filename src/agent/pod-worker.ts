@@ -360,12 +360,16 @@ export class PodWorker {
   /** The pod's sandbox and network (pod-sandbox.ts); containers left in a lost one are stopped. */
   async #ensureSandbox(): Promise<boolean> {
     try {
-      await this.#sandbox!.ensure(async () => {
+      const made = await this.#sandbox!.ensure(async () => {
         const orphaned = this.#runs.live();
         await Promise.all(orphaned.map(({ run }) => this.#d.stop(run.id, { timeoutSeconds: 0 }).catch(() => {})));
         for (const { run } of orphaned) await this.#refresh(run);
         return orphaned.length;
       }, { userNamespace: this.#pod?.spec.hostUsers === false, resources: this.#pod ? sandboxResources(this.#pod) : undefined });
+      if (made === 'made') {
+        const about = await this.#d.describeSandbox?.(this.id.uid).catch(() => undefined);
+        if (about) this.#event('Normal', 'SandboxCreated', `Pod sandbox: ${about}`);
+      }
       return true;
     } catch (err) {
       return this.#waitAll('ContainerCreating', (err as Error).message, 5000, 'FailedCreatePodSandBox');

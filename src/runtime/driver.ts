@@ -211,6 +211,8 @@ export interface ExecProcess {
   stderr: NodeJS.ReadableStream | null;
   /** Signals the exec's own process (runc exec forwards it into the workload). */
   kill(signal?: NodeJS.Signals): void;
+  /** Sets the exec's terminal size, where the driver can (tty execs). */
+  resize?(rows: number, columns: number): void;
 }
 
 export interface StopOptions {

@@ -75,6 +75,13 @@ export interface SandboxDriver extends RuntimeDriver {
   imagesInUse(): Promise<string[]>;
   /** Ends what the driver holds in this process (watches); workloads and sandboxes go on. */
   close(): void;
+  /** Optional: one line about how a sandbox runs (for the pod's events), e.g. its VM's size and accelerator. */
+  describeSandbox?(id: string): Promise<string | undefined>;
+  /**
+   * Optional: annotations for this machine's Node about what the driver found here (e.g. KVM or TCG); may
+   * take a while the first time (a driver prepares what its sandboxes need).
+   */
+  nodeAnnotations?(signal?: AbortSignal): Promise<Record<string, string>>;
 }
 
 /** A sandbox id is a pod uid and names files: letters, digits and dashes only (Invalid otherwise). */

@@ -7,9 +7,11 @@
  * its pod starts over in a new one, and deleting the pods leaves no QEMU, mount or namespace behind.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import type { Pod } from '../../src/api/core/v1/pod-types.js';
 import { requireMicrovmHost } from '../integration/microvm/microvm-host.js';
 import { E2eCluster, eventually, PODS } from './cluster.js';
@@ -56,6 +58,9 @@ spec:
   containers: [{name: eat, image: busybox, command: [tail, /dev/zero], resources: {limits: {memory: 32Mi}}}]
 `;
 
+/** Runs a command; its stdout (fails on a non-zero exit). */
+const run = async (cmd: string, args: string[]) => (await promisify(execFile)(cmd, args, { timeout: 60_000, env: { ...process.env, KUBECONFIG: '' } })).stdout;
+
 /** QEMU processes of an agent's data dir. */
 function qemuOf(dataDir: string): number[] {
   return readdirSync('/proc')
@@ -73,6 +78,7 @@ function qemuOf(dataDir: string): number[] {
 describe('secure pods: a kernel per pod behind RuntimeClass', { timeout: 600_000 }, () => {
   let c: E2eCluster;
   let secure: Pod;
+  let accel = '';
   const exec = async (pod: string, cmd: string, container?: string) =>
     (await c.kubectl(['exec', pod, ...(container ? ['-c', container] : []), '--', 'sh', '-c', cmd])).stdout.trim();
 
@@ -89,12 +95,21 @@ describe('secure pods: a kernel per pod behind RuntimeClass', { timeout: 600_000
     assert.match(classes, /runtimeclass.node.k8s.io\/nubis-microvm/);
     const handlers = (await c.kubectl(['get', 'node', '-o', 'jsonpath={.items[0].status.runtimeHandlers[*].name}'])).stdout;
     assert.deepEqual(handlers.split(' ').sort(), ['nubis-microvm', 'runc']);
+    accel = await eventually('the node to say how it runs micro-VMs', async () => {
+      const r = await c.kubectl(['get', 'node', '-o', 'jsonpath={.items[0].metadata.annotations.nubis\\.dev/microvm-accelerator}']);
+      return r.stdout.trim() || undefined;
+    }, 60_000);
+    assert.match(accel, /^(kvm|tcg)$/);
     await c.kubectl(['apply', '-f', '-'], { input: SECURE });
     secure = await eventually('the secure pod Ready', async () => (await c.readyPods('app=secure'))[0], 120_000).catch((e: Error) => assert.fail(`${e.message}\n${c.logs()}`));
     assert.equal(secure.spec.runtimeClassName, 'nubis-microvm');
     assert.deepEqual(secure.spec.overhead, { cpu: '250m', memory: '160Mi' });
     assert.match(secure.status!.podIP!, /^10\.42\.\d+\.\d+$/);
     assert.equal(qemuOf(c.agents[0]!.dataDir).length, 1, 'one QEMU for the pod');
+    const events = (await c.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=secure,reason=SandboxCreated', '-o', 'jsonpath={.items[*].message}'])).stdout;
+    assert.match(events, new RegExp(`micro-VM with \\d+ MiB and 1 vCPU on ${accel === 'kvm' ? 'KVM' : 'TCG'}`), 'the pod says what runs it');
+    // Volumes reach the guest: the service account token the API server mounted into every pod.
+    assert.equal(await exec('secure', 'cat /var/run/secrets/kubernetes.io/serviceaccount/namespace', 'web'), 'default');
   });
 
   it('runs on its own kernel: no host process, mount or interface is visible, host modules are not there', async () => {
@@ -119,6 +134,10 @@ describe('secure pods: a kernel per pod behind RuntimeClass', { timeout: 600_000
     assert.equal(await exec('plain', 'timeout 10 wget -qO- http://secure/'), 'secure');
     const r = await c.kubectl(['exec', 'secure', '-c', 'web', '--', 'sh', '-c', 'exit 3'], { allowFail: true });
     assert.equal(r.code, 3);
+    // A terminal takes the size kubectl sends (script gives kubectl a terminal of 40x100).
+    const kubectl = `kubectl --kubeconfig ${c.kubeconfig} exec -it secure -c web -- stty size`;
+    const tty = await run('script', ['-qec', `stty rows 40 cols 100; ${kubectl}`, '/dev/null']);
+    assert.match(tty, /40 100/);
     const logs = (await c.kubectl(['logs', 'secure', '-c', 'web'])).stdout;
     assert.equal(logs, 'started\noops\n');
   });

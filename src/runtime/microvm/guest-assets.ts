@@ -18,10 +18,26 @@ import { GUEST_MODULES } from './kernel-modules.js';
 import { AGENT_PORT, QEMU_BINARY, QEMU_PACKAGE } from './qemu-command.js';
 
 /** Where the guest mounts the sandbox's shared directory (and the 9p tag the host gives it). */
-export const GUEST_SHARE = { tag: 'nubis', mountPoint: '/run/nubis' } as const;
+const GUEST_SHARE_MOUNT = '/run/nubis';
+export const GUEST_SHARE = { tag: 'nubis', mountPoint: GUEST_SHARE_MOUNT } as const;
 
 /** The guest agent binary's name, built by scripts/build.mjs into dist/. */
 const AGENT_BINARY = 'nubis-guest-agent';
+
+/**
+ * The end of the guest's init: the agent moves to a root of its own (a tmpfs holding only itself, with the
+ * kernel's file systems and the share moved over) and the initramfs is freed (switch_root), so that
+ * containers can pivot_root away from the guest's root: from the initramfs they could only chroot, which
+ * a container root with CAP_SYS_CHROOT can leave.
+ */
+const SWITCH_ROOT_BODY = [
+  `d=$(port_dev ${AGENT_PORT}) || poweroff -f`,
+  'mkdir -p /newroot && mount -t tmpfs -o mode=0755 root /newroot',
+  `mkdir -p /newroot/sbin /newroot/dev /newroot/proc /newroot/sys /newroot/tmp /newroot${GUEST_SHARE_MOUNT}`,
+  `cp /sbin/${AGENT_BINARY} /newroot/sbin/`,
+  `for m in /dev /proc /sys ${GUEST_SHARE_MOUNT}; do mount -o move $m /newroot$m; done`,
+  `exec switch_root /newroot /sbin/${AGENT_BINARY} --channel "$d"`,
+].join('\n');
 
 export interface GuestAssets {
   kernel: GuestKernel;
@@ -58,7 +74,7 @@ export async function guestAssets(host: Host, cacheDir: string, opts: { warn?: (
   const kernel = await findGuestKernel({ cacheDir, host, signal: opts.signal });
   const init = guestInitScript({
     share: { fs: '9p', tag: GUEST_SHARE.tag, mountPoint: GUEST_SHARE.mountPoint },
-    body: `d=$(port_dev ${AGENT_PORT}) || poweroff -f\nexec /sbin/${AGENT_BINARY} --channel "$d"`,
+    body: SWITCH_ROOT_BODY,
   });
   const [initrd, accel, tscKhz] = await Promise.all([
     buildInitramfs(

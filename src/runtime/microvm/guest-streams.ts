@@ -62,6 +62,7 @@ export async function guestExec(client: GuestClient, rec: ExecTarget, rootfs: st
     stdout: piped(outChoice) ? proc.stdout : null,
     stderr: piped(errChoice) ? proc.stderr : null,
     kill,
+    resize: (rows, columns) => void proc.resize(rows, columns).catch(() => {}),
   });
   relayOutput(proc.stdout, outChoice, process.stdout);
   if (proc.stderr) relayOutput(proc.stderr, errChoice, process.stderr);

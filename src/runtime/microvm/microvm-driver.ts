@@ -52,6 +52,12 @@ export interface MicrovmDriverOptions {
   dataDir: string;
   host: Host;
   images: RootfsProvider;
+  /**
+   * Where the guest kernel, initramfs and KVM decision are kept: shared by every data dir of the machine
+   * (they depend only on the machine's kernel package, QEMU and this program). Default
+   * $NUBIS_MICROVM_CACHE or /var/cache/nubis/microvm.
+   */
+  cacheDir?: string;
 }
 
 export class MicrovmDriver implements SandboxDriver {
@@ -73,7 +79,8 @@ export class MicrovmDriver implements SandboxDriver {
 
   /** The guest kernel, initramfs and accelerator (made once; a failure is tried again next time). */
   assets(): Promise<GuestAssets> {
-    this.#assets ??= guestAssets(this.opts.host, path.join(this.#root, 'cache'), { warn: (m) => log.warn(m) });
+    const cacheDir = this.opts.cacheDir ?? process.env.NUBIS_MICROVM_CACHE ?? '/var/cache/nubis/microvm';
+    this.#assets ??= guestAssets(this.opts.host, cacheDir, { warn: (m) => log.warn(m) });
     this.#assets.catch(() => (this.#assets = undefined));
     return this.#assets;
   }
@@ -101,10 +108,16 @@ export class MicrovmDriver implements SandboxDriver {
     return this.#vms.remove(id);
   }
 
-  /** KVM or TCG, and why, for a sandbox's VM (undefined when it has none). */
-  async accelerator(id: string): Promise<{ accel: string; reason: string } | undefined> {
+  async describeSandbox(id: string): Promise<string | undefined> {
     const rec = await this.#vms.record(id);
-    return rec ? { accel: rec.accel, reason: rec.accelReason } : undefined;
+    return rec && `micro-VM with ${rec.memoryMiB} MiB and ${rec.cpus} vCPU on ${rec.accelReason}`;
+  }
+
+  /** Prepares the guest kernel and initramfs and probes KVM once, so the first pod does not wait for it. */
+  async nodeAnnotations(): Promise<Record<string, string>> {
+    const { accel } = await this.assets();
+    log.info(`micro-VMs on this node run on ${accel.reason}`);
+    return { 'nubis.dev/microvm-accelerator': accel.accel, 'nubis.dev/microvm-accelerator-reason': accel.reason };
   }
 
   // ---- workloads ----

@@ -86,10 +86,15 @@ export class VmSandboxes {
     return [...new Set([...dirs, ...pinned])].sort();
   }
 
-  /** Whether the sandbox is whole: its namespace pinned and its QEMU running. */
+  /**
+   * Whether the sandbox is whole: its namespace pinned and its QEMU running. A whole one is connected to
+   * (once), so that its guest's heartbeats are watched also when it was made by an agent before this one.
+   */
   async exists(id: string): Promise<boolean> {
     checkSandboxId(id);
-    return (await this.#pins.exists(id)) && (await microvmState(path.join(this.dir(id), 'vm'))) === 'running';
+    const whole = (await this.#pins.exists(id)) && (await microvmState(path.join(this.dir(id), 'vm'))) === 'running';
+    if (whole && !this.#clients.has(id)) this.client(id).catch((err: unknown) => log.warn(`sandbox ${id}: no guest agent: ${(err as Error).message}`));
+    return whole;
   }
 
   /** How the sandbox's VM runs (for events: KVM or TCG). */
