@@ -34,6 +34,11 @@ export interface OverlayOptions {
    * mount that upper/work pair again. Ignored by kernels that lack it.
    */
   volatile?: boolean;
+  /**
+   * nodev and nosuid: device files and setuid bits in the mount do nothing on the host — for roots that
+   * a guest writes through a file server running as root (a micro-VM's 9p share).
+   */
+  inert?: boolean;
 }
 
 /** A started process, as the caller needs it. */

@@ -108,6 +108,8 @@ export async function prepareGuestWorkload(host: Host, id: string, spec: Workloa
     await fs.mkdir(isDir ? target : path.dirname(target), { recursive: true });
     if (!isDir) await fs.writeFile(target, '');
     await host.run('mount', ['--rbind', m.source, target]);
+    // The guest's root writes through QEMU (root on the host): no device files or setuid bits take effect.
+    await host.run('mount', ['-o', 'remount,bind,nodev,nosuid', target]);
     mounts.push({ type: 'bind', source: inGuest(p, target), destination: m.destination, readOnly: m.readOnly });
   }
   const caps = resolveCapabilities(opts);

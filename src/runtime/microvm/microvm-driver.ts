@@ -152,7 +152,7 @@ export class MicrovmDriver implements SandboxDriver {
     try {
       name = await this.#store.reserveFreeName(id, spec.name);
       await Promise.all([fs.mkdir(store.upper, { recursive: true }), fs.mkdir(store.work, { recursive: true }), fs.mkdir(p.rootfs, { recursive: true })]);
-      await this.opts.host.mountOverlay(lowerDirs, store.upper, store.work, p.rootfs, { volatile: true });
+      await this.opts.host.mountOverlay(lowerDirs, store.upper, store.work, p.rootfs, { volatile: true, inert: true });
       const prepared = await prepareGuestWorkload(this.opts.host, id, spec, opts, image, p);
       await this.#vms.ensureNetwork(sandbox, spec.hostname ?? id.slice(0, 12));
       const client = await this.#vms.client(sandbox);

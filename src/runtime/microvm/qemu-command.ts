@@ -147,7 +147,10 @@ function shareArgs(share: ShareSpec): string[] {
 export function microvmArgv(spec: MicrovmSpec): string[] {
   checkSpec(spec);
   const isaSerial = spec.machine?.isaSerial ?? DEFAULT_MACHINE.isaSerial;
-  const args = ['-nodefaults', '-no-user-config', '-nographic', '-no-reboot', ...machineArgs(spec)];
+  // QEMU's seccomp filter: no obsolete system calls, no scheduler or CPU affinity changes. Denying
+  // privilege changes or new processes (elevateprivileges, spawn) kills QEMU 7.2 as it daemonizes.
+  const sandbox = ['-sandbox', 'on,obsolete=deny,resourcecontrol=deny'];
+  const args = ['-nodefaults', '-no-user-config', '-nographic', '-no-reboot', ...sandbox, ...machineArgs(spec)];
   args.push('-kernel', path(spec.kernel), '-initrd', path(spec.initrd), '-append', spec.cmdline);
   if (spec.agentSocket || !isaSerial) args.push('-device', 'virtio-serial-device,max_ports=4');
   if (spec.agentSocket) {

@@ -109,6 +109,11 @@ export class VmSandboxes {
     const dir = this.dir(spec.id);
     try {
       await fs.mkdir(this.shared(spec.id), { recursive: true, mode: 0o700 });
+      // QEMU serves the share as root: device files a guest makes there must not open host devices, and
+      // setuid bits it sets must not count on the host (nodev, nosuid; the roots and volumes mounted
+      // inside get the same flags).
+      await this.host.run('mount', ['--bind', this.shared(spec.id), this.shared(spec.id)]);
+      await this.host.run('mount', ['-o', 'remount,bind,nodev,nosuid', this.shared(spec.id)]);
       const netns = (await this.#pins.create(spec.id)).network;
       await createPodTap(this.host, netns);
       const assets = await this.assets();
