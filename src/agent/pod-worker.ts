@@ -36,7 +36,7 @@ import { PodStatusReporter } from './pod-status-reporter.js';
 import { ContainerProbes } from './container-probes.js';
 import type { ProbeRunner, ProbeTarget } from './probes.js';
 import { PODS } from './resources.js';
-import type { PodVolumes, PreparedVolume } from './volumes.js';
+import { checkSubPaths, type PodVolumes, type PreparedVolume } from './volumes.js';
 
 const log = logger('agent');
 
@@ -506,6 +506,7 @@ export class PodWorker {
     const env = await resolveEnv(pod, c, this.deps.objects, this.#downward());
     const identity = await containerSecurity({ pod, container: c, idMapping: this.#sandbox?.idMapping, seccompDir: this.deps.seccompDir });
     await applyFsGroup(pod, this.#volumes ?? new Map(), this.#sandbox?.idMapping);
+    await checkSubPaths(c.volumeMounts ?? [], this.#volumes ?? new Map());
     const spec = containerSpec({ pod, container: c, role, restartCount, env, volumes: this.#volumes ?? new Map(), sandbox: this.id.uid, identity });
     const resolv = await this.#resolvConf(pod);
     if (resolv) spec.mounts = [...(spec.mounts ?? []), { source: resolv, destination: '/etc/resolv.conf', readOnly: true }];

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { isNubisError } from '../lib/errors.js';
-import { checkHostPath, projectKeys, writeProjection } from './volumes.js';
+import { checkHostPath, checkSubPaths, projectKeys, writeProjection } from './volumes.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'nubis-volumes-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -62,4 +62,19 @@ test('hostPath types: *OrCreate make the path, others check what is there', asyn
   await assert.rejects(checkHostPath(path.join(tmp, 'absent'), 'File'), invalid(/does not exist/));
   await assert.rejects(checkHostPath(d, 'Fancy'), invalid(/unknown hostPath type/));
   await assert.rejects(checkHostPath('rel/path', ''), invalid(/must be absolute/));
+});
+
+test('a subPath that a symlink leads out of its volume is refused; one inside is fine', async () => {
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'nubis-subpath-'));
+  try {
+    const vol = path.join(root, 'vol');
+    await fs.mkdir(path.join(vol, 'inside'), { recursive: true });
+    await fs.symlink('/', path.join(vol, 'escape'));
+    await fs.symlink('inside', path.join(vol, 'ok'));
+    const volumes = new Map([['data', { hostPath: vol, readOnly: false }]]);
+    await assert.rejects(checkSubPaths([{ name: 'data', subPath: 'escape' }], volumes), /subPath "escape" of volume "data" leads out of the volume/);
+    await checkSubPaths([{ name: 'data', subPath: 'ok' }, { name: 'data', subPath: 'inside' }, { name: 'data', subPath: 'not-yet' }], volumes);
+  } finally {
+    await fs.rm(root, { recursive: true, force: true });
+  }
 });

@@ -127,6 +127,21 @@ export async function writeProjection(dir: string, files: ProjectedFile[]): Prom
 
 const HOST_PATH_TYPES = ['', 'DirectoryOrCreate', 'Directory', 'FileOrCreate', 'File', 'Socket', 'CharDevice', 'BlockDevice'];
 
+/**
+ * Refuses a subPath that leads out of its volume through a symlink a container made there (the escape of
+ * CVE-2017-1002101): the path, resolved now, must stay inside the volume. A subPath that does not exist
+ * yet is left to the mount.
+ */
+export async function checkSubPaths(mounts: ReadonlyArray<{ name: string; subPath?: string }>, volumes: Map<string, PreparedVolume>): Promise<void> {
+  for (const m of mounts) {
+    const v = m.subPath ? volumes.get(m.name) : undefined;
+    if (!v || !m.subPath) continue;
+    const base = await fs.realpath(v.hostPath);
+    const real = await fs.realpath(path.join(v.hostPath, m.subPath)).catch(() => undefined);
+    if (real !== undefined && real !== base && !real.startsWith(`${base}/`)) throw invalid(`subPath "${m.subPath}" of volume "${m.name}" leads out of the volume`);
+  }
+}
+
 /** Checks (and for the *OrCreate types makes) a hostPath volume's path. */
 export async function checkHostPath(p: string, type = ''): Promise<void> {
   if (!path.isAbsolute(p)) throw invalid(`hostPath "${p}" must be absolute`);

@@ -35,8 +35,8 @@ export interface OverlayOptions {
    */
   volatile?: boolean;
   /**
-   * nodev and nosuid: device files and setuid bits in the mount do nothing on the host — for roots that
-   * a guest writes through a file server running as root (a micro-VM's 9p share).
+   * nodev, nosuid and nosymfollow: device files, setuid bits and symlinks in the mount do nothing on the
+   * host — for roots that a guest writes through a file server running as root (a micro-VM's 9p share).
    */
   inert?: boolean;
 }

@@ -96,7 +96,7 @@ export class RealHost implements Host {
   }
 
   async mountOverlay(lower: string[], upper: string, work: string, target: string, opts: OverlayOptions = {}): Promise<void> {
-    const options = `lowerdir=${lower.join(':')},upperdir=${upper},workdir=${work}${opts.inert ? ',nodev,nosuid' : ''}`;
+    const options = `lowerdir=${lower.join(':')},upperdir=${upper},workdir=${work}${opts.inert ? ',nodev,nosuid,nosymfollow' : ''}`;
     if (opts.volatile && !volatileUnsupported) {
       const r = await this.run('mount', ['-t', 'overlay', 'overlay', '-o', `${options},volatile`, target], { allowFailure: true });
       if (r.code === 0) return;

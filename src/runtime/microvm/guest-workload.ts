@@ -22,6 +22,7 @@ import { etcHostnameContent, etcHostsContent, mergeEnv, resolveArgs } from '../o
 import { toContainerOptions } from '../oci/workload-options.js';
 import { GUEST_SHARE } from './guest-assets.js';
 import type { CreateRequest, GuestMount } from './guest-protocol.js';
+import { INERT } from './vm-sandboxes.js';
 
 /** Where one workload's files are, on the host and in the guest. */
 export interface GuestWorkloadPaths {
@@ -33,7 +34,6 @@ export interface GuestWorkloadPaths {
   exitDir: string;
   exitFile: string;
   oomFile: string;
-  started: string;
 }
 
 export function guestWorkloadPaths(shared: string, id: string): GuestWorkloadPaths {
@@ -46,7 +46,6 @@ export function guestWorkloadPaths(shared: string, id: string): GuestWorkloadPat
     exitDir: path.join(host, 'exits'),
     exitFile: path.join(host, 'exits', id),
     oomFile: path.join(host, 'oom'),
-    started: path.join(host, 'started'),
   };
 }
 
@@ -108,8 +107,9 @@ export async function prepareGuestWorkload(host: Host, id: string, spec: Workloa
     await fs.mkdir(isDir ? target : path.dirname(target), { recursive: true });
     if (!isDir) await fs.writeFile(target, '');
     await host.run('mount', ['--rbind', m.source, target]);
-    // The guest's root writes through QEMU (root on the host): no device files or setuid bits take effect.
-    await host.run('mount', ['-o', 'remount,bind,nodev,nosuid', target]);
+    // The guest writes through QEMU (root on the host): no device files, setuid bits or symlinks take
+    // effect on the host, and a read-only volume is read-only on the host too, not only in the guest.
+    await host.run('mount', ['-o', `remount,bind,${INERT}${m.readOnly ? ',ro' : ''}`, target]);
     mounts.push({ type: 'bind', source: inGuest(p, target), destination: m.destination, readOnly: m.readOnly });
   }
   const caps = resolveCapabilities(opts);

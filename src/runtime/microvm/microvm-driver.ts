@@ -7,7 +7,7 @@
  * restarted agent finds everything again without asking the guest. A workload whose VM is gone without
  * an exit file has exited with 255.
  */
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Host } from '../../host/host.js';
 import { internal, invalid, isNubisError, notFound, timeout, unavailable } from '../../lib/errors.js';
@@ -43,6 +43,8 @@ const log = logger('microvm');
 /** A workload's record: the OCI driver's, plus its sandbox and the identity it runs as. */
 export interface GuestRecord extends ContainerRecord {
   sandbox: string;
+  /** The generation of the sandbox's VM it was made in (vm-sandboxes.ts). */
+  generation: string;
   uid: number;
   gid: number;
   groups: number[];
@@ -91,6 +93,7 @@ export class MicrovmDriver implements SandboxDriver {
     checkSandboxId(spec.id);
     if (spec.userNamespace) throw unavailable('the micro-VM runtime gives pods no user namespace of their own (hostUsers: false): the pod has its own kernel instead');
     if (spec.adoptFromPid !== undefined) throw invalid('a micro-VM sandbox cannot adopt another process\'s namespaces');
+    await this.#keepFiles(spec.id);
     await this.#vms.create(spec, signal);
     return { id: spec.id, driver: this.name, networkNamespace: this.#vms.netns(spec.id) };
   }
@@ -104,8 +107,26 @@ export class MicrovmDriver implements SandboxDriver {
     return this.#vms.ids();
   }
 
-  removeSandbox(id: string): Promise<void> {
-    return this.#vms.remove(id);
+  async removeSandbox(id: string): Promise<void> {
+    await this.#keepFiles(id);
+    await this.#vms.remove(id);
+  }
+
+  /**
+   * Before a sandbox's shared directory goes: the logs, exit and OOM files its guest wrote for each of
+   * its workloads move to the workload's own directory, so that logs and exit codes outlive the VM (a
+   * completed pod's, a lost sandbox's earlier runs).
+   */
+  async #keepFiles(sandbox: string): Promise<void> {
+    for (const id of await this.#store.ids()) {
+      const rec = (await this.#store.read(id).catch(() => undefined)) as GuestRecord | undefined;
+      if (rec?.sandbox !== sandbox) continue;
+      const from = this.#paths(rec);
+      const to = this.#store.paths(id);
+      if (from.log === to.log) continue;
+      await fs.mkdir(to.exitDir, { recursive: true });
+      for (const [a, b] of [[from.log, to.log], [from.exitFile, to.exitFile], [from.oomFile, to.oomFile]] as const) await copyGuestFile(a, b);
+    }
   }
 
   async describeSandbox(id: string): Promise<string | undefined> {
@@ -122,8 +143,12 @@ export class MicrovmDriver implements SandboxDriver {
 
   // ---- workloads ----
 
+  /** Where a workload's files are: in its sandbox's share while that exists, else the copies kept beside its record. */
   #paths(rec: Pick<GuestRecord, 'id' | 'sandbox'>): GuestWorkloadPaths {
-    return guestWorkloadPaths(this.#vms.shared(rec.sandbox), rec.id);
+    const shared = guestWorkloadPaths(this.#vms.shared(rec.sandbox), rec.id);
+    if (existsSync(shared.host)) return shared;
+    const kept = this.#store.paths(rec.id);
+    return { ...shared, log: kept.log, exitDir: kept.exitDir, exitFile: kept.exitFile, oomFile: kept.oomFile };
   }
 
   /** The exit dir of a workload by id (the watcher asks before the record may be read: from a cache). */
@@ -147,7 +172,7 @@ export class MicrovmDriver implements SandboxDriver {
     const { image, lowerDirs } = await this.opts.images.prepareRootfs(spec.image, signal);
     const id = newContainerId();
     const store = this.#store.paths(id);
-    const p = this.#paths({ id, sandbox });
+    const p = guestWorkloadPaths(this.#vms.shared(sandbox), id);
     let name: string | undefined;
     try {
       name = await this.#store.reserveFreeName(id, spec.name);
@@ -177,6 +202,7 @@ export class MicrovmDriver implements SandboxDriver {
         cgroupsPath: '',
         lowerDirs,
         sandbox,
+        generation: (await this.#vms.record(sandbox))?.generation ?? '',
         uid: prepared.uid,
         gid: prepared.gid,
         groups: prepared.groups,
@@ -191,7 +217,7 @@ export class MicrovmDriver implements SandboxDriver {
   }
 
   async #teardown(id: string, sandbox: string, name: string | undefined): Promise<void> {
-    const p = this.#paths({ id, sandbox });
+    const p = guestWorkloadPaths(this.#vms.shared(sandbox), id);
     if (await this.#vms.exists(sandbox)) {
       const client = await this.#vms.client(sandbox).catch(() => undefined);
       await client?.remove(id).catch((err: unknown) => {
@@ -208,10 +234,18 @@ export class MicrovmDriver implements SandboxDriver {
 
   async #state(rec: GuestRecord): Promise<WorkloadState> {
     const p = this.#paths(rec);
-    const started = await fs.stat(p.started).then((s) => s.mtime, () => undefined);
+    const started = await fs.stat(this.#store.paths(rec.id).started).then((s) => s.mtime, () => undefined);
     const exit = await readExit(p);
     if (exit) return { status: 'exited', exitCode: exit.code, startedAt: started, finishedAt: exit.at, oomKilled: exit.oom };
-    if (!(await this.#vms.exists(rec.sandbox))) return { status: 'exited', exitCode: 255, startedAt: started, finishedAt: new Date(), oomKilled: false };
+    const vm = (await this.#vms.exists(rec.sandbox)) ? await this.#vms.record(rec.sandbox) : undefined;
+    if (!vm || vm.generation !== rec.generation) {
+      // Its VM is gone: it ended with it (255), at the time this was first seen, kept for later reads.
+      const kept = this.#store.paths(rec.id);
+      await fs.mkdir(kept.exitDir, { recursive: true });
+      await fs.writeFile(kept.exitFile, '255', { flag: 'wx' }).catch(() => {});
+      const at = await fs.stat(kept.exitFile).then((st) => st.mtime, () => new Date());
+      return { status: 'exited', exitCode: 255, startedAt: started, finishedAt: at, oomKilled: false };
+    }
     return started ? { status: 'running', startedAt: started, oomKilled: false } : { status: 'created', oomKilled: false };
   }
 
@@ -225,11 +259,13 @@ export class MicrovmDriver implements SandboxDriver {
     const rec = await this.#record(ref);
     guard('start', (await this.#state(rec)).status, rec.name);
     const client = await this.#vms.client(rec.sandbox);
-    await fs.writeFile(this.#paths(rec).started, '');
+    // The stamp (its mtime is StartedAt) is the host's: outside the share, where the guest cannot touch it.
+    const started = this.#store.paths(rec.id).started;
+    await fs.writeFile(started, '');
     try {
       await client.start(rec.id);
     } catch (err) {
-      await fs.rm(this.#paths(rec).started, { force: true });
+      await fs.rm(started, { force: true });
       throw err;
     }
   }
@@ -360,14 +396,40 @@ export class MicrovmDriver implements SandboxDriver {
   }
 }
 
-/** The exit file the guest wrote: code, time, and whether the kernel's OOM killer ended it. */
+/**
+ * The exit file the guest wrote: code, time, and whether the kernel's OOM killer ended it. The guest
+ * writes it, so it is opened without following a symlink or blocking on a FIFO, and must be a small
+ * regular file.
+ */
 async function readExit(p: GuestWorkloadPaths): Promise<{ code: number; at: Date; oom: boolean } | undefined> {
+  let fh: fs.FileHandle | undefined;
   try {
-    const [text, st] = await Promise.all([fs.readFile(p.exitFile, 'utf8'), fs.stat(p.exitFile)]);
-    const code = Number(text.trim());
+    fh = await fs.open(p.exitFile, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+    const st = await fh.stat();
+    if (!st.isFile() || st.size > 32) return undefined;
+    const code = Number((await fh.readFile('utf8')).trim());
     if (!Number.isInteger(code)) return undefined;
-    return { code, at: st.mtime, oom: await exists(p.oomFile) };
+    const oom = await fs.lstat(p.oomFile).then((o) => o.isFile(), () => false);
+    return { code, at: st.mtime, oom };
   } catch {
     return undefined;
+  } finally {
+    await fh?.close();
+  }
+}
+
+/** Copies a file the guest wrote (only a regular file, never through a symlink or from a FIFO); none: nothing. */
+async function copyGuestFile(from: string, to: string): Promise<void> {
+  let fh: fs.FileHandle | undefined;
+  try {
+    fh = await fs.open(from, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+    const st = await fh.stat();
+    if (!st.isFile()) return;
+    await fs.writeFile(to, fh.createReadStream({ autoClose: false }));
+    await fs.utimes(to, st.atime, st.mtime);
+  } catch {
+    // gone or not a file: nothing to keep
+  } finally {
+    await fh?.close();
   }
 }

@@ -7,7 +7,7 @@
  * and a network namespace pinned in <root>/netns/<uid> (pod-sandboxes.ts) holding the pod's interface and
  * the tap QEMU uses. QEMU runs daemonized inside that namespace, so the VM outlives the agent; a sandbox
  * exists while its namespace is pinned and its QEMU runs. A guest that stops answering heartbeats is
- * killed: its sandbox is then gone, and the agent makes a new one as for any lost sandbox.
+ * killed (30 s without an answer: TCG on a loaded host is slow): its sandbox is then gone, and the agent makes a new one as for any lost sandbox.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -25,6 +25,8 @@ import { killMicrovm, launchMicrovm, microvmState, stopMicrovm } from './microvm
 import { createPodTap, POD_TAP, readPodNic, redirectPodNic } from './pod-nic.js';
 
 const log = logger('microvm');
+/** Mount flags for what the guest writes: no devices, no setuid, no symlinks followed by the host. */
+export const INERT = 'nodev,nosuid,nosymfollow';
 const MiB = 1024 * 1024;
 /** What the guest's kernel, agent and page cache need on top of the pod's own limit. */
 export const GUEST_OVERHEAD_MIB = 64;
@@ -32,7 +34,9 @@ export const GUEST_OVERHEAD_MIB = 64;
 export const DEFAULT_GUEST_MIB = 256;
 
 /** How a sandbox's VM was made (vm.json). */
-interface VmRecord {
+export interface VmRecord {
+  /** Random per VM: runs made in an earlier VM of the same sandbox id have ended with it. */
+  generation: string;
   memoryMiB: number;
   cpus: number;
   mac: string;
@@ -109,15 +113,17 @@ export class VmSandboxes {
     const dir = this.dir(spec.id);
     try {
       await fs.mkdir(this.shared(spec.id), { recursive: true, mode: 0o700 });
-      // QEMU serves the share as root: device files a guest makes there must not open host devices, and
-      // setuid bits it sets must not count on the host (nodev, nosuid; the roots and volumes mounted
-      // inside get the same flags).
+      // QEMU serves the share as root and the guest writes in it: device files it makes must not open
+      // host devices, setuid bits must not count, and no host path walk may follow a symlink it planted
+      // (nodev, nosuid, nosymfollow; the roots and volumes mounted inside get the same flags).
       await this.host.run('mount', ['--bind', this.shared(spec.id), this.shared(spec.id)]);
-      await this.host.run('mount', ['-o', 'remount,bind,nodev,nosuid', this.shared(spec.id)]);
+      await this.host.run('mount', ['-o', `remount,bind,${INERT}`, this.shared(spec.id)]);
       const netns = (await this.#pins.create(spec.id)).network;
       await createPodTap(this.host, netns);
       const assets = await this.assets();
-      const rec: VmRecord = { ...guestSize(spec.resources), mac: randomMac(), accel: assets.accel.accel, accelReason: assets.accel.reason };
+      const rec: VmRecord = { generation: randomBytes(8).toString('hex'), ...guestSize(spec.resources), mac: randomMac(), accel: assets.accel.accel, accelReason: assets.accel.reason };
+      // Written first: a VM that runs always has its record, also when the agent stops right after the launch.
+      await fs.writeFile(path.join(dir, 'vm.json'), JSON.stringify(rec));
       await launchMicrovm(
         this.host,
         path.join(dir, 'vm'),
@@ -134,7 +140,6 @@ export class VmSandboxes {
         },
         { signal },
       );
-      await fs.writeFile(path.join(dir, 'vm.json'), JSON.stringify(rec));
       log.info(`pod ${spec.namespace}/${spec.name}: micro-VM booting (${rec.memoryMiB} MiB, ${rec.cpus} vCPU, ${assets.accel.accel})`);
     } catch (err) {
       await this.remove(spec.id).catch(() => {});
@@ -156,7 +161,7 @@ export class VmSandboxes {
   async #open(id: string): Promise<GuestClient> {
     const socket = path.join(this.dir(id), 'vm', 'agent.sock');
     // A booting guest answers the hello once its agent runs: seconds under TCG.
-    const client = await GuestClient.open({ connect: connectUnix(socket), requestTimeoutMs: 60_000, heartbeatIntervalMs: 2000, heartbeatMisses: 5 });
+    const client = await GuestClient.open({ connect: connectUnix(socket), requestTimeoutMs: 60_000, heartbeatIntervalMs: 3000, heartbeatMisses: 10 });
     const forget = () => {
       if (this.#clients.get(id) === current) this.#clients.delete(id);
     };

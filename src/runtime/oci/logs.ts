@@ -2,7 +2,7 @@
  * Reading conmon's k8s-file logs: one entry per line, `<RFC3339Nano time> <stdout|stderr> <F|P> <text>`,
  * where P marks a partial line that continues in the next entry. Supports --since, --tail and --follow.
  */
-import { promises as fs, watch, type FSWatcher } from 'node:fs';
+import { constants as fsConstants, promises as fs, watch, type FSWatcher } from 'node:fs';
 import { errno, internal, invalid } from '../../lib/errors.js';
 import type { LogEntry } from '../driver.js';
 
@@ -53,10 +53,23 @@ export interface ReadLogOptions {
 }
 
 /** Reads a log file's entries, then (with follow) new ones as they are written, until `ended` or abort. */
+/**
+ * Opens a log for reading: never through a symlink or a FIFO (a micro-VM's guest writes its logs, and
+ * could plant either), and only a regular file.
+ */
+async function openLog(file: string): Promise<fs.FileHandle> {
+  const fh = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+  if (!(await fh.stat()).isFile()) {
+    await fh.close();
+    throw invalid(`${file} is not a regular file`);
+  }
+  return fh;
+}
+
 export async function* readLog(file: string, opts: ReadLogOptions = {}): AsyncGenerator<LogEntry> {
   let fh: fs.FileHandle | undefined;
   try {
-    fh = await fs.open(file, 'r');
+    fh = await openLog(file);
   } catch (err) {
     if (errno(err) !== 'ENOENT') throw internal(`cannot open log ${file}`, err);
   }
@@ -66,7 +79,7 @@ export async function* readLog(file: string, opts: ReadLogOptions = {}): AsyncGe
   const readMore = async (): Promise<LogEntry[]> => {
     if (!fh) {
       try {
-        fh = await fs.open(file, 'r');
+        fh = await openLog(file);
       } catch {
         return [];
       }

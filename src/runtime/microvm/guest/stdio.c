@@ -65,9 +65,13 @@ void source_start(struct source *s, int fd, uint8_t frame, bool exec, void *owne
     loop_watch(&s->w, EPOLLIN);
 }
 
+/* At most this many reads when a process ends: a child it left behind that keeps writing to the same pipe
+ * (`sh -c 'yes &'`) must not hold PID 1 in this loop; what it writes after that is not read. */
+#define DRAIN_READS 64
+
 void source_drain(struct source *s) {
     if (s->w.fd < 0 || s->ended) return;
-    while (s->w.fd >= 0 && read_once(s)) {
+    for (int i = 0; i < DRAIN_READS && s->w.fd >= 0 && read_once(s); i++) {
     }
     if (!s->ended) ended(s);
 }
