@@ -103,7 +103,7 @@ describe('secure pods: a kernel per pod behind RuntimeClass', { timeout: 600_000
     await c.kubectl(['apply', '-f', '-'], { input: SECURE });
     secure = await eventually('the secure pod Ready', async () => (await c.readyPods('app=secure'))[0], 120_000).catch((e: Error) => assert.fail(`${e.message}\n${c.logs()}`));
     assert.equal(secure.spec.runtimeClassName, 'nubis-microvm');
-    assert.deepEqual(secure.spec.overhead, { cpu: '250m', memory: '160Mi' });
+    assert.deepEqual(secure.spec.overhead, { cpu: '50m', memory: '160Mi' });
     assert.match(secure.status!.podIP!, /^10\.42\.\d+\.\d+$/);
     assert.equal(qemuOf(c.agents[0]!.dataDir).length, 1, 'one QEMU for the pod');
     const events = (await c.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=secure,reason=SandboxCreated', '-o', 'jsonpath={.items[*].message}'])).stdout;

@@ -204,7 +204,12 @@ export class VmSandboxes {
     const pending = this.#clients.get(id);
     this.#clients.delete(id);
     if ((await microvmState(vmDir)) === 'running') {
-      const client = await Promise.race([pending, new Promise<undefined>((r) => setTimeout(r, 100))]).catch(() => undefined);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<undefined>((r) => {
+        timer = setTimeout(() => r(undefined), 100);
+      });
+      const client = await Promise.race([pending, late]).catch(() => undefined);
+      clearTimeout(timer);
       await client?.shutdown(2000).catch(() => {});
       client?.close();
       await stopMicrovm(vmDir, { timeoutMs: 5000 });

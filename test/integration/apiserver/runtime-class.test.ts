@@ -75,7 +75,7 @@ test('every cluster starts with runc and nubis-microvm; kubectl shows their hand
   assert.match(table[2]!, /^runc\s+runc\s+\d+s$/);
   assert.equal(table.length, 3);
   const vm = await getJson(['get', 'runtimeclass', 'nubis-microvm']);
-  assert.deepEqual(vm.overhead, { podFixed: { cpu: '250m', memory: '160Mi' } });
+  assert.deepEqual(vm.overhead, { podFixed: { cpu: '50m', memory: '160Mi' } });
   assert.equal((await getJson(['get', 'runtimeclass', 'runc'])).overhead, undefined);
   assert.match(await works(['api-resources', '--api-group=node.k8s.io']), /runtimeclasses\s+node\.k8s\.io\/v1\s+false\s+RuntimeClass/);
 });
@@ -113,7 +113,7 @@ test('a pod naming a RuntimeClass that does not exist is refused with 403', asyn
 test("a pod of a class gets the class's overhead and scheduling; a conflicting one is refused", async () => {
   await works(['apply', '-n', 'rc-pods', '-f', '-'], podYaml('secure', 'nubis-microvm'));
   const secure = await getJson(['get', 'pod', 'secure', '-n', 'rc-pods']);
-  assert.deepEqual(secure.spec.overhead, { cpu: '250m', memory: '160Mi' });
+  assert.deepEqual(secure.spec.overhead, { cpu: '50m', memory: '160Mi' });
   await works(['apply', '-n', 'rc-pods', '-f', '-'], podYaml('plain'));
   assert.equal((await getJson(['get', 'pod', 'plain', '-n', 'rc-pods'])).spec.overhead, undefined);
 
@@ -133,13 +133,14 @@ test("a pod of a class gets the class's overhead and scheduling; a conflicting o
 test("quotas count the class's overhead in requests and in the limits a pod sets", async () => {
   await works(['create', 'namespace', 'rc-quota']);
   await works(['create', 'quota', 'q', '-n', 'rc-quota', '--hard=requests.cpu=1,limits.cpu=1,requests.memory=1Gi,limits.memory=1Gi']);
+  await works(['apply', '-f', '-'], 'apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: heavy}\nhandler: nubis-microvm\noverhead: {podFixed: {cpu: 250m, memory: 160Mi}}\n');
   // Each pod: 100m CPU and 64Mi memory requested (memory defaulted from its limit), 200m and 64Mi limits.
-  await works(['apply', '-n', 'rc-quota', '-f', '-'], podYaml('vm1', 'nubis-microvm'));
+  await works(['apply', '-n', 'rc-quota', '-f', '-'], podYaml('vm1', 'heavy'));
   await eventually('the quota to count vm1', async () => (await getJson(['get', 'quota', 'q', '-n', 'rc-quota'])).status?.used?.['requests.cpu'] === '350m');
   assert.deepEqual((await getJson(['get', 'quota', 'q', '-n', 'rc-quota'])).status.used, { 'limits.cpu': '450m', 'limits.memory': '224Mi', 'requests.cpu': '350m', 'requests.memory': '224Mi' });
-  await works(['apply', '-n', 'rc-quota', '-f', '-'], podYaml('vm2', 'nubis-microvm'));
+  await works(['apply', '-n', 'rc-quota', '-f', '-'], podYaml('vm2', 'heavy'));
   // Without the overhead a third pod (100m) would fit under requests.cpu=1; with it (350m) it does not.
-  await fails(['apply', '-n', 'rc-quota', '-f', '-'], /exceeded quota: q, requested: limits\.cpu=450m,requests\.cpu=350m, used: limits\.cpu=900m,requests\.cpu=700m, limited: limits\.cpu=1,requests\.cpu=1/, podYaml('vm3', 'nubis-microvm'));
+  await fails(['apply', '-n', 'rc-quota', '-f', '-'], /exceeded quota: q, requested: limits\.cpu=450m,requests\.cpu=350m, used: limits\.cpu=900m,requests\.cpu=700m, limited: limits\.cpu=1,requests\.cpu=1/, podYaml('vm3', 'heavy'));
 });
 
 test('a tenant reads RuntimeClasses and names them in its pods, but cannot write them', async () => {
@@ -150,9 +151,9 @@ test('a tenant reads RuntimeClasses and names them in its pods, but cannot write
   await fails(['delete', 'runtimeclass', 'runc'], /forbidden/, undefined, tenantToken);
   await fails(['patch', 'runtimeclass', 'nubis-microvm', '--type=merge', '-p', '{"overhead":null}'], /forbidden/, undefined, tenantToken);
   await works(['apply', '-n', 'acme-web', '-f', '-'], podYaml('tenant-vm', 'nubis-microvm'), tenantToken);
-  assert.deepEqual((await getJson(['get', 'pod', 'tenant-vm', '-n', 'acme-web'], tenantToken)).spec.overhead, { cpu: '250m', memory: '160Mi' });
+  assert.deepEqual((await getJson(['get', 'pod', 'tenant-vm', '-n', 'acme-web'], tenantToken)).spec.overhead, { cpu: '50m', memory: '160Mi' });
   // The classes are as they were.
-  assert.deepEqual((await getJson(['get', 'runtimeclass', 'nubis-microvm'])).overhead, { podFixed: { cpu: '250m', memory: '160Mi' } });
+  assert.deepEqual((await getJson(['get', 'runtimeclass', 'nubis-microvm'])).overhead, { podFixed: { cpu: '50m', memory: '160Mi' } });
   await fails(['get', 'runtimeclass', 'tenant-rc'], /NotFound/);
 });
 

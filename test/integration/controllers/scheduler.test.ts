@@ -104,5 +104,5 @@ test('a pod of a RuntimeClass waits for a node that reports its handler', async 
     return x.spec.nodeName ? x : undefined;
   });
   assert.equal(p.spec.nodeName, 'node-b');
-  assert.deepEqual(p.spec.overhead, { cpu: '250m', memory: '160Mi' });
+  assert.deepEqual(p.spec.overhead, { cpu: '50m', memory: '160Mi' });
 });
