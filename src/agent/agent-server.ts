@@ -123,8 +123,12 @@ export class AgentServer {
     await new Promise<void>((r) => this.#server.close(() => r()));
   }
 
-  /** The container a request names (its ID and the driver it runs on); 404/400 Status errors otherwise. */
-  #container(ns: string, podName: string, container: string, previous = false): { id: string; driver: RuntimeDriver } {
+  /**
+   * The container a request names (its ID and the driver it runs on); 404/400 Status errors otherwise.
+   * Right after an agent restart it first waits until the earlier agent's pods are taken over.
+   */
+  async #container(ns: string, podName: string, container: string, previous = false): Promise<{ id: string; driver: RuntimeDriver }> {
+    await this.o.pods.recovered;
     const w = this.o.pods.find(ns, podName);
     if (!w) throw new HttpError(404, 'NotFound', `pod "${podName}" in namespace "${ns}" is not on this node`);
     const known = [...(w.pod?.spec.containers ?? []), ...(w.pod?.spec.initContainers ?? [])].some((c) => c.name === container) || w.containerId(container) !== undefined;
@@ -161,7 +165,7 @@ export class AgentServer {
   }
 
   async #logs(ns: string, pod: string, container: string, q: URLSearchParams, res: http.ServerResponse): Promise<void> {
-    const { id, driver } = this.#container(ns, pod, container, bool(q, 'previous'));
+    const { id, driver } = await this.#container(ns, pod, container, bool(q, 'previous'));
     const tail = intParam(q, 'tailLines');
     const sinceSeconds = intParam(q, 'sinceSeconds');
     const sinceTime = q.get('sinceTime');
@@ -211,7 +215,7 @@ export class AgentServer {
       ws.close(1000);
     };
     try {
-      const { id, driver } = this.#container(ns, pod, container);
+      const { id, driver } = await this.#container(ns, pod, container);
       const command = q.getAll('command');
       if (command.length === 0) throw new HttpError(400, 'BadRequest', 'you must specify at least one command for the container');
       const tty = bool(q, 'tty');

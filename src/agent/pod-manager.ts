@@ -23,6 +23,9 @@ export class PodManager {
   readonly #workers = new Map<string, PodWorker>();
   #ticker: NodeJS.Timeout | undefined;
   #polling = false;
+  #recoveredNow!: () => void;
+  /** Resolves once the workloads of an earlier agent are taken over (requests about pods wait for it). */
+  readonly recovered = new Promise<void>((r) => (this.#recoveredNow = r));
 
   constructor(
     client: RestClient,
@@ -59,24 +62,28 @@ export class PodManager {
 
   /** Recovers existing workloads, then runs the informer until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
-    const byPod = new Map<string, { id: PodIdentity; infos: WorkloadInfo[]; driver: SandboxDriver }>();
-    for (const driver of this.deps.runtimes.drivers()) {
-      for (const info of await driver.list()) {
-        const l = info.spec.labels ?? {};
-        const uid = l[LABELS.podUid];
-        if (!uid) continue; // not a pod's workload (e.g. nubis ctr run)
-        const entry = byPod.get(uid) ?? { id: { uid, namespace: l[LABELS.podNamespace] ?? 'default', name: l[LABELS.podName] ?? '' }, infos: [], driver };
-        if (entry.driver !== driver) {
-          log.warn(`pod ${entry.id.namespace}/${entry.id.name} has workloads under two drivers: ${info.id} (${driver.name}) is removed`);
-          await driver.remove(info.id, { force: true }).catch(() => {});
-          continue;
+    try {
+      const byPod = new Map<string, { id: PodIdentity; infos: WorkloadInfo[]; driver: SandboxDriver }>();
+      for (const driver of this.deps.runtimes.drivers()) {
+        for (const info of await driver.list()) {
+          const l = info.spec.labels ?? {};
+          const uid = l[LABELS.podUid];
+          if (!uid) continue; // not a pod's workload (e.g. nubis ctr run)
+          const entry = byPod.get(uid) ?? { id: { uid, namespace: l[LABELS.podNamespace] ?? 'default', name: l[LABELS.podName] ?? '' }, infos: [], driver };
+          if (entry.driver !== driver) {
+            log.warn(`pod ${entry.id.namespace}/${entry.id.name} has workloads under two drivers: ${info.id} (${driver.name}) is removed`);
+            await driver.remove(info.id, { force: true }).catch(() => {});
+            continue;
+          }
+          entry.infos.push(info);
+          byPod.set(uid, entry);
         }
-        entry.infos.push(info);
-        byPod.set(uid, entry);
       }
+      for (const { id, infos, driver } of byPod.values()) this.#worker(id).adopt(infos, driver);
+      if (byPod.size > 0) log.info(`recovered the workloads of ${byPod.size} pod(s)`);
+    } finally {
+      this.#recoveredNow();
     }
-    for (const { id, infos, driver } of byPod.values()) this.#worker(id).adopt(infos, driver);
-    if (byPod.size > 0) log.info(`recovered the workloads of ${byPod.size} pod(s)`);
 
     this.informer.addHandlers({
       add: (pod) => this.#onPod(pod),
