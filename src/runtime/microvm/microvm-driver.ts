@@ -26,7 +26,7 @@ import type {
   WorkloadState,
   WorkloadStats,
 } from '../driver.js';
-import { checkName, ContainerStore, imageDigestsInUse, newContainerId, recordInfo, type ContainerRecord } from '../oci/container-store.js';
+import { checkName, ContainerStore, imageDigestsInUse, newContainerId, recordBase, recordInfo, type ContainerRecord } from '../oci/container-store.js';
 import { ExitWatcher } from '../oci/exit-watcher.js';
 import { readLog, Waker } from '../oci/logs.js';
 import type { RootfsProvider } from '../oci/oci-containers.js';
@@ -183,14 +183,7 @@ export class MicrovmDriver implements SandboxDriver {
       const client = await this.#vms.client(sandbox);
       await client.create(prepared.request, { signal });
       const rec: GuestRecord = {
-        version: 1,
-        id,
-        name,
-        created: new Date().toISOString(),
-        image: spec.image,
-        imageDigest: image.digest,
-        imageId: image.configDigest,
-        spec: { ...spec, name },
+        ...recordBase(id, name, spec, image),
         runtime: 'microvm',
         runtimeRoot: this.#root,
         command: prepared.argv,

@@ -271,3 +271,17 @@ export function recordInfo(driver: string, rec: ContainerRecord, state: Workload
     config: { env: rec.env, workdir: rec.workdir, user: rec.user, stopSignal: rec.stopSignal, tty: rec.tty },
   };
 }
+
+/** The fields every driver's record takes from the workload's id, name, spec and image. */
+export function recordBase(id: string, name: string, spec: WorkloadSpec, image: { digest: string; configDigest: string }) {
+  return {
+    version: 1 as const,
+    id,
+    name,
+    created: new Date().toISOString(),
+    image: spec.image,
+    imageDigest: image.digest,
+    imageId: image.configDigest,
+    spec: { ...spec, name },
+  };
+}

@@ -35,6 +35,7 @@ import {
   checkName,
   ContainerStore,
   newContainerId,
+  recordBase,
   recordInfo,
   type ContainerPaths,
   type ContainerRecord,
@@ -158,14 +159,7 @@ export class OciContainers implements RuntimeDriver {
         hostFacts: facts,
       });
       const full: ContainerRecord = {
-        version: 1,
-        id,
-        name,
-        created: new Date().toISOString(),
-        image: spec.image,
-        imageDigest: image.digest,
-        imageId: image.configDigest,
-        spec: { ...spec, name },
+        ...recordBase(id, name, spec, image),
         runtime: runtimeBin,
         runtimeRoot,
         command: ociSpec.process.args,
