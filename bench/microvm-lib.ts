@@ -115,11 +115,13 @@ export async function pssMiB(pid: number | undefined): Promise<number> {
  * PSS of `pid` in MiB by kind of mapping: the guest's RAM (the one mapping of `guestMiB`), TCG's code
  * buffer (the anonymous rwx mapping), the kernel and initramfs files QEMU keeps mapped (page cache that
  * VMs booting the same files share), and the rest of QEMU; `restFiles` is the part of `rest` that is
- * mapped from other files (QEMU's binary, its libraries and data files).
+ * mapped from other files (QEMU's binary, its libraries and data files); `guestPrivate` is the part of
+ * `guest` that is this VM's alone (anonymous: written since boot, or since it resumed from a template
+ * whose file pages the rest of `guest` shares with the other clones).
  */
-export async function pssBreakdown(pid: number, guestMiB: number, cacheDir: string): Promise<Record<'guest' | 'tcg' | 'images' | 'rest' | 'restFiles', number>> {
+export async function pssBreakdown(pid: number, guestMiB: number, cacheDir: string): Promise<Record<'guest' | 'guestPrivate' | 'tcg' | 'images' | 'rest' | 'restFiles', number>> {
   const text = await fs.readFile(`/proc/${pid}/smaps`, 'utf8');
-  const out = { guest: 0, tcg: 0, images: 0, rest: 0, restFiles: 0 };
+  const out = { guest: 0, guestPrivate: 0, tcg: 0, images: 0, rest: 0, restFiles: 0 };
   let kind: 'guest' | 'tcg' | 'images' | 'rest' = 'rest';
   let fileBacked = false;
   for (const line of text.split('\n')) {
@@ -131,6 +133,8 @@ export async function pssBreakdown(pid: number, guestMiB: number, cacheDir: stri
       fileBacked = file.startsWith('/');
       continue;
     }
+    const anon = /^Anonymous:\s+(\d+) kB/.exec(line);
+    if (anon && kind === 'guest') out.guestPrivate += Number(anon[1]) / 1024;
     const pss = /^Pss:\s+(\d+) kB/.exec(line);
     if (pss) {
       out[kind] += Number(pss[1]) / 1024;

@@ -7,7 +7,8 @@
  *             options, kernel command line, memory and vCPUs the driver gives a pod without limits;
  *           - the guest's own start before the agent: the driver's modules, the 9p mount and the agent's
  *             port (everything the pod's init does before it execs the guest agent), then power off;
- *           - `nubis ctr run --rm [--runtime microvm] busybox true` (node-local, no API in the path);
+ *           - `nubis ctr run --rm [--runtime microvm] busybox true` (node-local, no API in the path), and
+ *             the micro-VM one again with NUBIS_MICROVM_TEMPLATES=off (every VM boots: no template);
  *           - the micro-VM driver in this process, each call timed (no CLI, no API);
  *           - `nubis run --rm [--runtime-class nubis-microvm] busybox true` through the cloud;
  *           medians, p90 and the ratios microvm/floor and microvm/runc, then where the time goes from
@@ -25,6 +26,8 @@
  *           When the RuntimeClass's overhead keeps pods off the node, the same again with a bench
  *           RuntimeClass of the same handler whose overhead has no CPU, to see what the machine itself
  *           does with that many VMs.
+ *           Before them, once: the first secure pod after the machine's VM templates were removed (it makes
+ *           the template of its size on the way).
  * --only start|memory|density (comma-separated for several; default all). Needs root, QEMU and a built
  * dist/ (npm run build). Removes everything it started: pods, VMs, the cloud (nubis down), temp dirs.
  *
@@ -369,7 +372,7 @@ async function floorEnv(work: string): Promise<{ env: BenchEnv; accel: string; r
   return { env, accel: decision.accel, reason: decision.reason };
 }
 
-async function startVariants(work: string, cloud: Cloud): Promise<{ variants: Variant[]; close: () => void }> {
+async function startVariants(work: string, cloud: Cloud): Promise<{ variants: Variant[]; close: () => void; first: () => Promise<RunResult> }> {
   const { env, accel, reason } = await floorEnv(work);
   const size = guestSize(undefined);
   console.log(`guest kernel ${env.kernel.version}; ${reason}`);
@@ -386,7 +389,7 @@ async function startVariants(work: string, cloud: Cloud): Promise<{ variants: Va
   };
   const ctrVm = path.join(work, 'ctr-microvm');
   const ctrRunc = path.join(work, 'ctr-runc');
-  const ctr = (dir: string, runtime: string[]) => () => timedCli(['--data-dir', dir, 'ctr', 'run', '--rm', ...runtime, 'busybox', 'true'], process.env, dir);
+  const ctr = (dir: string, runtime: string[], env = process.env) => () => timedCli(['--data-dir', dir, 'ctr', 'run', '--rm', ...runtime, 'busybox', 'true'], env, dir);
   const run = (runtime: string[]) => () => timedCli(['run', '--rm', ...runtime, 'busybox', 'true'], cloud.env, cloud.dataDir, cloud.upLog);
   const inProcess = inProcessDriver(env.host, path.join(work, 'in-process'));
   const boot = (spec: BootSpec) => async () => {
@@ -397,17 +400,22 @@ async function startVariants(work: string, cloud: Cloud): Promise<{ variants: Va
     { key: 'floor', label: `floor: bare boot, init powers off (${size.memoryMiB} MiB, ${size.cpus} vCPU, ${accel})`, run: boot(floor) },
     { key: 'prelude', label: 'guest init before the agent: modules, 9p, port', run: boot(prelude) },
     { key: 'ctrVm', label: 'nubis ctr run --rm --runtime microvm', run: ctr(ctrVm, ['--runtime', 'microvm']) },
+    { key: 'ctrVmBoot', label: 'the same, templates off: every VM boots', run: ctr(path.join(work, 'ctr-microvm-boot'), ['--runtime', 'microvm'], { ...process.env, NUBIS_MICROVM_TEMPLATES: 'off' }) },
     { key: 'ctrRunc', label: 'nubis ctr run --rm (runc)', run: ctr(ctrRunc, []) },
     { key: 'driver', label: 'micro-VM driver in-process (no CLI)', run: inProcess.run },
     { key: 'runVm', label: `nubis run --rm --runtime-class ${SECURE}`, run: run(['--runtime-class', SECURE]) },
     { key: 'runRunc', label: 'nubis run --rm (runc)', run: run([]) },
   ];
-  return { variants, close: inProcess.close };
+  return { variants, close: inProcess.close, first: run(['--runtime-class', SECURE]) };
 }
 
 async function startSection(work: string, cloud: Cloud): Promise<void> {
-  const { variants, close } = await startVariants(work, cloud);
+  const { variants, close, first } = await startVariants(work, cloud);
   try {
+    // The first secure pod of its size makes the VM template (a boot and a snapshot) the others resume from.
+    await fs.rm(path.join(process.env.NUBIS_MICROVM_CACHE ?? '/var/cache/nubis/microvm', 'templates'), { recursive: true, force: true });
+    const once = await first();
+    console.log(`\n1. start: the first secure pod of its size, its VM template made on the way: ${(once.ms / 1000).toFixed(2)} s`);
     await measureStart(variants);
   } finally {
     close();
@@ -447,6 +455,7 @@ async function measureStart(variants: Variant[]): Promise<void> {
   console.log('  ratios (medians):');
   console.log(`    nubis run microvm / floor: ${ratio('runVm', 'floor').toFixed(2)}x (target <= 1.2x; our work ${ours('runVm')}, target < 20%)`);
   console.log(`    ctr run microvm / floor:   ${ratio('ctrVm', 'floor').toFixed(2)}x (our work ${ours('ctrVm')})`);
+  console.log(`    ctr run microvm, templates off / floor: ${ratio('ctrVmBoot', 'floor').toFixed(2)}x (our work ${ours('ctrVmBoot')})`);
   console.log(`    driver in-process / floor: ${ratio('driver', 'floor').toFixed(2)}x (our work ${ours('driver')})`);
   console.log(`    guest init before the agent / floor: ${ratio('prelude', 'floor').toFixed(2)}x`);
   console.log(`    nubis run microvm / runc:  ${ratio('runVm', 'runRunc').toFixed(2)}x;  ctr run microvm / runc: ${ratio('ctrVm', 'ctrRunc').toFixed(2)}x`);
@@ -459,6 +468,7 @@ async function measureStart(variants: Variant[]): Promise<void> {
     [`start: nubis run --runtime-class ${SECURE}`, row('runVm'), `${ratio('runVm', 'floor').toFixed(2)}x floor (target <= 1.2x), ${ratio('runVm', 'runRunc').toFixed(1)}x runc`],
     ['start: nubis run (runc)', row('runRunc'), ''],
     ['start: nubis ctr run --runtime microvm', row('ctrVm'), `${ratio('ctrVm', 'floor').toFixed(2)}x floor, ${ratio('ctrVm', 'ctrRunc').toFixed(1)}x runc`],
+    ['start: the same, templates off (VMs boot)', row('ctrVmBoot'), `${ratio('ctrVmBoot', 'floor').toFixed(2)}x floor`],
     ['start: nubis ctr run (runc)', row('ctrRunc'), ''],
     ['start: micro-VM driver in-process', row('driver'), `${ratio('driver', 'floor').toFixed(2)}x floor`],
   );
@@ -499,7 +509,7 @@ interface VmPodMemory {
   total: number;
   processes: string;
   guestMiB: number;
-  split: Record<'guest' | 'tcg' | 'images' | 'rest' | 'restFiles', number>;
+  split: Record<'guest' | 'guestPrivate' | 'tcg' | 'images' | 'rest' | 'restFiles', number>;
   qemuRss: number;
 }
 
@@ -568,7 +578,7 @@ async function memorySection(cloud: Cloud): Promise<void> {
   for (const v of vms) {
     const s = v.split;
     console.log(`  ${v.name}: ${mib(v.total)} PSS (${v.processes}; guest ${v.guestMiB} MiB; QEMU RSS ${mib(v.qemuRss)})`);
-    console.log(`    QEMU: guest RAM ${mib(s.guest)}, TCG code ${mib(s.tcg)}, kernel+initramfs files ${mib(s.images)}, rest ${mib(s.rest)} (of it files: QEMU and libraries ${mib(s.restFiles)})`);
+    console.log(`    QEMU: guest RAM ${mib(s.guest)} (its own ${mib(s.guestPrivate)}), TCG code ${mib(s.tcg)}, kernel+initramfs files ${mib(s.images)}, rest ${mib(s.rest)} (of it files: QEMU and libraries ${mib(s.restFiles)})`);
   }
   for (const [i, r] of runcs.entries()) console.log(`  ${runcPods[i]!.metadata.name}: conmon ${mib(r.conmon)} PSS + container cgroup ${mib(r.cgroup)} = ${mib(r.conmon + r.cgroup)}`);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -576,7 +586,7 @@ async function memorySection(cloud: Cloud): Promise<void> {
   const part = (k: keyof VmPodMemory['split']) => mean(vms.map((v) => v.split[k]));
   const runc = mean(runcs.map((r) => r.conmon + r.cgroup));
   const marginal = vm - part('images') - part('restFiles');
-  console.log(`  mean per secure pod: ${mib(vm)} (target <= 128 MiB; Kata ~120 MiB): guest RAM ${mib(part('guest'))}, TCG ${mib(part('tcg'))}, image files ${mib(part('images'))}, QEMU's own ${mib(part('rest'))}`);
+  console.log(`  mean per secure pod: ${mib(vm)} (target <= 128 MiB; Kata ~120 MiB): guest RAM ${mib(part('guest'))} (its own ${mib(part('guestPrivate'))}), TCG ${mib(part('tcg'))}, image files ${mib(part('images'))}, QEMU's own ${mib(part('rest'))}`);
   console.log(`  without the shared file mappings (kernel, initramfs, QEMU, libraries: page cache, divided among the VMs): ${mib(marginal)}`);
   console.log(`  mean per runc pod: ${mib(runc)}; secure/runc ${(vm / runc).toFixed(0)}x`);
   console.log(`  nubis up RSS ${mib(rss0)} -> ${mib(rss1)}; host MemAvailable -${mib(avail0 - avail1)} with the ${IDLE} secure and ${IDLE} runc pods`);

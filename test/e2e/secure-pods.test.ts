@@ -108,6 +108,7 @@ describe('secure pods: a kernel per pod behind RuntimeClass', { timeout: 600_000
     assert.equal(qemuOf(c.agents[0]!.dataDir).length, 1, 'one QEMU for the pod');
     const events = (await c.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=secure,reason=SandboxCreated', '-o', 'jsonpath={.items[*].message}'])).stdout;
     assert.match(events, new RegExp(`micro-VM with \\d+ MiB and 1 vCPU on ${accel === 'kvm' ? 'KVM' : 'TCG'}`), 'the pod says what runs it');
+    assert.match(events, /resumed from a template/, 'the VM resumed from a snapshot of a booted guest instead of booting');
     // Volumes reach the guest: the service account token the API server mounted into every pod.
     assert.equal(await exec('secure', 'cat /var/run/secrets/kubernetes.io/serviceaccount/namespace', 'web'), 'default');
   });
@@ -167,6 +168,7 @@ describe('secure pods: a kernel per pod behind RuntimeClass', { timeout: 600_000
   it('a restarted agent keeps the secure pod running; a killed VM is noticed and the pod starts over in a new one', async () => {
     const before = (await c.client.get<Pod>(PODS, 'secure', { namespace: 'default' })).status!.containerStatuses!.find((s) => s.name === 'web')!;
     const [qemu] = qemuOf(c.agents[0]!.dataDir);
+    const kernelBootId = await exec('secure', 'cat /proc/sys/kernel/random/boot_id', 'web');
     await c.agents[0]!.proc.stop();
     await c.startAgent(0);
     assert.deepEqual(qemuOf(c.agents[0]!.dataDir), [qemu], 'the VM outlived the agent');
@@ -181,6 +183,8 @@ describe('secure pods: a kernel per pod behind RuntimeClass', { timeout: 600_000
       return web && web.containerID !== before.containerID && web.restartCount > before.restartCount ? pod : undefined;
     }, 120_000);
     assert.notDeepEqual(qemuOf(c.agents[0]!.dataDir), [qemu]);
+    // Both VMs resumed from one template: the new guest's kernel still made its own identity and randomness.
+    assert.notEqual(await exec('secure', 'cat /proc/sys/kernel/random/boot_id', 'web'), kernelBootId, 'each clone has its own kernel boot id');
     assert.equal(await exec('plain', `timeout 10 wget -qO- http://${again.status!.podIP}:8080/`), 'secure', 'the new VM has the pod network');
   });
 

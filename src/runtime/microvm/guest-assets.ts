@@ -26,20 +26,23 @@ const AGENT_BINARY = 'nubis-guest-agent';
 
 /**
  * The end of the guest's init: the agent moves to a root of its own (a tmpfs holding only itself, with the
- * kernel's file systems and the share moved over) and the initramfs is freed (switch_root), so that
- * containers can pivot_root away from the guest's root: from the initramfs they could only chroot, which
- * a container root with CAP_SYS_CHROOT can leave.
+ * kernel's file systems moved over) and the initramfs is freed (switch_root), so that containers can
+ * pivot_root away from the guest's root: from the initramfs they could only chroot, which a container
+ * root with CAP_SYS_CHROOT can leave. The share is mounted later, by the agent when the host asks: a VM
+ * with 9p mounted cannot be snapshotted as a template (vm-templates.ts).
  */
 const SWITCH_ROOT_BODY = [
   `d=$(port_dev ${AGENT_PORT}) || poweroff -f`,
   'mkdir -p /newroot && mount -t tmpfs -o mode=0755 root /newroot',
   `mkdir -p /newroot/sbin /newroot/dev /newroot/proc /newroot/sys /newroot/tmp /newroot${GUEST_SHARE_MOUNT}`,
   `cp /sbin/${AGENT_BINARY} /newroot/sbin/`,
-  `for m in /dev /proc /sys ${GUEST_SHARE_MOUNT}; do mount -o move $m /newroot$m; done`,
+  'for m in /dev /proc /sys; do mount -o move $m /newroot$m; done',
   `exec switch_root /newroot /sbin/${AGENT_BINARY} --channel "$d"`,
 ].join('\n');
 
 export interface GuestAssets {
+  /** Where they are kept (and the VM templates made from them, vm-templates.ts). */
+  cacheDir: string;
   kernel: GuestKernel;
   initrd: string;
   cmdline: string;
@@ -72,10 +75,7 @@ export function microvmHostProblem(): string | undefined {
 /** The kernel, initramfs, command line and accelerator of secure pods on this host (built once, cached). */
 export async function guestAssets(host: Host, cacheDir: string, opts: { warn?: (m: string) => void; signal?: AbortSignal } = {}): Promise<GuestAssets> {
   const kernel = await findGuestKernel({ cacheDir, host, signal: opts.signal });
-  const init = guestInitScript({
-    share: { fs: '9p', tag: GUEST_SHARE.tag, mountPoint: GUEST_SHARE.mountPoint },
-    body: SWITCH_ROOT_BODY,
-  });
+  const init = guestInitScript({ body: SWITCH_ROOT_BODY });
   const [initrd, accel, tscKhz] = await Promise.all([
     buildInitramfs(
       {
@@ -89,5 +89,5 @@ export async function guestAssets(host: Host, cacheDir: string, opts: { warn?: (
     decideAccel({ host, kernel, cacheDir, warn: opts.warn, signal: opts.signal }),
     hostTscKhz(),
   ]);
-  return { kernel, initrd: initrd.path, cmdline: kernelCmdline({ console: 'ttyS0', tscKhz }), accel };
+  return { cacheDir, kernel, initrd: initrd.path, cmdline: kernelCmdline({ console: 'ttyS0', tscKhz }), accel };
 }

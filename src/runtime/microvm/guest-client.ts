@@ -10,6 +10,7 @@
  * the client could not read).
  */
 import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { constants as osConstants } from 'node:os';
 import type { Duplex } from 'node:stream';
@@ -157,6 +158,8 @@ export class GuestClient extends EventEmitter implements StreamHost {
     this.hello = (await this.request('hello', {
       version: PROTOCOL_VERSION,
       timeMs: Date.now(),
+      // Every hello feeds the guest's random pool: guests resumed from one template start with the same one.
+      entropy: randomBytes(32).toString('hex'),
     })) as unknown as HelloReply;
     this.startHeartbeat();
     return this.hello;
@@ -371,6 +374,11 @@ export class GuestClient extends EventEmitter implements StreamHost {
 
   async network(cfg: NetworkRequest, o?: RequestOptions): Promise<void> {
     await this.request('network', cfg, o);
+  }
+
+  /** Mounts the 9p share `tag` at `path` in the guest (nothing when it is mounted already). */
+  async mountShare(tag: string, path: string, o?: RequestOptions): Promise<void> {
+    await this.request('mount', { tag, path }, o);
   }
 
   async resize(id: string, rows: number, cols: number, o?: RequestOptions): Promise<void> {

@@ -19,6 +19,7 @@ import {
   MAX_PAYLOAD,
   MAX_STREAM_CHUNK,
   PROTOCOL_VERSION,
+  AGENT_READY,
   STDIN_WINDOW,
   type Frame,
   type FrameProblem,
@@ -39,6 +40,7 @@ function cConstant(name: string): number | string {
 describe('guest protocol constants', () => {
   it('match the C header', () => {
     assert.equal(cConstant('PROTOCOL_VERSION'), PROTOCOL_VERSION);
+    assert.equal(cConstant('AGENT_READY'), AGENT_READY);
     assert.equal(cConstant('FRAME_MAGIC'), FRAME_MAGIC.toString('latin1'));
     assert.equal(cConstant('FRAME_HEADER_SIZE'), FRAME_HEADER_SIZE);
     assert.equal(cConstant('MAX_PAYLOAD'), MAX_PAYLOAD);

@@ -41,7 +41,9 @@
  * attaches and hangs up its exec processes (stdin closed, output discarded); containers keep running.
  */
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+/** What the agent writes to the guest's console once it serves and waits for a host (protocol.h AGENT_READY). */
+export const AGENT_READY = 'ready, waiting for the host';
 export const FRAME_MAGIC = Buffer.from('NGA1', 'latin1');
 export const FRAME_HEADER_SIZE = 16;
 /** Largest payload of any frame. */
@@ -289,6 +291,8 @@ export interface ExecRequest extends ProcessIdentity {
 export interface NetworkRequest {
   /** Default eth0. */
   interface?: string;
+  /** The interface's MAC (a guest resumed from a template has the template's until told). */
+  mac?: string;
   address?: string;
   prefixLength?: number;
   gateway?: string;

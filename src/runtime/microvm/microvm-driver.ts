@@ -37,6 +37,7 @@ import { guestExec, guestAttach } from './guest-streams.js';
 import { guestOptions, guestWorkloadPaths, prepareGuestWorkload, type GuestWorkloadPaths } from './guest-workload.js';
 import { signalNumber } from './guest-client.js';
 import { unmountUnder, VmSandboxes } from './vm-sandboxes.js';
+import { templatesEnabled, VmTemplates } from './vm-templates.js';
 
 const log = logger('microvm');
 
@@ -60,6 +61,8 @@ export interface MicrovmDriverOptions {
    * $NUBIS_MICROVM_CACHE or /var/cache/nubis/microvm.
    */
   cacheDir?: string;
+  /** Resume VMs from templates instead of booting them (vm-templates.ts). Default: unless NUBIS_MICROVM_TEMPLATES=off. */
+  templates?: boolean;
 }
 
 export class MicrovmDriver implements SandboxDriver {
@@ -75,7 +78,8 @@ export class MicrovmDriver implements SandboxDriver {
   constructor(private readonly opts: MicrovmDriverOptions) {
     this.#root = path.join(opts.dataDir, 'microvm');
     this.#store = new ContainerStore(this.#root);
-    this.#vms = new VmSandboxes(opts.host, this.#root, () => this.assets());
+    const templates = (opts.templates ?? templatesEnabled()) ? new VmTemplates(opts.host, () => this.assets()) : undefined;
+    this.#vms = new VmSandboxes(opts.host, this.#root, () => this.assets(), templates);
     this.#exits = new ExitWatcher((id) => this.#exitDirOf(id));
   }
 
@@ -131,7 +135,7 @@ export class MicrovmDriver implements SandboxDriver {
 
   async describeSandbox(id: string): Promise<string | undefined> {
     const rec = await this.#vms.record(id);
-    return rec && `micro-VM with ${rec.memoryMiB} MiB and ${rec.cpus} vCPU on ${rec.accelReason}`;
+    return rec && `micro-VM with ${rec.memoryMiB} MiB and ${rec.cpus} vCPU on ${rec.accelReason}${rec.template ? ', resumed from a template' : ''}`;
   }
 
   /** Prepares the guest kernel and initramfs and probes KVM once, so the first pod does not wait for it. */

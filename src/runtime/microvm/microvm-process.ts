@@ -5,9 +5,10 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { conflict, internal, isNubisError, unavailable } from '../../lib/errors.js';
+import { conflict, internal, invalid, isNubisError, messageOf, unavailable } from '../../lib/errors.js';
 import type { Host } from '../../host/host.js';
 import { isRunning, readPidFile, signalIfRunning, waitGone } from './processes.js';
+import { resumeMicrovm } from './microvm-snapshot.js';
 import { QmpClient } from './qmp.js';
 import { QEMU_BINARY, QEMU_PACKAGE, microvmArgv, type MicrovmSpec, type ShareSpec } from './qemu-command.js';
 import { startVirtiofsd, type VirtiofsdSpec } from './virtiofsd.js';
@@ -44,10 +45,15 @@ export type LaunchShare =
   | { kind: 'virtiofs'; tag: string; path: string; cache?: VirtiofsdSpec['cache'] };
 
 /** What to boot: the QEMU spec without the files that launchMicrovm places in the run directory. */
-export interface LaunchSpec extends Omit<MicrovmSpec, 'agentSocket' | 'console' | 'qmpSocket' | 'pidFile' | 'share'> {
+export interface LaunchSpec extends Omit<MicrovmSpec, 'agentSocket' | 'console' | 'qmpSocket' | 'pidFile' | 'share' | 'incoming'> {
   share?: LaunchShare;
-  /** A network namespace (a pinned file) QEMU runs in: where `net.tap` is. */
-  netns?: string;
+  /**
+   * The network namespace QEMU runs in: a pinned one (a file) where `net.tap` is, or 'own': a new one
+   * that holds only an unconnected tap named `net.tap` and ends with QEMU (a template's VM).
+   */
+  netns?: string | 'own';
+  /** Resume from this device-state snapshot (microvm-snapshot.ts) instead of booting; `memoryFile` is the snapshot's RAM. */
+  resumeFrom?: string;
 }
 
 /** The processes of a running micro-VM. */
@@ -79,9 +85,10 @@ export async function launchMicrovm(host: Host, dir: string, spec: LaunchSpec, o
   const paths = microvmPaths(dir);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const share = await startShare(host, spec.share, paths, opts.signal);
-  const { netns, ...qemuSpec } = spec;
+  const { netns, resumeFrom, ...qemuSpec } = spec;
   const argv = microvmArgv({
     ...qemuSpec,
+    incoming: resumeFrom !== undefined,
     share: share.spec,
     agentSocket: paths.agentSocket,
     qmpSocket: paths.qmpSocket,
@@ -89,16 +96,32 @@ export async function launchMicrovm(host: Host, dir: string, spec: LaunchSpec, o
     pidFile: paths.pidFile,
   });
   try {
-    const [cmd, ...args] = netns ? ['nsenter', `--net=${netns}`, QEMU_BINARY, ...argv] : [QEMU_BINARY, ...argv];
-    await host.run(cmd!, args, { timeoutMs: opts.timeoutMs ?? 30_000, signal: opts.signal });
+    const [cmd, ...args] = inNamespace(netns, spec.net?.tap, [QEMU_BINARY, ...argv]);
+    await host.run(cmd!, args, { timeoutMs: opts.timeoutMs ?? 30_000, signal: opts.signal }).catch((err: unknown) => {
+      throw isNubisError(err, 'Unavailable') ? unavailable(`${QEMU_BINARY} not found: install Debian's ${QEMU_PACKAGE}`, err) : err;
+    });
     const qemuPid = await readPidFile(paths.pidFile);
     if (!qemuPid) throw internal(`${QEMU_BINARY} daemonized without writing ${paths.pidFile}`);
+    if (resumeFrom !== undefined) {
+      await resumeMicrovm(paths.qmpSocket, resumeFrom, { timeoutMs: opts.timeoutMs, signal: opts.signal }).catch((err: unknown) => {
+        // QEMU exits when a state does not load: the QMP connection just closes.
+        throw internal(`the micro-VM did not resume from ${resumeFrom}: ${messageOf(err)}`, err);
+      });
+    }
     return { paths, qemuPid, virtiofsdPid: share.pid };
   } catch (err) {
     await killMicrovm(dir);
-    if (isNubisError(err, 'Unavailable')) throw unavailable(`${QEMU_BINARY} not found: install Debian's ${QEMU_PACKAGE}`, err);
     throw err;
   }
+}
+
+/** The command that runs `argv` in the network namespace `netns` asks for (see LaunchSpec.netns). */
+function inNamespace(netns: LaunchSpec['netns'], tap: string | undefined, argv: string[]): string[] {
+  if (netns === undefined) return argv;
+  if (netns !== 'own') return ['nsenter', `--net=${netns}`, ...argv];
+  if (!tap) throw invalid("a micro-VM in a network namespace of its own needs a tap NIC");
+  const makeTap = `ip tuntap add dev ${tap} mode tap && ip link set ${tap} up && exec "$@"`;
+  return ['unshare', '--net', '--', 'sh', '-c', makeTap, 'sh', ...argv];
 }
 
 /** Reads the processes of the micro-VM in `dir` back from its pid files (those still running). */

@@ -62,6 +62,20 @@ describe('microvm argv', () => {
     assert.ok(values(vfs, '-device').includes('virtio-net-device,netdev=net,mac=02:00:00:00:00:01'));
   });
 
+  it('a template is made on a shared memory file; a clone maps it copy-on-write and waits for its state', () => {
+    const tpl = microvmArgv({ ...base, memoryFile: { path: '/cache/t/memory', shared: true } });
+    assert.match(values(tpl, '-M')[0]!, /,memory-backend=mem$/);
+    assert.deepEqual(values(tpl, '-object'), ['memory-backend-file,id=mem,size=128M,mem-path=/cache/t/memory,share=on']);
+    assert.deepEqual(values(tpl, '-incoming'), []);
+    const clone = microvmArgv({ ...base, memoryFile: { path: '/cache/t/memory', shared: false }, incoming: true });
+    assert.deepEqual(values(clone, '-object'), ['memory-backend-file,id=mem,size=128M,mem-path=/cache/t/memory,share=off']);
+    assert.deepEqual(values(clone, '-incoming'), ['defer']);
+    assert.throws(
+      () => microvmArgv({ ...base, memoryFile: { path: '/m', shared: false }, share: { kind: 'virtiofs', tag: 's', socket: '/s' } }),
+      (e: unknown) => isNubisError(e, 'Invalid'),
+    );
+  });
+
   it('without the ISA serial port the console is a virtconsole on the virtio-serial device', () => {
     const argv = microvmArgv({ ...base, agentSocket: undefined, machine: { isaSerial: false } });
     assert.deepEqual(values(argv, '-device'), ['virtio-serial-device,max_ports=4', 'virtconsole,chardev=console']);

@@ -80,6 +80,14 @@ export interface MicrovmSpec {
    */
   freePageReporting?: boolean;
   machine?: Partial<MachineOptions>;
+  /**
+   * Guest RAM backed by a file instead of anonymous memory: `shared` writes go to the file (a template
+   * being made), otherwise the file is mapped copy-on-write (a clone of that template: unwritten pages
+   * stay shared in the host's page cache between every clone).
+   */
+  memoryFile?: { path: string; shared: boolean };
+  /** Wait for an incoming migration (QMP migrate-incoming) instead of booting: a clone resumes from a template. */
+  incoming?: boolean;
 }
 
 const onOff = (b: boolean) => (b ? 'on' : 'off');
@@ -98,6 +106,7 @@ function checkSpec(spec: MicrovmSpec): void {
   if (spec.share && !NAME.test(spec.share.tag)) throw invalid(`share tag "${spec.share.tag}" must be letters, digits, ".", "_" or "-"`);
   if (spec.net && (!NAME.test(spec.net.tap) || !MAC.test(spec.net.mac))) throw invalid(`bad tap "${spec.net.tap}" or MAC "${spec.net.mac}"`);
   if (spec.console === 'stdio' && spec.pidFile) throw invalid('a daemonized micro-VM cannot write its console to stdio');
+  if (spec.memoryFile && spec.share?.kind === 'virtiofs') throw invalid('a virtiofs share needs shared anonymous memory, not a memory file');
 }
 
 function machineArgs(spec: MicrovmSpec): string[] {
@@ -113,12 +122,15 @@ function machineArgs(spec: MicrovmSpec): string[] {
     'acpi=on',
   ];
   // virtiofs shares guest memory with virtiofsd: the RAM must be a shared memfd.
-  if (spec.share?.kind === 'virtiofs') opts.push('memory-backend=mem');
+  if (spec.share?.kind === 'virtiofs' || spec.memoryFile) opts.push('memory-backend=mem');
   const tb = spec.tbSizeMiB ?? DEFAULT_TCG_TB_MIB;
   const accel = spec.accel === 'tcg' && tb > 0 ? `tcg,tb-size=${tb}` : spec.accel;
   const args = ['-M', opts.join(','), '-accel', accel, '-cpu', spec.accel === 'kvm' ? 'host' : 'max'];
   args.push('-m', `${spec.memoryMiB}M`, '-smp', String(spec.cpus));
   if (spec.share?.kind === 'virtiofs') args.push('-object', `memory-backend-memfd,id=mem,size=${spec.memoryMiB}M,share=on`);
+  if (spec.memoryFile) {
+    args.push('-object', `memory-backend-file,id=mem,size=${spec.memoryMiB}M,mem-path=${path(spec.memoryFile.path)},share=${onOff(spec.memoryFile.shared)}`);
+  }
   if (m.modernMmio) args.push('-global', 'virtio-mmio.force-legacy=false');
   return args;
 }
@@ -165,6 +177,7 @@ export function microvmArgv(spec: MicrovmSpec): string[] {
   if (spec.share) args.push(...shareArgs(spec.share));
   if (spec.freePageReporting) args.push('-device', 'virtio-balloon-device,free-page-reporting=on');
   if (spec.qmpSocket) args.push('-qmp', `unix:${path(spec.qmpSocket)},server=on,wait=off`);
+  if (spec.incoming) args.push('-incoming', 'defer');
   if (spec.pidFile) args.push('-daemonize', '-pidfile', path(spec.pidFile));
   return args;
 }

@@ -5,7 +5,8 @@
  *              exit file and bind-mounted volumes
  *   vm.json    how the VM was made (size, MAC, accelerator); network.json once the guest's NIC is set up
  * and a network namespace pinned in <root>/netns/<uid> (pod-sandboxes.ts) holding the pod's interface and
- * the tap QEMU uses. QEMU runs daemonized inside that namespace, so the VM outlives the agent; a sandbox
+ * the tap QEMU uses. The VM resumes from the template of its size (vm-templates.ts), or boots when there
+ * is none. QEMU runs daemonized inside that namespace, so the VM outlives the agent; a sandbox
  * exists while its namespace is pinned and its QEMU runs. A guest that stops answering heartbeats is
  * killed (30 s without an answer: TCG on a loaded host is slow): its sandbox is then gone, and the agent makes a new one as for any lost sandbox.
  */
@@ -14,15 +15,16 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Host } from '../../host/host.js';
-import { internal } from '../../lib/errors.js';
+import { internal, messageOf } from '../../lib/errors.js';
 import { logger } from '../../lib/log.js';
 import type { Resources } from '../driver.js';
 import { PodSandboxes } from '../oci/pod-sandboxes.js';
 import { checkSandboxId, type SandboxSpec } from '../sandbox.js';
 import { GUEST_SHARE, type GuestAssets } from './guest-assets.js';
 import { connectUnix, GuestClient } from './guest-client.js';
-import { killMicrovm, launchMicrovm, microvmState, stopMicrovm } from './microvm-process.js';
+import { killMicrovm, launchMicrovm, microvmState, stopMicrovm, type LaunchSpec } from './microvm-process.js';
 import { createPodTap, POD_TAP, readPodNic, redirectPodNic } from './pod-nic.js';
+import { TEMPLATE_MAC, type VmTemplates } from './vm-templates.js';
 
 const log = logger('microvm');
 /** Mount flags for what the guest writes: no devices, no setuid, no symlinks followed by the host. */
@@ -42,6 +44,8 @@ export interface VmRecord {
   mac: string;
   accel: string;
   accelReason: string;
+  /** The template it resumed from (vm-templates.ts); absent when it booted. */
+  template?: string;
 }
 
 /** The guest's size for the pod's limits: memory limit plus overhead (or the default), whole vCPUs. */
@@ -67,6 +71,8 @@ export class VmSandboxes {
     /** <data>/microvm */
     private readonly root: string,
     private readonly assets: () => Promise<GuestAssets>,
+    /** Where VMs resume from instead of booting; none: every VM boots. */
+    private readonly templates?: VmTemplates,
   ) {
     this.#pins = new PodSandboxes(host, path.join(root, 'netns'));
   }
@@ -121,26 +127,51 @@ export class VmSandboxes {
       const netns = (await this.#pins.create(spec.id)).network;
       await createPodTap(this.host, netns);
       const assets = await this.assets();
-      const rec: VmRecord = { generation: randomBytes(8).toString('hex'), ...guestSize(spec.resources), mac: randomMac(), accel: assets.accel.accel, accelReason: assets.accel.reason };
+      const size = guestSize(spec.resources);
+      const template = this.templates ? await this.templates.get(size) : undefined;
+      const rec: VmRecord = {
+        generation: randomBytes(8).toString('hex'),
+        ...size,
+        mac: randomMac(),
+        accel: assets.accel.accel,
+        accelReason: assets.accel.reason,
+        ...(template ? { template: template.key } : {}),
+      };
       // Written first: a VM that runs always has its record, also when the agent stops right after the launch.
       await fs.writeFile(path.join(dir, 'vm.json'), JSON.stringify(rec));
-      await launchMicrovm(
-        this.host,
-        path.join(dir, 'vm'),
-        {
-          accel: assets.accel.accel,
-          memoryMiB: rec.memoryMiB,
-          cpus: rec.cpus,
-          kernel: assets.kernel.vmlinux,
-          initrd: assets.initrd,
-          cmdline: assets.cmdline,
-          share: { kind: '9p', tag: GUEST_SHARE.tag, path: this.shared(spec.id) },
-          net: { tap: POD_TAP, mac: rec.mac },
-          netns,
-        },
-        { signal },
-      );
-      log.info(`pod ${spec.namespace}/${spec.name}: micro-VM booting (${rec.memoryMiB} MiB, ${rec.cpus} vCPU, ${assets.accel.accel})`);
+      const launch: LaunchSpec = {
+        accel: assets.accel.accel,
+        memoryMiB: rec.memoryMiB,
+        cpus: rec.cpus,
+        kernel: assets.kernel.vmlinux,
+        initrd: assets.initrd,
+        cmdline: assets.cmdline,
+        share: { kind: '9p', tag: GUEST_SHARE.tag, path: this.shared(spec.id) },
+        net: { tap: POD_TAP, mac: rec.mac },
+        netns,
+      };
+      const vmDir = path.join(dir, 'vm');
+      if (template) {
+        const resumed = await launchMicrovm(
+          this.host,
+          vmDir,
+          { ...launch, net: { tap: POD_TAP, mac: TEMPLATE_MAC }, memoryFile: { path: template.memoryFile, shared: false }, resumeFrom: template.stateFile },
+          { signal },
+        ).then(
+          () => true,
+          async (err: unknown) => {
+            signal?.throwIfAborted();
+            log.warn(`pod ${spec.namespace}/${spec.name}: resuming from template ${template.key} failed, booting instead: ${messageOf(err)}`);
+            await this.templates?.discard(template);
+            await fs.writeFile(path.join(dir, 'vm.json'), JSON.stringify({ ...rec, template: undefined }));
+            return false;
+          },
+        );
+        if (!resumed) await launchMicrovm(this.host, vmDir, launch, { signal });
+      } else {
+        await launchMicrovm(this.host, vmDir, launch, { signal });
+      }
+      log.info(`pod ${spec.namespace}/${spec.name}: micro-VM ${template ? 'resumed from a template' : 'booting'} (${rec.memoryMiB} MiB, ${rec.cpus} vCPU, ${assets.accel.accel})`);
     } catch (err) {
       await this.remove(spec.id).catch(() => {});
       throw err;
@@ -162,6 +193,13 @@ export class VmSandboxes {
     const socket = path.join(this.dir(id), 'vm', 'agent.sock');
     // A booting guest answers the hello once its agent runs: seconds under TCG.
     const client = await GuestClient.open({ connect: connectUnix(socket), requestTimeoutMs: 60_000, heartbeatIntervalMs: 3000, heartbeatMisses: 10 });
+    try {
+      // The agent mounts the share when asked (again after a reconnect: it is mounted already then).
+      await client.mountShare(GUEST_SHARE.tag, GUEST_SHARE.mountPoint);
+    } catch (err) {
+      client.close();
+      throw err;
+    }
     const forget = () => {
       if (this.#clients.get(id) === current) this.#clients.delete(id);
     };
@@ -193,7 +231,7 @@ export class VmSandboxes {
       await redirectPodNic(this.host, netns);
     }
     const client = await this.client(id);
-    await client.network({ hostname, ...(nic?.address ? { address: nic.address, prefixLength: nic.prefixLength, gateway: nic.gateway, mtu: nic.mtu } : {}) });
+    await client.network({ hostname, ...(nic ? { mac: rec.mac } : {}), ...(nic?.address ? { address: nic.address, prefixLength: nic.prefixLength, gateway: nic.gateway, mtu: nic.mtu } : {}) });
     await fs.writeFile(file, JSON.stringify({ ...nic, hostname }));
   }
 

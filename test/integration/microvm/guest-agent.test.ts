@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { GuestClient } from '../../../src/runtime/microvm/guest-client.js';
-import { encodeFrame, FrameType, MAX_PAYLOAD, type ExitEvent } from '../../../src/runtime/microvm/guest-protocol.js';
+import { encodeFrame, FrameType, MAX_PAYLOAD, PROTOCOL_VERSION, type ExitEvent } from '../../../src/runtime/microvm/guest-protocol.js';
 import { readLog } from '../../../src/runtime/oci/logs.js';
 import type { LogEntry } from '../../../src/runtime/driver.js';
 import { buildGuestAgent, eventually } from './microvm-host.js';
@@ -133,7 +133,7 @@ describe('guest agent on the host', { timeout: 120_000 }, () => {
   });
 
   it('says hello with its boot id and a session', () => {
-    assert.equal(client.hello?.version, 1);
+    assert.equal(client.hello?.version, PROTOCOL_VERSION);
     assert.match(client.hello!.bootId, /^[0-9a-f]{32}$/);
     assert.match(client.hello!.session, /^[0-9a-f]{32}$/);
     assert.equal(client.hello!.pid, agent.pid, 'unshare exec\'d the agent itself');
@@ -489,9 +489,18 @@ describe('guest agent on the host', { timeout: 120_000 }, () => {
     // heartbeat events when asked for (a hello on a live session starts a new one)
     const beats: number[] = [];
     client.on('heartbeat', (e: { timeMs: number }) => beats.push(e.timeMs));
-    await client.request('hello', { version: 1, heartbeatMs: 50 });
+    await client.request('hello', { version: PROTOCOL_VERSION, heartbeatMs: 50 });
     await eventually(() => beats.length >= 3, 5000, 'heartbeat events');
-    await client.request('hello', { version: 1 });
+    await client.request('hello', { version: PROTOCOL_VERSION });
+    // entropy for the guest's pool: hex, bounded; the boot id stays what it was
+    const again = (await client.request('hello', { version: PROTOCOL_VERSION, entropy: 'ab'.repeat(64) })) as { bootId: string };
+    assert.equal(again.bootId, bootId);
+    for (const entropy of ['abc', 'zz', 'ab'.repeat(65)]) {
+      await assert.rejects(client.request('hello', { version: PROTOCOL_VERSION, entropy }), /entropy/, entropy);
+    }
+    // shares are mounted only by the guest's init (this agent runs on the host)
+    await assert.rejects(client.mountShare('nubis', '/run/nubis'), /only by the guest's init/);
+    await assert.rejects(client.mountShare('a b', '/run/nubis'), /tag of letters/);
     // the orphaned exec got end of file on stdin and went away
     await eventually(async () => !(await execText('long', ['ps'])).out.includes('cat'), 5000, 'the old exec to end');
     assert.equal((await execText('long', ['echo', 'again'])).out, 'again\n');

@@ -189,7 +189,12 @@ void send_event(const struct jw *w);
 extern bool is_init;
 /* Set the clock from the hello even when not init (--set-clock). */
 extern bool set_clock;
-void requests_init(void);
+
+/* boot.c: what differs between guests booted from one template */
+void random_hex(char *out, size_t bytes);
+const char *current_boot_id(void);
+bool add_entropy(const char *hex, char *err, size_t errlen);
+void mount_request(uint32_t req, const struct jval *body);
 int64_t signal_number(const struct jval *req, char *err, size_t errlen);
 bool parse_create(const struct jval *req, struct create_spec *spec, char *err, size_t errlen);
 void free_create(struct create_spec *spec);

@@ -17,7 +17,8 @@
 #include "protocol.h"
 #include "util.h"
 
-#define RETRY_MS 100
+/* How often a disconnected agent looks for its host: a guest resumed from a template waits this long at most. */
+#define RETRY_MS 20
 /* Stream data is refused above HIGH_WATER; paused readers resume below LOW_WATER. */
 #define HIGH_WATER (512 * 1024)
 #define LOW_WATER (128 * 1024)

@@ -32,4 +32,14 @@ struct cap_data_ {
     uint32_t effective, permitted, inheritable;
 };
 
+/* random(4): linux/random.h; RNDADDENTROPY = _IOW('R', 0x03, int[2]) */
+#define RNDADDENTROPY_ 0x40085203
+/* RNDRESEEDCRNG = _IO('R', 0x07): reseed the kernel's CRNG now (added entropy otherwise waits up to a minute) */
+#define RNDRESEEDCRNG_ 0x5207
+struct rand_pool_info_ {
+    int entropy_count; /* bits credited */
+    int buf_size;      /* bytes in buf */
+    uint8_t buf[];
+};
+
 #endif

@@ -26,6 +26,7 @@
 #include "agent.h"
 #include "channel.h"
 #include "json.h"
+#include "protocol.h"
 #include "util.h"
 
 static struct watch signals = {.fd = -1};
@@ -182,11 +183,11 @@ int main(int argc, char **argv) {
     }
     loop_init();
     setup_signals();
-    requests_init();
     stdio_init();
     cgroup_init();
     channel_open(channel);
-    debugf("serving on %s (pid %d)", channel, getpid());
+    /* The host making a template waits for this line on the console (vm-templates.ts). */
+    logf_("%s on %s", AGENT_READY, channel);
     loop_run();
     return 0;
 }

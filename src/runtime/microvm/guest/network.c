@@ -49,6 +49,22 @@ static int set_address(const char *ifname, struct in_addr addr, int prefix) {
     return ioctl(sock, SIOCSIFNETMASK, &r);
 }
 
+static int set_mac(const char *ifname, const unsigned char mac[6]) {
+    struct ifreq r;
+    set_name(&r, ifname);
+    r.ifr_hwaddr.sa_family = 1; /* ARPHRD_ETHER */
+    memcpy(r.ifr_hwaddr.sa_data, mac, 6);
+    return ioctl(sock, SIOCSIFHWADDR, &r);
+}
+
+static bool parse_mac(const char *s, unsigned char mac[6]) {
+    unsigned int b[6];
+    char end;
+    if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6) return false;
+    for (int i = 0; i < 6; i++) mac[i] = (unsigned char)b[i];
+    return !(mac[0] & 1); /* unicast */
+}
+
 static int set_mtu(const char *ifname, int mtu) {
     struct ifreq r;
     set_name(&r, ifname);
@@ -73,9 +89,10 @@ static int default_route(const char *ifname, struct in_addr gw) {
 
 void network_request(uint32_t req, const struct jval *b) {
     char err[256];
-    const char *ifname = "eth0", *address = NULL, *gateway = NULL, *hostname = NULL;
+    const char *ifname = "eth0", *address = NULL, *gateway = NULL, *hostname = NULL, *macs = NULL;
     int64_t prefix = 24, mtu = 0;
     if (!jget_str(b, "interface", false, &ifname, err, sizeof err) ||
+        !jget_str(b, "mac", false, &macs, err, sizeof err) ||
         !jget_str(b, "address", false, &address, err, sizeof err) ||
         !jget_int(b, "prefixLength", false, 0, 32, &prefix, err, sizeof err) ||
         !jget_str(b, "gateway", false, &gateway, err, sizeof err) ||
@@ -85,8 +102,10 @@ void network_request(uint32_t req, const struct jval *b) {
         return;
     }
     struct in_addr addr, gw;
+    unsigned char mac[6];
     const char *bad = NULL;
     if (strlen(ifname) == 0 || strlen(ifname) >= IFNAMSIZ || strchr(ifname, '/')) bad = "bad interface name";
+    else if (macs && !parse_mac(macs, mac)) bad = "\"mac\" must be a unicast MAC (aa:bb:cc:dd:ee:ff)";
     else if (address && inet_pton(AF_INET, address, &addr) != 1) bad = "\"address\" must be an IPv4 address";
     else if (gateway && inet_pton(AF_INET, gateway, &gw) != 1) bad = "\"gateway\" must be an IPv4 address";
     else if (hostname && (strlen(hostname) == 0 || strlen(hostname) > 64)) bad = "\"hostname\" must have 1..64 characters";
@@ -101,6 +120,7 @@ void network_request(uint32_t req, const struct jval *b) {
     }
     const char *step = NULL;
     if (link_up("lo") != 0) step = "bring lo up";
+    else if (macs && set_mac(ifname, mac) != 0) step = "set the MAC";
     else if (address && set_address(ifname, addr, (int)prefix) != 0) step = "set the address";
     else if (mtu && set_mtu(ifname, (int)mtu) != 0) step = "set the MTU";
     else if ((address || mtu || gateway) && link_up(ifname) != 0) step = "bring the interface up";

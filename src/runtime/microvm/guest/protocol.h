@@ -18,7 +18,9 @@
 #ifndef NUBIS_GUEST_PROTOCOL_H
 #define NUBIS_GUEST_PROTOCOL_H
 
-#define PROTOCOL_VERSION 1
+#define PROTOCOL_VERSION 2
+/* What the agent writes to the console once it serves (then waits for a host). */
+#define AGENT_READY "ready, waiting for the host"
 
 #define FRAME_MAGIC "NGA1"
 #define FRAME_HEADER_SIZE 16

@@ -21,7 +21,6 @@
 
 bool is_init;
 bool set_clock;
-static char boot_id[33];
 static int64_t heartbeat_ms;
 
 void reply(uint32_t req, const struct jw *w) { channel_send_json(FRAME_REPLY, req, w); }
@@ -46,14 +45,6 @@ void reply_error(uint32_t req, const char *code, const char *fmt, ...) {
 
 void send_event(const struct jw *w) {
     if (channel_in_session()) channel_send_json(FRAME_EVENT, 0, w);
-}
-
-static void random_hex(char *out, size_t bytes) {
-    unsigned char b[32];
-    if (bytes > sizeof b) bytes = sizeof b;
-    if (getrandom(b, bytes, GRND_NONBLOCK) != (ssize_t)bytes)
-        for (size_t i = 0; i < bytes; i++) b[i] = (unsigned char)(rand() ^ (int)mono_ms());
-    for (size_t i = 0; i < bytes; i++) snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
 static void heartbeat(void *unused) {
@@ -84,7 +75,9 @@ void dispatch_session_end(void) {
 static void op_hello(uint32_t req, const struct jval *b) {
     char err[256];
     int64_t version = 0, time_ms = 0, hb = 0;
+    const char *entropy = NULL;
     if (!jget_int(b, "version", true, 0, 1 << 30, &version, err, sizeof err) ||
+        !jget_str(b, "entropy", false, &entropy, err, sizeof err) || (entropy && !add_entropy(entropy, err, sizeof err)) ||
         !jget_int(b, "timeMs", false, 0, INT64_MAX / 1000000, &time_ms, err, sizeof err) ||
         !jget_int(b, "heartbeatMs", false, 0, 3600000, &hb, err, sizeof err)) {
         reply_error(req, "Invalid", "%s", err);
@@ -112,7 +105,7 @@ static void op_hello(uint32_t req, const struct jval *b) {
     jw_init(&w);
     jw_obj(&w);
     jw_kint(&w, "version", PROTOCOL_VERSION);
-    jw_kstr(&w, "bootId", boot_id);
+    jw_kstr(&w, "bootId", current_boot_id());
     jw_kstr(&w, "session", session);
     jw_kint(&w, "pid", getpid());
     jw_kint(&w, "timeMs", now_ms());
@@ -346,6 +339,7 @@ static const struct {
     {"create", op_create}, {"start", op_start}, {"kill", op_kill}, {"remove", op_remove},
     {"exec", exec_request}, {"attach", op_attach}, {"detach", op_detach}, {"resize", op_resize},
     {"stats", op_stats}, {"network", network_request}, {"shutdown", shutdown_request},
+    {"mount", mount_request},
 };
 
 static void on_request(uint32_t id, const uint8_t *payload, size_t len) {
@@ -393,4 +387,3 @@ void dispatch_frame(uint8_t type, uint8_t flags, uint32_t id, const uint8_t *pay
     else reply_error(id, "Invalid", "unexpected frame type %u with flags %u", type, flags);
 }
 
-void requests_init(void) { random_hex(boot_id, 16); }
