@@ -1,10 +1,11 @@
 /**
- * The agent's HTTP endpoint, which the API server proxies pods/log and pods/exec to (the contract is in
+ * The agent's HTTP endpoint, which the API server proxies pods/log, pods/exec and pods/attach to (the contract is in
  * apiserver/pod-proxy.ts), plus the kubelet-like stats summary behind `top`:
  *
  *   GET /healthz
  *   GET /containerLogs/{namespace}/{pod}/{container}?follow&previous&timestamps&tailLines&sinceSeconds&sinceTime&limitBytes
  *   GET /exec/{namespace}/{pod}/{container}?command=…&stdin&stdout&stderr&tty   (WebSocket, channel protocol)
+ *   GET /attach/{namespace}/{pod}/{container}?stdin&stdout&stderr&tty            (WebSocket, channel protocol)
  *   GET /stats/summary
  *
  * HTTPS only, both ways authenticated: the agent serves its node's certificate from the cluster CA and
@@ -16,35 +17,19 @@ import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import WebSocket, { WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import { AGENT_CLIENT_CN } from '../client/certificates.js';
 import { isNubisError } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
 import type { RuntimeDriver } from '../runtime/driver.js';
 import type { PodManager } from './pod-manager.js';
+import { CHANNEL_PROTOCOLS, HttpError, bool, serveAttach, serveExec, type Target } from './remote-command.js';
 import type { StatsCollector } from './stats.js';
 
 const log = logger('agent');
 
-const PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'];
-
-class HttpError extends Error {
-  constructor(
-    readonly code: number,
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 function statusBody(code: number, reason: string, message: string): string {
   return JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
-}
-
-function bool(q: URLSearchParams, k: string): boolean {
-  const v = q.get(k);
-  return v === 'true' || v === '1';
 }
 
 function intParam(q: URLSearchParams, k: string): number | undefined {
@@ -70,17 +55,6 @@ export interface AgentServerOptions {
   tls: { cert: string; key: string; ca: string };
 }
 
-/** The terminal size of a resize message (channel 4), or undefined when it is none. */
-function terminalSize(body: Buffer): { rows: number; columns: number } | undefined {
-  try {
-    const m = JSON.parse(body.toString()) as { Width?: unknown; Height?: unknown };
-    const ok = (n: unknown): n is number => Number.isInteger(n) && (n as number) > 0 && (n as number) < 10_000;
-    return ok(m.Width) && ok(m.Height) ? { rows: m.Height, columns: m.Width } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Whether the request comes from the API server (the only caller served). */
 function fromApiServer(req: http.IncomingMessage): boolean {
   const peer = (req.socket as TLSSocket).getPeerCertificate?.();
@@ -91,7 +65,7 @@ export class AgentServer {
   readonly #server: https.Server;
   readonly #wss = new WebSocketServer({
     noServer: true,
-    handleProtocols: (offered) => PROTOCOLS.find((p) => offered.has(p)) ?? false,
+    handleProtocols: (offered) => CHANNEL_PROTOCOLS.find((p) => offered.has(p)) ?? false,
   });
 
   private constructor(private readonly o: AgentServerOptions) {
@@ -141,6 +115,15 @@ export class AgentServer {
     return { id, driver: w.driver! };
   }
 
+  /** The container to attach to: it must be running, and says whether it keeps stdin and a terminal. */
+  async #attachable(ns: string, podName: string, container: string): Promise<Target & { stdin: boolean; tty: boolean }> {
+    const t = await this.#container(ns, podName, container);
+    const c = this.o.pods.find(ns, podName)?.pod?.spec.containers?.find((x) => x.name === container);
+    const info = await t.driver.get(t.id);
+    if (info.state.status !== 'running') throw new HttpError(400, 'BadRequest', `container ${container} is not running (${info.state.status})`);
+    return { ...t, stdin: c?.stdin === true, tty: c?.tty === true };
+  }
+
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://agent');
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
@@ -154,8 +137,8 @@ export class AgentServer {
       } else if (url.pathname === '/stats/summary') {
         const body = JSON.stringify(await this.o.stats.summary());
         res.writeHead(200, { 'Content-Type': 'application/json' }).end(body);
-      } else if (parts[0] === 'exec') {
-        throw new HttpError(400, 'BadRequest', 'exec needs a WebSocket upgrade (subprotocol v5.channel.k8s.io or v4.channel.k8s.io)');
+      } else if (parts[0] === 'exec' || parts[0] === 'attach') {
+        throw new HttpError(400, 'BadRequest', `${parts[0]} needs a WebSocket upgrade (subprotocol v5.channel.k8s.io or v4.channel.k8s.io)`);
       } else throw new HttpError(404, 'NotFound', `no route for ${url.pathname}`);
     } catch (err) {
       const e = err instanceof HttpError ? err : isNubisError(err, 'NotFound') ? new HttpError(404, 'NotFound', (err as Error).message) : new HttpError(500, 'InternalError', (err as Error).message);
@@ -201,84 +184,12 @@ export class AgentServer {
       socket.end(`HTTP/1.1 ${code} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     };
     if (!fromApiServer(req)) return refuse(403, 'Forbidden', 'Forbidden', 'only the API server may use the agent endpoint');
-    if (parts[0] !== 'exec' || parts.length !== 4) return refuse(404, 'NotFound', 'Not Found', `no upgrade route for ${url.pathname}`);
-    this.#wss.handleUpgrade(req, socket, head, (ws) => void this.#exec(ws, parts[1]!, parts[2]!, parts[3]!, url.searchParams));
-  }
-
-  async #exec(ws: WebSocket, ns: string, pod: string, container: string, q: URLSearchParams): Promise<void> {
-    const v5 = ws.protocol === 'v5.channel.k8s.io';
-    const send = (channel: number, data: Buffer | string) => {
-      if (ws.readyState === WebSocket.OPEN) ws.send(Buffer.concat([Buffer.from([channel]), Buffer.isBuffer(data) ? data : Buffer.from(data)]));
-    };
-    const finish = (status: Record<string, unknown>) => {
-      send(3, JSON.stringify({ metadata: {}, ...status }));
-      ws.close(1000);
-    };
-    try {
-      const { id, driver } = await this.#container(ns, pod, container);
-      const command = q.getAll('command');
-      if (command.length === 0) throw new HttpError(400, 'BadRequest', 'you must specify at least one command for the container');
-      const tty = bool(q, 'tty');
-      const wantStdin = bool(q, 'stdin');
-      let proc: import('../runtime/driver.js').ExecProcess | undefined;
-      let size: { rows: number; columns: number } | undefined;
-      const pending: Buffer[] = [];
-      let stdinClosed = false;
-      ws.on('message', (data: Buffer) => {
-        const buf = Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
-        if (buf.length === 0) return;
-        const ch = buf[0];
-        if (ch === 0) {
-          if (proc?.stdin) proc.stdin.write(buf.subarray(1));
-          else pending.push(buf.subarray(1));
-        } else if (ch === 255 && v5 && buf[1] === 0) {
-          stdinClosed = true;
-          proc?.stdin?.end();
-        } else if (ch === 4) {
-          // A terminal size, {"Width":80,"Height":24}, for drivers whose exec terminals take one (kept for
-          // the start: kubectl sends the first before the process runs).
-          size = terminalSize(buf.subarray(1)) ?? size;
-          if (size) proc?.resize?.(size.rows, size.columns);
-        }
-      });
-      ws.on('close', () => proc?.kill('SIGKILL'));
-      const outputs: Promise<void>[] = [];
-      const code = await driver.exec(id, {
-        command,
-        tty,
-        stdio: [wantStdin ? 'pipe' : 'ignore', 'pipe', tty ? 'ignore' : 'pipe'],
-        onStart: (p) => {
-          proc = p;
-          if (size) p.resize?.(size.rows, size.columns);
-          for (const b of pending.splice(0)) p.stdin?.write(b);
-          if (stdinClosed) p.stdin?.end();
-          p.stdin?.on('error', () => {});
-          for (const [stream, ch] of [[p.stdout, 1], [p.stderr, 2]] as const) {
-            if (!stream) continue;
-            outputs.push(
-              new Promise<void>((resolve) => {
-                stream.on('data', (chunk: Buffer) => send(ch, chunk));
-                stream.on('end', resolve);
-                stream.on('close', resolve);
-                stream.on('error', () => resolve());
-              }),
-            );
-          }
-        },
-      });
-      await Promise.all(outputs);
-      if (code === 0) finish({ status: 'Success' });
-      else {
-        finish({
-          status: 'Failure',
-          message: `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${code}`,
-          reason: 'NonZeroExitCode',
-          details: { causes: [{ reason: 'ExitCode', message: String(code) }] },
-        });
-      }
-    } catch (err) {
-      log.debug(`exec in ${ns}/${pod}/${container}: ${(err as Error).message}`);
-      finish({ status: 'Failure', message: (err as Error).message, reason: err instanceof HttpError ? err.reason : 'InternalError', code: err instanceof HttpError ? err.code : 500 });
-    }
+    if (!['exec', 'attach'].includes(parts[0] ?? '') || parts.length !== 4) return refuse(404, 'NotFound', 'Not Found', `no upgrade route for ${url.pathname}`);
+    const [what, ns, pod, container] = parts as [string, string, string, string];
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      const target = () => this.#container(ns, pod, container);
+      const done = what === 'exec' ? serveExec(ws, target, url.searchParams) : serveAttach(ws, () => this.#attachable(ns, pod, container), url.searchParams);
+      void done.catch((err: unknown) => log.debug(`${what} in ${ns}/${pod}/${container}: ${(err as Error).message}`));
+    });
   }
 }

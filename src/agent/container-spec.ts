@@ -140,6 +140,7 @@ export function containerSpec(input: ContainerSpecInput): WorkloadSpec {
   if (Object.keys(sysctls).length > 0) spec.sysctls = sysctls;
   if (c.tty) spec.tty = true;
   if (c.stdin) spec.stdin = true;
+  if (c.stdin && !c.stdinOnce) spec.keepStdinOpen = true;
   if (c.securityContext?.readOnlyRootFilesystem) spec.readOnlyRootfs = true;
   return spec;
 }

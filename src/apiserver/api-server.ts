@@ -447,7 +447,7 @@ export class ApiServer {
       const pod = await this.options.store
         .get(refOf(type), { namespace: info.namespace, name: info.name })
         .catch((err) => Promise.reject(storeError(type, info.name!, err)));
-      await this.pods.upgradeExec(req, socket, head, pod, url.searchParams);
+      await this.pods.upgradeStream(info.subresource as 'exec' | 'attach', req, socket, head, pod, url.searchParams);
       socket.on('close', () => this.audit(req, started, who, 101));
     } catch (err) {
       this.audit(req, started, who, statusOf(err).code);

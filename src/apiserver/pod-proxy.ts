@@ -156,26 +156,26 @@ export class PodProxy implements PodRoutes {
     throw badRequest('exec needs a WebSocket upgrade (subprotocol v5.channel.k8s.io or v4.channel.k8s.io)');
   }
 
-  /** Handles an upgrade request for pods/exec (or attach): relays WebSocket messages to the agent. */
-  async upgradeExec(req: IncomingMessage, socket: Duplex, head: Buffer, pod: KubeObject, query: URLSearchParams): Promise<void> {
+  /** Handles an upgrade request for pods/exec or pods/attach: relays WebSocket messages to the agent. */
+  async upgradeStream(what: 'exec' | 'attach', req: IncomingMessage, socket: Duplex, head: Buffer, pod: KubeObject, query: URLSearchParams): Promise<void> {
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-      throw badRequest('only WebSocket upgrades are supported for exec (subprotocol v5.channel.k8s.io or v4.channel.k8s.io); SPDY is not');
+      throw badRequest(`only WebSocket upgrades are supported for ${what} (subprotocol v5.channel.k8s.io or v4.channel.k8s.io); SPDY is not`);
     }
     const container = this.container(pod, query);
     const agent = await this.agentFor(pod);
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter((p) => CHANNEL_PROTOCOLS.includes(p));
-    if (offered.length === 0) throw badRequest(`exec needs one of the subprotocols ${CHANNEL_PROTOCOLS.join(', ')}`);
+    if (offered.length === 0) throw badRequest(`${what} needs one of the subprotocols ${CHANNEL_PROTOCOLS.join(', ')}`);
     const q = new URLSearchParams();
-    for (const k of ['command', 'stdin', 'stdout', 'stderr', 'tty']) for (const v of query.getAll(k)) q.append(k, v);
+    for (const k of [...(what === 'exec' ? ['command'] : []), 'stdin', 'stdout', 'stderr', 'tty']) for (const v of query.getAll(k)) q.append(k, v);
     const upstream = new WebSocket(
-      `wss://${agent}/exec/${encodeURIComponent(pod.metadata.namespace ?? '')}/${encodeURIComponent(pod.metadata.name)}/${encodeURIComponent(container)}?${q}`,
+      `wss://${agent}/${what}/${encodeURIComponent(pod.metadata.namespace ?? '')}/${encodeURIComponent(pod.metadata.name)}/${encodeURIComponent(container)}?${q}`,
       offered,
       this.tlsFor((pod.spec as PodSpec).nodeName!),
     );
     await new Promise<void>((resolve, reject) => {
       upstream.once('open', resolve);
       upstream.once('error', (err) => reject(new ApiError('ServiceUnavailable', `the agent of node ${(pod.spec as PodSpec).nodeName} at ${agent} cannot be reached: ${err.message}`)));
-      upstream.once('unexpected-response', (_q, res) => reject(new ApiError('ServiceUnavailable', `the agent at ${agent} refused exec: HTTP ${res.statusCode}`)));
+      upstream.once('unexpected-response', (_q, res) => reject(new ApiError('ServiceUnavailable', `the agent at ${agent} refused ${what}: HTTP ${res.statusCode}`)));
     });
     (req as IncomingMessage & { agentProtocol?: string }).agentProtocol = upstream.protocol;
     this.wss.handleUpgrade(req, socket, head, (client) => relay(client, upstream));

@@ -131,6 +131,11 @@ export interface WorkloadSpec {
   tty?: boolean;
   /** Keep stdin open for a later attach. */
   stdin?: boolean;
+  /**
+   * With `stdin`: the container's stdin stays open when an attach session ends, for the next one
+   * (Kubernetes' stdinOnce: false). Default: the first session's end closes it (docker run -i).
+   */
+  keepStdinOpen?: boolean;
   readOnlyRootfs?: boolean;
   resources?: Resources;
   /** Remove the workload by itself once it exits. */
@@ -191,6 +196,8 @@ export interface WorkloadInfo {
 export interface ExecRequest {
   command: string[];
   tty?: boolean;
+  /** The terminal's size from the start (tty execs; drivers that cannot set it then resize after). */
+  size?: { rows: number; columns: number };
   /** Extra KEY=VALUE entries on top of the workload's environment. */
   env?: string[];
   user?: string;

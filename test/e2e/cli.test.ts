@@ -44,6 +44,27 @@ describe('CLI and kubectl against a three-node cluster', () => {
     }
   });
 
+  it('kubectl run -i --rm and kubectl run -it attach to the container (its input, output and terminal)', async () => {
+    const r = await c.kubectl(['run', 'greeter', '--rm', '-i', '--restart=Never', '--image=busybox', '--', 'sh', '-c', 'read x; echo "hello $x"'], { input: 'you\n' });
+    assert.match(r.stdout, /hello you/);
+    await eventually('the pod to be removed', async () => !(await c.pods()).some((p) => p.metadata.name === 'greeter'), 30_000);
+    const session = `nubis-e2e-kubectl-${process.pid}`;
+    tmux(['new-session', '-d', '-s', session, '-x', '120', '-y', '30', `kubectl --kubeconfig ${c.kubeconfig} run tty --rm -it --restart=Never --image=busybox -- sh; echo EXITED; sleep 30`]);
+    try {
+      await eventually('a prompt', async () => /[#$] ?$/m.test(tmux(['capture-pane', '-p', '-t', session])), 60_000);
+      tmux(['send-keys', '-t', session, 'echo $((6*7)) && [ -t 0 ] && echo is-a-tty && stty size', 'Enter']);
+      await eventually('the answer, on a terminal of the pane\'s size', async () => {
+        const pane = tmux(['capture-pane', '-p', '-t', session]);
+        return /^42\s*$/m.test(pane) && pane.includes('is-a-tty') && /^30 120\s*$/m.test(pane);
+      }, 20_000).catch((e: Error) => assert.fail(`${e.message}:\n${tmux(['capture-pane', '-p', '-t', session])}`));
+      tmux(['send-keys', '-t', session, 'exit', 'Enter']);
+      await eventually('kubectl to end', async () => tmux(['capture-pane', '-p', '-t', session]).includes('EXITED'), 30_000);
+      await eventually('the pod to be removed', async () => !(await c.pods()).some((p) => p.metadata.name === 'tty'), 30_000);
+    } finally {
+      execFileSync('tmux', ['kill-session', '-t', session], { stdio: 'ignore' });
+    }
+  });
+
   it('kubectl and nubis: logs, exec, scale, rollout, top, cordon and drain', async () => {
     await c.kubectl(['apply', '-f', '-'], { input: deployment('web', 3) });
     await c.kubectl(['rollout', 'status', 'deployment/web', '--timeout=90s'], { timeoutMs: 100_000 });

@@ -58,6 +58,17 @@ spec:
   containers: [{name: eat, image: busybox, command: [tail, /dev/zero], resources: {limits: {memory: 32Mi}}}]
 `;
 
+const ATTACH = `
+apiVersion: v1
+kind: Pod
+metadata: {name: talk}
+spec:
+  runtimeClassName: nubis-microvm
+  restartPolicy: Never
+  containers:
+  - {name: main, image: busybox, stdin: true, stdinOnce: true, command: [sh, -c, 'while read l; do echo "got $l"; done; echo bye'], resources: {limits: {memory: 80Mi, cpu: 100m}}}
+`;
+
 /** Runs a command; its stdout (fails on a non-zero exit). */
 const run = async (cmd: string, args: string[]) => (await promisify(execFile)(cmd, args, { timeout: 60_000, env: { ...process.env, KUBECONFIG: '' } })).stdout;
 
@@ -163,6 +174,22 @@ describe('secure pods: a kernel per pod behind RuntimeClass', { timeout: 600_000
     assert.equal(st.reason, 'OOMKilled');
     assert.equal(st.exitCode, 137);
     await c.kubectl(['delete', 'pod', 'greedy', '--wait=true']);
+  });
+
+  it('kubectl attach reaches a secure pod\'s process: its stdin and its output', async () => {
+    await c.kubectl(['apply', '-f', '-'], { input: ATTACH });
+    await eventually('the attach pod running', async () => {
+      const pod = await c.client.get<Pod>(PODS, 'talk', { namespace: 'default' });
+      return pod.status?.containerStatuses?.[0]?.state?.running;
+    }, 120_000);
+    const r = await c.kubectl(['attach', '-i', 'talk'], { input: 'one\ntwo\n' });
+    assert.match(r.stdout, /got one\ngot two\nbye\n/);
+    const st = await eventually('talk to end once its stdin closed', async () => {
+      const pod = await c.client.get<Pod>(PODS, 'talk', { namespace: 'default' });
+      return pod.status?.containerStatuses?.[0]?.state?.terminated;
+    }, 60_000);
+    assert.equal(st.exitCode, 0);
+    await c.kubectl(['delete', 'pod', 'talk', '--wait=true']);
   });
 
   it('a restarted agent keeps the secure pod running; a killed VM is noticed and the pod starts over in a new one', async () => {

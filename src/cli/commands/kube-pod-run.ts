@@ -2,8 +2,9 @@
  * The pod verbs: `nubis logs`, `nubis exec` and `nubis run IMAGE [CMD…]` (a pod; `--rm` streams its log,
  * waits for it to finish, exits with its exit code and removes it; `-it` gives a terminal).
  *
- * `run -it` has no attach yet (the agent serves exec, not attach): the pod's container keeps a shell
- * waiting, and CMD (default `sh`) runs in it through exec with the terminal. The image needs `sh`.
+ * `run -it` runs CMD (default `sh`) through exec with the terminal, in a container that keeps a shell
+ * waiting (the image needs `sh`); pods/attach exists too (kubectl run -it uses it): moving `run -it`
+ * onto it is in NOTES.md.
  */
 import { randomBytes } from 'node:crypto';
 import type { Pod, ContainerStatus } from '../../api/core/v1/pod-types.js';

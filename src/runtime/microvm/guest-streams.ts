@@ -53,6 +53,7 @@ export async function guestExec(client: GuestClient, rec: ExecTarget, rootfs: st
     gid: user.gid,
     groups: user.additionalGids,
     tty: Boolean(req.tty),
+    ...(req.tty && req.size ? { rows: req.size.rows, cols: req.size.columns } : {}),
     stdin: inChoice !== 'ignore',
   });
   const kill = (sig: NodeJS.Signals = 'SIGKILL') => void proc.kill(signalNumber(sig)).catch(() => {});
@@ -81,7 +82,7 @@ function relayOutput(stream: Readable, choice: Stdio, own: Writable): void {
 }
 
 /** Relays a container's live output (and stdin, with detach keys) until it ends or the caller detaches. */
-export async function guestAttach(client: GuestClient, id: string, streams: AttachStreams): Promise<AttachSession> {
+export async function guestAttach(client: GuestClient, id: string, streams: AttachStreams, opts: { keepStdinOpen?: boolean } = {}): Promise<AttachSession> {
   const a = await client.attach(id, { stdin: Boolean(streams.stdin) });
   a.stdout.pipe(streams.stdout, { end: false });
   a.stderr?.pipe(streams.stderr, { end: false });
@@ -94,8 +95,16 @@ export async function guestAttach(client: GuestClient, id: string, streams: Atta
       if (forward.length > 0) stdin.write(forward);
       if (wants) detach();
     };
+    // The end of the caller's stdin is the container's, unless it keeps stdin for the next session.
+    const onEnd = () => {
+      if (!opts.keepStdinOpen) stdin.end();
+    };
     streams.stdin.on('data', onData);
-    void a.ended.then(() => streams.stdin?.off('data', onData));
+    streams.stdin.on('end', onEnd);
+    void a.ended.then(() => {
+      streams.stdin?.off('data', onData);
+      streams.stdin?.off('end', onEnd);
+    });
   }
   return {
     resize: (rows, columns) => void a.resize(rows, columns).catch(() => {}),

@@ -349,7 +349,7 @@ export class MicrovmDriver implements SandboxDriver {
   async attach(ref: string, streams: AttachStreams): Promise<AttachSession> {
     const rec = await this.#record(ref);
     guard('attach', (await this.#state(rec)).status, rec.name);
-    return guestAttach(await this.#vms.client(rec.sandbox), rec.id, streams);
+    return guestAttach(await this.#vms.client(rec.sandbox), rec.id, streams, { keepStdinOpen: Boolean(rec.spec.keepStdinOpen) });
   }
 
   async *logs(ref: string, opts: LogOptions = {}): AsyncIterable<LogEntry> {

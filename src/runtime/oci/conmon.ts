@@ -28,6 +28,8 @@ export interface ConmonStart {
   runtimeRoot: string;
   tty: boolean;
   stdin: boolean;
+  /** The container's stdin stays open when an attach client goes (see WorkloadSpec.keepStdinOpen). */
+  keepStdinOpen?: boolean;
   /** argv run after the container exited (conmon --exit-command). */
   exitCommand?: string[];
   timeoutMs?: number;
@@ -58,6 +60,7 @@ export function conmonArgs(o: ConmonStart): string[] {
   ];
   if (o.tty) args.push('-t');
   if (o.stdin) args.push('-i');
+  if (o.stdin && o.keepStdinOpen) args.push('--leave-stdin-open');
   if (o.exitCommand && o.exitCommand.length > 0) {
     const [cmd, ...rest] = o.exitCommand;
     args.push('--exit-command', cmd!);

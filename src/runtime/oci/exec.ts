@@ -51,7 +51,9 @@ export async function runExec(host: Host, rt: OciRuntime, id: string, paths: Con
     // agent serving `kubectl exec -it`) gets one from `script`, which runs runc on a fresh pty.
     const argv = [rt.binary, ...rt.execArgs(id, file, Boolean(req.tty))];
     const viaScript = Boolean(req.tty) && req.stdio?.includes('pipe');
-    const [cmd, ...args] = viaScript ? ['script', '-qfec', argv.map(shellQuote).join(' '), '/dev/null'] : argv;
+    // runc sizes the container's terminal from its own: script's pty takes the client's size first.
+    const sized = req.size ? `stty rows ${Math.trunc(req.size.rows)} cols ${Math.trunc(req.size.columns)} 2>/dev/null; exec ` : 'exec ';
+    const [cmd, ...args] = viaScript ? ['script', '-qfec', sized + argv.map(shellQuote).join(' '), '/dev/null'] : argv;
     const child = host.spawn(cmd!, args, { stdio: req.stdio ?? ['inherit', 'inherit', 'inherit'] });
     req.onStart?.({
       stdin: (child.stdio[0] as NodeJS.WritableStream | null) ?? null,

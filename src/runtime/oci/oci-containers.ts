@@ -184,6 +184,7 @@ export class OciContainers implements RuntimeDriver {
         runtimeRoot,
         tty: Boolean(spec.tty),
         stdin: Boolean(spec.stdin),
+        keepStdinOpen: Boolean(spec.keepStdinOpen),
         exitCommand: this.exitCommand(id, spec),
       });
       trace('conmon: runc create done');
