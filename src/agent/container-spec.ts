@@ -72,10 +72,11 @@ export function containerResources(c: Container): NonNullable<WorkloadSpec['reso
 /**
  * What the pod's containers may use together: the sum of their limits, for each resource every container
  * limits (one without a limit leaves the pod unbounded there). A micro-VM is sized from it; the pod's
- * overhead (RuntimeClass) stands for the VM's own cost on the host and is not given to the guest.
+ * overhead (RuntimeClass) stands for the VM's own cost on the host and is not given to the guest. With
+ * `overhead`, the overhead is added: what the sandbox's own host processes (QEMU) are held to.
  */
-export function sandboxResources(pod: Pod): Resources {
-  const limits = podResources(pod.spec, 'limits', { overhead: false });
+export function sandboxResources(pod: Pod, opts: { overhead?: boolean } = {}): Resources {
+  const limits = podResources(pod.spec, 'limits', { overhead: opts.overhead ?? false });
   const all = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
   const limited = (r: 'cpu' | 'memory') => all.every((c) => c.resources?.limits?.[r] !== undefined);
   const out: Resources = {};

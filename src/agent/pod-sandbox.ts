@@ -6,8 +6,8 @@
  */
 import { internal, messageOf } from '../lib/errors.js';
 import { logger } from '../lib/log.js';
-import type { IdMapping, Resources } from '../runtime/driver.js';
-import type { SandboxDriver, SandboxInfo } from '../runtime/sandbox.js';
+import type { IdMapping } from '../runtime/driver.js';
+import type { SandboxDriver, SandboxInfo, SandboxSpec } from '../runtime/sandbox.js';
 import { live } from './container-runs.js';
 import type { NetworkPlugin, PodRef } from './network-plugin.js';
 import type { ContainerRun } from './pod-status.js';
@@ -52,7 +52,7 @@ export class PodSandbox {
    * start over in the new sandbox as their restart policy says. With `userNamespace` a new sandbox gets a
    * user namespace of its own. Says whether it made a new sandbox; fails with the kubelet's wording.
    */
-  async ensure(stopOrphans: () => Promise<number>, opts: { userNamespace?: boolean; resources?: Resources } = {}): Promise<'made' | 'kept'> {
+  async ensure(stopOrphans: () => Promise<number>, opts: Pick<SandboxSpec, 'userNamespace' | 'resources' | 'limits'> = {}): Promise<'made' | 'kept'> {
     const { driver, network } = this.deps;
     const spec = { id: this.pod.podUid, namespace: this.pod.namespace, name: this.pod.name, ...opts };
     if (!this.#info && !this.#looked) {

@@ -365,7 +365,7 @@ export class PodWorker {
         await Promise.all(orphaned.map(({ run }) => this.#d.stop(run.id, { timeoutSeconds: 0 }).catch(() => {})));
         for (const { run } of orphaned) await this.#refresh(run);
         return orphaned.length;
-      }, { userNamespace: this.#pod?.spec.hostUsers === false, resources: this.#pod ? sandboxResources(this.#pod) : undefined });
+      }, { userNamespace: this.#pod?.spec.hostUsers === false, resources: this.#pod ? sandboxResources(this.#pod) : undefined, limits: this.#pod ? sandboxResources(this.#pod, { overhead: true }) : undefined });
       if (made === 'made') {
         const about = await this.#d.describeSandbox?.(this.id.uid).catch(() => undefined);
         if (about) this.#event('Normal', 'SandboxCreated', `Pod sandbox: ${about}`);

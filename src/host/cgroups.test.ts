@@ -9,6 +9,7 @@ import {
   listCgroups,
   oomKillCount,
   oomKilled,
+  placeInCgroup,
   readCgroupStats,
   removeCgroupTree,
   swapLimitSupported,
@@ -144,4 +145,31 @@ test('removeCgroupTree removes children before parents in every hierarchy', asyn
   await removeCgroupTree('/nubis-t', root);
   assert.deepEqual(await listCgroups('/nubis-t', root), []);
   await removeCgroupTree('/nubis-t', root);
+});
+
+test('placeInCgroup: v1 and hybrid write the CFS quota and the memory limit, then the pid, in each hierarchy', async () => {
+  const root = await tree({ 'cpu,cpuacct/cgroup.procs': '', 'memory/cgroup.procs': '', 'unified/cgroup.controllers': '' });
+  await placeInCgroup('/nubis/microvm/p1', 4242, { cpus: 1.05, memoryBytes: 240 * 2 ** 20 }, root);
+  const read = (f: string) => fs.readFile(path.join(root, f), 'utf8');
+  assert.equal(await read('cpu,cpuacct/nubis/microvm/p1/cpu.cfs_period_us'), '100000');
+  assert.equal(await read('cpu,cpuacct/nubis/microvm/p1/cpu.cfs_quota_us'), '105000');
+  assert.equal(await read('memory/nubis/microvm/p1/memory.limit_in_bytes'), String(240 * 2 ** 20));
+  assert.equal(await read('cpu,cpuacct/nubis/microvm/p1/cgroup.procs'), '4242');
+  assert.equal(await read('memory/nubis/microvm/p1/cgroup.procs'), '4242');
+  // No limits: the process is still placed (counted), nothing is limited.
+  await placeInCgroup('/nubis/microvm/p2', 4343, {}, root);
+  await assert.rejects(read('cpu,cpuacct/nubis/microvm/p2/cpu.cfs_quota_us'), /ENOENT/);
+  assert.equal(await read('memory/nubis/microvm/p2/cgroup.procs'), '4343');
+});
+
+test('placeInCgroup: v2 enables cpu and memory down the chain and writes cpu.max and memory.max', async () => {
+  const root = await tree({ 'cgroup.controllers': 'cpu memory pids', 'cgroup.subtree_control': '' });
+  await placeInCgroup('/nubis/microvm/p1', 4242, { cpus: 0.15, memoryBytes: 1 << 28 }, root);
+  const read = (f: string) => fs.readFile(path.join(root, f), 'utf8');
+  assert.equal(await read('cgroup.subtree_control'), '+cpu +memory');
+  assert.equal(await read('nubis/microvm/cgroup.subtree_control'), '+cpu +memory');
+  assert.equal(await read('nubis/microvm/p1/cpu.max'), '15000 100000');
+  assert.equal(await read('nubis/microvm/p1/memory.max'), String(1 << 28));
+  assert.equal(await read('nubis/microvm/p1/cgroup.procs'), '4242');
+  await assert.rejects(placeInCgroup('../escape', 1, {}, root), (e: unknown) => isNubisError(e, 'Invalid'));
 });

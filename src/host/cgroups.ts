@@ -256,3 +256,70 @@ export function swapLimitSupported(root = CGROUP_ROOT): boolean {
   const mem = v1ControllerDir(root, 'memory');
   return mem !== undefined && existsSync(path.join(mem, 'memory.memsw.limit_in_bytes'));
 }
+
+/** Limits for a cgroup this program makes itself (not through runc): see placeInCgroup. */
+export interface CgroupLimits {
+  /** CPU time per period, in CPUs (e.g. 1.05). */
+  cpus?: number;
+  memoryBytes?: number;
+}
+
+const CPU_PERIOD_US = 100_000;
+
+/**
+ * Makes the cgroup `cgroupsPath` (e.g. /nubis/microvm/<id>) with `limits` and moves process `pid` (all its
+ * threads) into it: in the unified hierarchy on v2, in the cpu and memory hierarchies on v1 and hybrid
+ * hosts. Fails with Internal naming the file it could not write. Remove it with removeEmptyCgroupChain
+ * once the process is gone.
+ */
+export async function placeInCgroup(cgroupsPath: string, pid: number, limits: CgroupLimits, root = CGROUP_ROOT): Promise<void> {
+  const rel = checkCgroupsPath(cgroupsPath);
+  const write = async (file: string, value: string) => {
+    try {
+      await fs.writeFile(file, value);
+    } catch (err) {
+      throw internal(`cannot write ${value} to ${file}: ${errno(err) ?? 'error'}`, err);
+    }
+  };
+  const quota = limits.cpus !== undefined ? Math.max(1000, Math.ceil(limits.cpus * CPU_PERIOD_US)) : undefined;
+  if (detectCgroupMode(root) === 'v2') {
+    // Controllers reach a cgroup only through its parents' subtree_control.
+    let dir = root;
+    for (const part of rel.split('/').filter(Boolean)) {
+      await write(path.join(dir, 'cgroup.subtree_control'), '+cpu +memory');
+      dir = path.join(dir, part);
+      await fs.mkdir(dir, { recursive: true });
+    }
+    if (quota !== undefined) await write(path.join(dir, 'cpu.max'), `${quota} ${CPU_PERIOD_US}`);
+    if (limits.memoryBytes !== undefined) await write(path.join(dir, 'memory.max'), String(limits.memoryBytes));
+    await write(path.join(dir, 'cgroup.procs'), String(pid));
+    return;
+  }
+  for (const controller of ['cpu', 'memory']) {
+    const base = v1ControllerDir(root, controller);
+    if (!base) throw internal(`no ${controller} cgroup hierarchy under ${root}`);
+    const dir = path.join(base, rel);
+    await fs.mkdir(dir, { recursive: true });
+    if (controller === 'cpu' && quota !== undefined) {
+      await write(path.join(dir, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
+      await write(path.join(dir, 'cpu.cfs_quota_us'), String(quota));
+    }
+    if (controller === 'memory' && limits.memoryBytes !== undefined) await write(path.join(dir, 'memory.limit_in_bytes'), String(limits.memoryBytes));
+    await write(path.join(dir, 'cgroup.procs'), String(pid));
+  }
+}
+
+/**
+ * removeEmptyCgroupChain, tried again until `cgroupsPath` is gone from every hierarchy or `timeoutMs`
+ * passed: a process that was just killed leaves its cgroup only once all its threads have exited, a
+ * moment after its main thread shows as a zombie. Says whether the cgroup is gone.
+ */
+export async function removeCgroupWhenEmpty(cgroupsPath: string, stopAt: string, timeoutMs = 5000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await removeEmptyCgroupChain(cgroupsPath, stopAt);
+    if ((await listCgroups(cgroupsPath)).length === 0) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -36,8 +36,13 @@ export interface SandboxSpec {
   name: string;
   /** A user namespace of the sandbox's own, with a host id range no other sandbox holds. */
   userNamespace?: boolean;
-  /** What the whole sandbox may use (the pod's limits with its overhead): how a guest is sized. */
+  /** What the pod's containers may use together (their limits, without the overhead): how a guest is sized. */
   resources?: Resources;
+  /**
+   * What the sandbox's own host processes (a VM's QEMU) may use together: the containers' limits with
+   * the pod's RuntimeClass overhead. Unset dimensions are unbounded.
+   */
+  limits?: Resources;
   /**
    * Take the namespaces of this running process as the sandbox instead of making new ones: how the
    * infra container of an agent from before sandbox drivers hands its pod over without a restart.

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { Pod } from '../../src/api/core/v1/pod-types.js';
+import { qemuMemoryCap } from '../../src/runtime/microvm/vm-sandboxes.js';
 import { requireMicrovmHost } from '../integration/microvm/microvm-host.js';
 import { E2eCluster, eventually, PODS } from './cluster.js';
 
@@ -72,6 +73,28 @@ spec:
 /** Runs a command; its stdout (fails on a non-zero exit). */
 const run = async (cmd: string, args: string[]) => (await promisify(execFile)(cmd, args, { timeout: 60_000, env: { ...process.env, KUBECONFIG: '' } })).stdout;
 
+/** The cgroup a process is in (cpu hierarchy, or the unified one) and that cgroup's CPU quota and memory limit. */
+function qemuLimits(pid: number): { cgroup: string; cpuQuotaUs?: number; memoryBytes?: number } {
+  const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n').map((l) => l.split(':'));
+  const v1 = (ctrl: string) => lines.find((l) => l[1]!.split(',').includes(ctrl))?.[2];
+  const num = (file: string) => {
+    const v = readFileSync(file, 'utf8').trim().split(' ')[0]!;
+    return /^\d+$/.test(v) ? Number(v) : undefined;
+  };
+  const cpu = v1('cpu');
+  if (cpu) {
+    const cpuDir = readdirSync('/sys/fs/cgroup').find((d) => d.split(',').includes('cpu'))!;
+    const memDir = readdirSync('/sys/fs/cgroup').find((d) => d.split(',').includes('memory'))!;
+    return {
+      cgroup: cpu,
+      cpuQuotaUs: num(`/sys/fs/cgroup/${cpuDir}${cpu}/cpu.cfs_quota_us`),
+      memoryBytes: num(`/sys/fs/cgroup/${memDir}${v1('memory')}/memory.limit_in_bytes`),
+    };
+  }
+  const unified = lines.find((l) => l[0] === '0')![2]!;
+  return { cgroup: unified, cpuQuotaUs: num(`/sys/fs/cgroup${unified}/cpu.max`), memoryBytes: num(`/sys/fs/cgroup${unified}/memory.max`) };
+}
+
 /** QEMU processes of an agent's data dir. */
 function qemuOf(dataDir: string): number[] {
   return readdirSync('/proc')
@@ -117,6 +140,13 @@ describe('secure pods: a kernel per pod behind RuntimeClass', { timeout: 600_000
     assert.deepEqual(secure.spec.overhead, { cpu: '50m', memory: '160Mi' });
     assert.match(secure.status!.podIP!, /^10\.42\.\d+\.\d+$/);
     assert.equal(qemuOf(c.agents[0]!.dataDir).length, 1, 'one QEMU for the pod');
+    // QEMU is held to the pod's limits with its overhead (64Mi + 16Mi + 160Mi), or to what its 144 MiB
+    // guest needs when that is more; CPU unbounded (flaky sets no CPU limit).
+    const limits = qemuLimits(qemuOf(c.agents[0]!.dataDir)[0]!);
+    assert.match(limits.cgroup, new RegExp(`^/nubis/microvm/${secure.metadata.uid}$`));
+    assert.equal(limits.cpuQuotaUs, undefined);
+    assert.equal(limits.memoryBytes, qemuMemoryCap((64 + 16 + 160) * 2 ** 20, { memoryMiB: 144, accel }));
+    assert.ok(limits.memoryBytes! >= (64 + 16 + 160) * 2 ** 20);
     const events = (await c.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=secure,reason=SandboxCreated', '-o', 'jsonpath={.items[*].message}'])).stdout;
     assert.match(events, new RegExp(`micro-VM with \\d+ MiB and 1 vCPU on ${accel === 'kvm' ? 'KVM' : 'TCG'}`), 'the pod says what runs it');
     assert.match(events, /resumed from a template/, 'the VM resumed from a snapshot of a booted guest instead of booting');
@@ -182,6 +212,11 @@ describe('secure pods: a kernel per pod behind RuntimeClass', { timeout: 600_000
       const pod = await c.client.get<Pod>(PODS, 'talk', { namespace: 'default' });
       return pod.status?.containerStatuses?.[0]?.state?.running;
     }, 120_000);
+    // Its QEMU gets the CPU limit with the overhead: 100m + 50m of each 100 ms.
+    const talk = await c.client.get<Pod>(PODS, 'talk', { namespace: 'default' });
+    const vm = qemuOf(c.agents[0]!.dataDir).map(qemuLimits).find((l) => l.cgroup.endsWith(talk.metadata.uid!));
+    assert.equal(vm?.cpuQuotaUs, 15_000);
+    assert.equal(vm?.memoryBytes, qemuMemoryCap((80 + 160) * 2 ** 20, { memoryMiB: 144, accel }));
     const r = await c.kubectl(['attach', '-i', 'talk'], { input: 'one\ntwo\n' });
     assert.match(r.stdout, /got one\ngot two\nbye\n/);
     const st = await eventually('talk to end once its stdin closed', async () => {
@@ -208,7 +243,7 @@ describe('secure pods: a kernel per pod behind RuntimeClass', { timeout: 600_000
       const pod = (await c.readyPods('app=secure'))[0];
       const web = pod?.status?.containerStatuses?.find((s) => s.name === 'web');
       return web && web.containerID !== before.containerID && web.restartCount > before.restartCount ? pod : undefined;
-    }, 120_000);
+    }, 120_000).catch((e: Error) => assert.fail(`${e.message}\n${c.logs().split('\n').filter((l) => /microvm|sandbox|secure/.test(l)).slice(-40).join('\n')}`));
     assert.notDeepEqual(qemuOf(c.agents[0]!.dataDir), [qemu]);
     // Both VMs resumed from one template: the new guest's kernel still made its own identity and randomness.
     assert.notEqual(await exec('secure', 'cat /proc/sys/kernel/random/boot_id', 'web'), kernelBootId, 'each clone has its own kernel boot id');

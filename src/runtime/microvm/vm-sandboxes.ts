@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { placeInCgroup, removeCgroupWhenEmpty } from '../../host/cgroups.js';
 import type { Host } from '../../host/host.js';
 import { internal, messageOf } from '../../lib/errors.js';
 import { logger } from '../../lib/log.js';
@@ -22,8 +23,9 @@ import { PodSandboxes } from '../oci/pod-sandboxes.js';
 import { checkSandboxId, type SandboxSpec } from '../sandbox.js';
 import { GUEST_SHARE, type GuestAssets } from './guest-assets.js';
 import { connectUnix, GuestClient } from './guest-client.js';
-import { killMicrovm, launchMicrovm, microvmState, stopMicrovm, type LaunchSpec } from './microvm-process.js';
+import { killMicrovm, launchMicrovm, microvmState, stopMicrovm, type LaunchSpec, type MicrovmProcesses } from './microvm-process.js';
 import { createPodTap, POD_TAP, readPodNic, redirectPodNic } from './pod-nic.js';
+import { DEFAULT_TCG_TB_MIB } from './qemu-command.js';
 import { TEMPLATE_MAC, type VmTemplates } from './vm-templates.js';
 
 const log = logger('microvm');
@@ -32,6 +34,8 @@ export const INERT = 'nodev,nosuid,nosymfollow';
 const MiB = 1024 * 1024;
 /** What the guest's kernel, agent and page cache need on top of the pod's own limit. */
 export const GUEST_OVERHEAD_MIB = 64;
+/** Where each VM's QEMU runs, as /nubis/microvm/<sandbox id> in the cgroup hierarchies. */
+export const vmCgroup = (id: string) => `/nubis/microvm/${id}`;
 /** The guest's memory when the pod sets no limit. */
 export const DEFAULT_GUEST_MIB = 256;
 
@@ -53,6 +57,20 @@ export function guestSize(r: Resources | undefined): { memoryMiB: number; cpus: 
   const memoryMiB = r?.memoryBytes ? Math.max(128, Math.ceil(r.memoryBytes / MiB) + GUEST_OVERHEAD_MIB) : DEFAULT_GUEST_MIB;
   const cpus = Math.min(os.availableParallelism(), Math.max(1, Math.ceil(r?.cpus ?? 1)));
   return { memoryMiB, cpus };
+}
+
+/** What QEMU needs beside the guest's RAM (and TCG's code cache): measured 22-27 MiB idle, more under I/O. */
+const QEMU_OWN_MIB = 64;
+
+/**
+ * QEMU's memory cap: the pod's limits with its overhead, but never less than the VM holds when its guest
+ * uses all its RAM (a guest is at least 128 MiB and TCG caches code): below that the host would kill
+ * the VM where the guest's own OOM killer should act inside it.
+ */
+export function qemuMemoryCap(limit: number | undefined, vm: Pick<VmRecord, 'memoryMiB' | 'accel'>): number | undefined {
+  if (limit === undefined) return undefined;
+  const needs = (vm.memoryMiB + (vm.accel === 'tcg' ? DEFAULT_TCG_TB_MIB : 0) + QEMU_OWN_MIB) * MiB;
+  return Math.max(limit, needs);
 }
 
 /** A locally administered unicast MAC. */
@@ -151,26 +169,24 @@ export class VmSandboxes {
         netns,
       };
       const vmDir = path.join(dir, 'vm');
+      let vm: MicrovmProcesses | undefined;
       if (template) {
-        const resumed = await launchMicrovm(
+        vm = await launchMicrovm(
           this.host,
           vmDir,
           { ...launch, net: { tap: POD_TAP, mac: TEMPLATE_MAC }, memoryFile: { path: template.memoryFile, shared: false }, resumeFrom: template.stateFile },
           { signal },
-        ).then(
-          () => true,
-          async (err: unknown) => {
-            signal?.throwIfAborted();
-            log.warn(`pod ${spec.namespace}/${spec.name}: resuming from template ${template.key} failed, booting instead: ${messageOf(err)}`);
-            await this.templates?.discard(template);
-            await fs.writeFile(path.join(dir, 'vm.json'), JSON.stringify({ ...rec, template: undefined }));
-            return false;
-          },
-        );
-        if (!resumed) await launchMicrovm(this.host, vmDir, launch, { signal });
-      } else {
-        await launchMicrovm(this.host, vmDir, launch, { signal });
+        ).catch(async (err: unknown) => {
+          signal?.throwIfAborted();
+          log.warn(`pod ${spec.namespace}/${spec.name}: resuming from template ${template.key} failed, booting instead: ${messageOf(err)}`);
+          await this.templates?.discard(template);
+          await fs.writeFile(path.join(dir, 'vm.json'), JSON.stringify({ ...rec, template: undefined }));
+          return undefined;
+        });
       }
+      vm ??= await launchMicrovm(this.host, vmDir, launch, { signal });
+      // QEMU is held to the pod's limits with its overhead (its vCPUs' time, the guest's RAM and its own).
+      await placeInCgroup(vmCgroup(spec.id), vm.qemuPid, { cpus: spec.limits?.cpus, memoryBytes: qemuMemoryCap(spec.limits?.memoryBytes, rec) });
       log.info(`pod ${spec.namespace}/${spec.name}: micro-VM ${template ? 'resumed from a template' : 'booting'} (${rec.memoryMiB} MiB, ${rec.cpus} vCPU, ${assets.accel.accel})`);
     } catch (err) {
       await this.remove(spec.id).catch(() => {});
@@ -254,6 +270,8 @@ export class VmSandboxes {
     } else {
       (await pending?.catch(() => undefined))?.close();
     }
+    // Up to /nubis: the last sandbox or container of the node takes the common parents with it.
+    if (!(await removeCgroupWhenEmpty(vmCgroup(id), '/nubis'))) log.warn(`sandbox ${id}: its cgroup ${vmCgroup(id)} still has processes`);
     await unmountUnder(this.host, this.shared(id));
     await this.#pins.remove(id);
     await fs.rm(this.dir(id), { recursive: true, force: true });

@@ -48,7 +48,8 @@ describe('interactive terminals', () => {
     startInTmux('it1', ['ctr', 'run', '-it', '--rm', 'busybox', 'sh'], 91, 27);
     await eventually(() => screen('it1').includes('/ #'), 20_000, 'the shell prompt');
     tmux('send-keys', '-t', 'it1', 'echo sum=$((40+2)); stty size; tty', 'Enter');
-    await eventually(() => /sum=42/.test(screen('it1')), 10_000, 'the echo');
+    // All three answers (the screen is read while the shell may still be printing the last).
+    await eventually(() => /sum=42/.test(screen('it1')) && /^\/dev\/pts\/\d+$/m.test(screen('it1')), 10_000, 'the echo, the size and the tty');
     const s = screen('it1');
     assert.match(s, /^27 91$/m, 'stty size inside = the tmux pane');
     assert.match(s, /^\/dev\/pts\/\d+$/m);
