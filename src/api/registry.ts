@@ -7,6 +7,7 @@ import { coreV1 } from './core/v1/index.js';
 import { discoveryV1 } from './discovery/v1/index.js';
 import { networkingV1 } from './networking/v1/index.js';
 import { nodeV1 } from './node/v1/index.js';
+import { kubevirtV1 } from './kubevirt/v1/index.js';
 import { rbacV1 } from './rbac/v1/rbac.js';
 import { certificateSigningRequestType } from './certificates/v1/csr.js';
 import { nubisV1 } from './nubis/v1/tenancy.js';
@@ -78,5 +79,5 @@ export class ResourceRegistry {
 
 /** The built-in kinds, listed explicitly (no registration by import side effect). */
 export function builtinResources(): ResourceRegistry {
-  return new ResourceRegistry([...coreV1(), ...appsV1(), ...batchV1(), ...coordinationV1(), ...discoveryV1(), ...networkingV1(), ...nodeV1(), ...rbacV1(), ...authorizationV1(), ...authenticationV1(), certificateSigningRequestType(), ...nubisV1()]);
+  return new ResourceRegistry([...coreV1(), ...appsV1(), ...batchV1(), ...coordinationV1(), ...discoveryV1(), ...networkingV1(), ...nodeV1(), ...rbacV1(), ...authorizationV1(), ...authenticationV1(), certificateSigningRequestType(), ...nubisV1(), ...kubevirtV1()]);
 }

@@ -36,6 +36,7 @@ import { PodSecurityAdmission } from './admission/pod-security.js';
 import { LimitRanger } from './admission/limit-ranger.js';
 import { ResourceQuotaAdmission } from './admission/resource-quota.js';
 import { RuntimeClassAdmission } from './admission/runtime-class.js';
+import { KubeVirtAdmission } from './admission/kubevirt.js';
 import { AuthenticatorChain, credentialsOf, type UserInfo } from './authn/authenticator.js';
 import { ClientCertificateAuthenticator } from './authn/client-certificate.js';
 import { TokenFileAuthenticator } from './authn/token-file.js';
@@ -167,6 +168,7 @@ export class ApiServer {
       new ServiceAccountAdmission(options.store),
       new TenantAdmission(this.tenancy, options.store),
       new RuntimeClassAdmission(options.store), // after TenantAdmission, which may name the pod's class
+      new KubeVirtAdmission(options.store),
       new PodSecurityAdmission(this.tenancy, options.store),
       new RbacEscalation(this.authorizer, this.rbac, (user, ns) => tenants.rulesFor(user, ns)),
       quotas, // last: it charges the quota, so every other plugin has had its say

@@ -1,10 +1,10 @@
 /**
  * The roles and bindings every cluster starts with (Kubernetes' bootstrap policy, in Nubis' words):
  * cluster-admin, admin ⊃ edit ⊃ view built by aggregation, the self-review, discovery and RuntimeClass
- * reading rights every user has, public health and version paths, and the anonymous read of
- * kube-public/cluster-info that joining needs. The API server writes them at start and keeps their
- * rules complete while they carry `rbac.authorization.kubernetes.io/autoupdate: "true"` (set it to
- * "false" to take a role over).
+ * reading rights every user has, public health and version paths, the anonymous read of
+ * kube-public/cluster-info that joining needs, and kubevirt.io:migrate for administrators to grant.
+ * The API server writes them at start and keeps their rules complete while they carry
+ * `rbac.authorization.kubernetes.io/autoupdate: "true"` (set it to "false" to take a role over).
  */
 import type { ClusterRole, PolicyRule, Role, RoleBinding, Subject } from '../../api/rbac/v1/rbac.js';
 import { RBAC_GROUP } from '../../api/rbac/v1/rbac.js';
@@ -35,7 +35,10 @@ const WORKLOADS: Array<[string, string[]]> = [
   ['networking.k8s.io', ['networkpolicies', 'ingresses']],
   ['policy', ['poddisruptionbudgets']],
   ['discovery.k8s.io', ['endpointslices']],
+  ['kubevirt.io', ['virtualmachines', 'virtualmachineinstances']],
 ];
+/** Moving a VMI between nodes is the cluster's business (KubeVirt's roles, since 1.5): namespace roles only read migrations. */
+const MIGRATIONS: [string, string[]] = ['kubevirt.io', ['virtualmachineinstancemigrations']];
 const STATUSES: Array<[string, string[]]> = [
   ['', ['pods/status', 'pods/log', 'services/status', 'persistentvolumeclaims/status', 'replicationcontrollers/status', 'resourcequotas', 'resourcequotas/status', 'limitranges', 'events', 'namespaces', 'namespaces/status', 'bindings']],
   ['apps', ['deployments/status', 'replicasets/status', 'statefulsets/status', 'daemonsets/status']],
@@ -43,6 +46,8 @@ const STATUSES: Array<[string, string[]]> = [
   ['autoscaling', ['horizontalpodautoscalers/status']],
   ['networking.k8s.io', ['ingresses/status']],
   ['events.k8s.io', ['events']],
+  ['kubevirt.io', ['virtualmachines/status', 'virtualmachineinstances/status', 'virtualmachineinstancemigrations/status']],
+  MIGRATIONS,
 ];
 
 /** Cluster-scoped things every user may read: which RuntimeClasses pods may name. */
@@ -151,6 +156,8 @@ export function bootstrapPolicy(): BootstrapPolicy {
       rule(['create', 'update'], [''], ['configmaps']),
     ]),
     clusterRole('nubis:login', [rule(['create'], ['nubis.dev'], ['logins'])]),
+    // Not aggregated and not bound: for a cluster administrator to grant (KubeVirt's role of that name).
+    clusterRole('kubevirt.io:migrate', [rule([...READ, ...WRITE], [MIGRATIONS[0]], MIGRATIONS[1])]),
     clusterRole('nubis:cluster-reader', CLUSTER_READABLE.map(([g, rs]) => rule(READ, [g], rs))),
     clusterRole('system:node-bootstrapper', [rule(['create', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests'])]),
   ];

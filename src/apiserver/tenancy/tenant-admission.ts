@@ -6,9 +6,11 @@
  *   makes is its own with no role it lacks;
  * - pods and Services in a tenant's namespaces, whoever writes them (controllers too), use host
  *   namespaces, hostPath, privileged containers, hostPorts and NodePorts only where the Tenant allows
- *   them, and run under the Tenant's RuntimeClass when it names one.
+ *   them, and run under the Tenant's RuntimeClass when it names one; virtual machines (kubevirt.io VMs
+ *   and VMIs) use disk images of the node (hostDisk) only where it allows hostPath.
  */
 import type { Pod } from '../../api/core/v1/pod-types.js';
+import { hostDiskFields, KUBEVIRT_GROUP } from '../../api/kubevirt/v1/vmi-types.js';
 import type { KubeObject } from '../../api/meta.js';
 import { NUBIS_GROUP, TENANT_LABEL, type Tenant, type TenantAllowances, type User, type UserToken } from '../../api/nubis/v1/tenancy.js';
 import { addResources, resourceList, type ResourceList } from '../../api/core/v1/pod-resources.js';
@@ -145,6 +147,10 @@ export class TenantAdmission implements AdmissionPlugin {
       const runtime = tenant.spec?.runtimeClassName;
       const asked = (r.object as Pod).spec?.runtimeClassName;
       if (runtime && asked !== runtime) this.refuse(r, `tenant "${tenant.metadata.name}" runs every pod under RuntimeClass "${runtime}", not "${asked ?? ''}"`);
+    }
+    if (t.group === KUBEVIRT_GROUP && !r.subresource) {
+      const field = hostDiskFields(t.resource, r.object)[0];
+      if (field && !allow.hostPath) this.refuse(r, `tenant "${tenant.metadata.name}" does not allow hostPath (${field}); a cluster administrator may set spec.allow.hostPath on the Tenant`);
     }
     if (t.group === '' && t.resource === 'services') {
       const type = (r.object.spec as { type?: string } | undefined)?.type;

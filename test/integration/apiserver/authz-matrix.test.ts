@@ -39,6 +39,9 @@ before(async () => {
         `apiVersion: v1\nkind: Pod\nmetadata: {name: pod}\nspec: {containers: [{name: c, image: busybox}]}\n`,
         `apiVersion: v1\nkind: Service\nmetadata: {name: svc}\nspec: {ports: [{port: 80}]}\n`,
         `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: dep}\nspec: {replicas: 0, selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: busybox}]}}}\n`,
+        `apiVersion: kubevirt.io/v1\nkind: VirtualMachine\nmetadata: {name: vm}\nspec: ${JSON.stringify(vmSpec())}\n`,
+        `apiVersion: kubevirt.io/v1\nkind: VirtualMachineInstance\nmetadata: {name: vmi}\nspec: ${JSON.stringify(vmSpec().template.spec)}\n`,
+        `apiVersion: kubevirt.io/v1\nkind: VirtualMachineInstanceMigration\nmetadata: {name: vmim}\nspec: {vmiName: vmi}\n`,
       ].join('---\n'),
     });
   }
@@ -59,7 +62,11 @@ interface Case {
 }
 
 const json = (o: object) => JSON.stringify(o);
-const KINDS: Array<{ group: string; resource: string; name: string; readBy?: Role; body: (ns: string, name: string) => object }> = [
+function vmSpec() {
+  return { runStrategy: 'Halted', template: { spec: { domain: { devices: {}, memory: { guest: '64Mi' } }, volumes: [{ name: 'root', containerDisk: { image: 'quay.io/kubevirt/cirros-container-disk-demo' } }] } } };
+}
+/** `writtenBy`: the least role that writes the kind (member unless said; 'nobody' when no tenant role does). */
+const KINDS: Array<{ group: string; resource: string; name: string; readBy?: Role; writtenBy?: Role | 'nobody'; body: (ns: string, name: string) => object }> = [
   { group: '/api/v1', resource: 'configmaps', name: 'cm', body: (ns, name) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data: { x: 'y' } }) },
   { group: '/api/v1', resource: 'secrets', name: 'sec', readBy: 'member', body: (ns, name) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, stringData: { x: 'y' } }) },
   { group: '/api/v1', resource: 'services', name: 'svc', body: (ns, name) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { ports: [{ port: 81 }] } }) },
@@ -77,11 +84,19 @@ const KINDS: Array<{ group: string; resource: string; name: string; readBy?: Rol
     readBy: 'admin',
     body: (ns, name) => ({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name, namespace: ns }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' }, subjects: [{ kind: 'User', name: 'someone' }] }),
   },
+  { group: '/apis/kubevirt.io/v1', resource: 'virtualmachines', name: 'vm', body: (ns, name) => ({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', metadata: { name, namespace: ns }, spec: vmSpec() }) },
+  {
+    group: '/apis/kubevirt.io/v1',
+    resource: 'virtualmachineinstancemigrations',
+    name: 'vmim',
+    writtenBy: 'nobody',
+    body: (ns, name) => ({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstanceMigration', metadata: { name, namespace: ns }, spec: { vmiName: 'vmi' } }),
+  },
 ];
 
 let serial = 0;
 const CASES: Case[] = KINDS.flatMap((k): Case[] => {
-  const writer: Role = k.resource === 'rolebindings' ? 'admin' : 'member';
+  const writer: Role | undefined = k.writtenBy === 'nobody' ? undefined : (k.writtenBy ?? (k.resource === 'rolebindings' ? 'admin' : 'member'));
   const base = (ns: string) => `${k.group}/namespaces/${ns}/${k.resource}`;
   return [
     { what: `get ${k.resource}`, method: 'GET', path: (ns) => `${base(ns)}/${k.name}`, least: k.readBy ?? 'reader' },
@@ -118,7 +133,7 @@ test('inside its tenant a user does what its role allows; another tenant\'s thin
           const who = `${t}/${role} ${c.what} in ${ns} -> ${r.status}`;
           if (target !== t) {
             // Absent: 404, or an empty list; the other tenant's names never appear.
-            const empty = r.status === 200 && c.method === 'GET' && !c.path(ns).match(/\/[^/]+\/(cm|sec|svc|pod|dep|nubis:tenant-reader)(\/|$)/) && (r.json().items ?? []).length === 0;
+            const empty = r.status === 200 && c.method === 'GET' && !c.path(ns).match(/\/[^/]+\/(cm|sec|svc|pod|dep|vm|vmim|nubis:tenant-reader)(\/|$)/) && (r.json().items ?? []).length === 0;
             if (!(r.status === 404 || empty)) wrong.push(`${who} (another tenant's: want 404 or empty)`);
             if (r.body.includes(`${target}-a"`) && r.status !== 404) wrong.push(`${who} leaks the namespace`);
             continue;

@@ -9,7 +9,7 @@ import { makeCertificateSigningRequest } from '../../../src/lib/x509.js';
 type Json = Record<string, unknown>;
 
 /** Objects the examples refer to, made before the run. */
-export const FIXTURES = { tenant: 'hx-tenant', user: 'hx-user', password: 'hx-password-1', node: 'hx-node' };
+export const FIXTURES = { tenant: 'hx-tenant', user: 'hx-user', password: 'hx-password-1', node: 'hx-node', vmi: 'hx-vmi' };
 
 const TIME = '2024-05-01T10:00:00Z';
 const MICRO_TIME = '2024-05-01T10:00:00.000000Z';
@@ -88,6 +88,50 @@ const ROLE_RULES = [
 function csrRequest(): string {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   return Buffer.from(makeCertificateSigningRequest({ commonName: 'hx-client', organizations: ['hx'], key: privateKey })).toString('base64');
+}
+
+/** A KubeVirt VMI spec using most of what Nubis checks: every supported volume source, disk targets, a masquerade interface. */
+export function vmiSpec(): Json {
+  return {
+    domain: {
+      cpu: { cores: 1, sockets: 1, threads: 1, model: 'host-model' },
+      memory: { guest: '128Mi' },
+      resources: { requests: { memory: '128Mi', cpu: '100m' }, limits: { memory: '256Mi', cpu: '1' } },
+      machine: { type: 'q35' },
+      firmware: { uuid: '5d307ca9-b3ef-428c-8861-06e72d69f223', serial: 'hx-serial', bootloader: { bios: { useSerial: true } } },
+      features: { acpi: { enabled: true }, smm: { enabled: true } },
+      devices: {
+        disks: [
+          { name: 'root', disk: { bus: 'virtio' }, bootOrder: 1, serial: 'root-1' },
+          { name: 'seed', cdrom: { bus: 'sata', readonly: true, tray: 'closed' } },
+          { name: 'data', lun: { bus: 'scsi' } },
+          { name: 'scratch', disk: { bus: 'sata' } },
+          { name: 'host', disk: { bus: 'virtio' } },
+          { name: 'drive', disk: { bus: 'virtio' } },
+        ],
+        interfaces: [{ name: 'default', masquerade: {}, model: 'virtio', macAddress: '02:00:00:00:00:01', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }],
+        autoattachGraphicsDevice: false,
+        autoattachSerialConsole: true,
+        rng: {},
+      },
+    },
+    nodeSelector: { 'kubernetes.io/os': 'linux' },
+    tolerations: [{ key: 'k', operator: 'Exists', effect: 'NoSchedule' }],
+    affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] }] } } },
+    terminationGracePeriodSeconds: 30,
+    evictionStrategy: 'None',
+    hostname: 'vm',
+    subdomain: 'svc',
+    networks: [{ name: 'default', pod: {} }],
+    volumes: [
+      { name: 'root', containerDisk: { image: 'quay.io/kubevirt/cirros-container-disk-demo:v1', imagePullPolicy: 'IfNotPresent', path: '/disk/disk.img' } },
+      { name: 'seed', cloudInitNoCloud: { userData: '#cloud-config\n', networkData: 'version: 2\n' } },
+      { name: 'data', persistentVolumeClaim: { claimName: 'data', readOnly: false } },
+      { name: 'scratch', emptyDisk: { capacity: '1Gi' } },
+      { name: 'host', hostDisk: { path: '/var/data/disk.img', type: 'DiskOrCreate', capacity: '1Gi' } },
+      { name: 'drive', cloudInitConfigDrive: { userDataBase64: Buffer.from('#cloud-config\n').toString('base64') } },
+    ],
+  };
 }
 
 /** The kind's valid example, without apiVersion/kind/name/namespace (the test adds them). */
@@ -209,4 +253,7 @@ export const EXAMPLES: Record<string, (ns: string) => Json> = {
     spec: { user: FIXTURES.user, secretHash: createHash('sha256').update('secret').digest('hex'), expirationTimestamp: '2099-01-01T00:00:00Z', roles: ['reader'], description: 'd' },
   }),
   'nubis.dev/Login': () => ({ spec: { username: FIXTURES.user, password: FIXTURES.password, expirationSeconds: 3600, description: 'd' } }),
+  'kubevirt.io/VirtualMachine': () => ({ metadata: { labels: { 'kubevirt.io/vm': 'hx' } }, spec: { runStrategy: 'Halted', template: { metadata: { labels: { 'kubevirt.io/vm': 'hx' } }, spec: vmiSpec() } } }),
+  'kubevirt.io/VirtualMachineInstance': () => ({ metadata: { labels: { special: 'hx' } }, spec: vmiSpec() }),
+  'kubevirt.io/VirtualMachineInstanceMigration': () => ({ spec: { vmiName: FIXTURES.vmi, addedNodeSelector: { zone: 'a' } } }),
 };

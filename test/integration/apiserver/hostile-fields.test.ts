@@ -289,6 +289,11 @@ before(async () => {
   assert.equal(user.status, 201, user.body);
   const password = await s.request('PUT', `/apis/nubis.dev/v1/users/${FIXTURES.user}/password`, { body: JSON.stringify({ password: FIXTURES.password }) });
   assert.equal(password.status, 200, password.body);
+  // The VMI the migration example names, in the migrations' namespace.
+  const vmis = registry.byResource('kubevirt.io', 'virtualmachineinstances')!;
+  const vmi = await s.request('POST', collectionPath(vmis, namespaceOf(registry.byResource('kubevirt.io', 'virtualmachineinstancemigrations')!)), { body: JSON.stringify({ ...baseObject(vmis, FIXTURES.vmi), metadata: { name: FIXTURES.vmi } }) });
+  assert.equal(vmi.status, 201, vmi.body);
+  remember(vmis, FIXTURES.vmi);
   remember(registry.byResource('nubis.dev', 'tenants')!, FIXTURES.tenant);
   remember(registry.byResource('nubis.dev', 'users')!, FIXTURES.user);
 });
