@@ -18,11 +18,12 @@ import { NodeIpamController, type NodeIpamOptions } from './node-ipam/node-ipam-
 import { NodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle/node-lifecycle-controller.js';
 import { ReplicaSetController, type ReplicaSetControllerOptions } from './replicaset/replica-set-controller.js';
 import { ResourceQuotaController, type ResourceQuotaControllerOptions } from './resource-quota/resource-quota-controller.js';
+import { VirtualMachineController } from './virtualmachine/vm-controller.js';
 
 const log = logger('controllers');
 
 /** Every controller by name, in start order. */
-export const CONTROLLER_NAMES = ['replicaset', 'deployment', 'daemonset', 'job', 'endpoints', 'endpointslice', 'nodelifecycle', 'nodeipam', 'resourcequota'] as const;
+export const CONTROLLER_NAMES = ['replicaset', 'deployment', 'daemonset', 'job', 'endpoints', 'endpointslice', 'nodelifecycle', 'nodeipam', 'resourcequota', 'virtualmachine'] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
 /**
@@ -39,6 +40,7 @@ export const CONTROLLER_ACCOUNTS: Record<ControllerName, string> = {
   nodelifecycle: 'node-controller',
   nodeipam: 'node-controller',
   resourcequota: 'resourcequota-controller',
+  virtualmachine: 'virtualmachine-controller',
 };
 
 export interface ControllersOptions {
@@ -84,6 +86,8 @@ function build(name: ControllerName, deps: ControllerDeps, opts: ControllersOpti
       return new NodeIpamController(deps, opts.nodeIpam);
     case 'resourcequota':
       return new ResourceQuotaController(deps, opts.resourceQuota);
+    case 'virtualmachine':
+      return new VirtualMachineController(deps);
   }
 }
 

@@ -15,6 +15,8 @@ export const REPLICASETS: ResourceInfo = { group: 'apps', version: 'v1', resourc
 export const DAEMONSETS: ResourceInfo = { group: 'apps', version: 'v1', resource: 'daemonsets', kind: 'DaemonSet', namespaced: true };
 export const JOBS: ResourceInfo = { group: 'batch', version: 'v1', resource: 'jobs', kind: 'Job', namespaced: true };
 export const LEASES: ResourceInfo = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', kind: 'Lease', namespaced: true };
+export const VIRTUALMACHINES: ResourceInfo = { group: 'kubevirt.io', version: 'v1', resource: 'virtualmachines', kind: 'VirtualMachine', namespaced: true };
+export const VIRTUALMACHINEINSTANCES: ResourceInfo = { group: 'kubevirt.io', version: 'v1', resource: 'virtualmachineinstances', kind: 'VirtualMachineInstance', namespaced: true };
 export const ENDPOINTSLICES: ResourceInfo = { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', kind: 'EndpointSlice', namespaced: true };
 
 /** `apps/v1`, or `v1` for the core group. */

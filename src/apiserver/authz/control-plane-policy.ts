@@ -54,6 +54,13 @@ export const CONTROLLER_ROLES: Record<string, PolicyRule[]> = {
     rule(['patch'], [''], ['pods/status']),
     EVENTS,
   ],
+  // A VM's instance, made and removed as its run strategy says (KubeVirt's virt-controller).
+  'virtualmachine-controller': [
+    rule(['get'], ['kubevirt.io'], ['virtualmachines']),
+    rule(['update'], ['kubevirt.io'], ['virtualmachines/status']),
+    rule(['create', 'delete'], ['kubevirt.io'], ['virtualmachineinstances']),
+    EVENTS,
+  ],
   // Counts any kind a quota names (count/<resource>.<group>) by listing it.
   'resourcequota-controller': [rule(['list'], ['*'], ['*']), rule(['get'], [''], ['resourcequotas']), rule(['update'], [''], ['resourcequotas/status']), EVENTS],
 };
