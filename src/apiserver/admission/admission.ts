@@ -44,8 +44,8 @@ export class AdmissionChain {
   }
 }
 
-/** `pods "web" is forbidden: <reason>` as Kubernetes words admission denials. */
-export function forbiddenBy(r: Pick<AdmissionRequest, 'type' | 'name' | 'subresource'>, reason: string): string {
-  const res = r.subresource ? `${r.type.resource}/${r.subresource}` : r.type.resource;
+/** `pods "web" is forbidden: <reason>` (`deployments.apps "web"` in a named group) as Kubernetes words admission denials. */
+export function forbiddenBy(r: Pick<AdmissionRequest, 'type' | 'name'>, reason: string): string {
+  const res = r.type.group ? `${r.type.resource}.${r.type.group}` : r.type.resource;
   return `${res} "${r.name}" is forbidden: ${reason}`;
 }

@@ -67,7 +67,9 @@ export function forbiddenMessage(a: Attributes, reason?: string): string {
   const why = reason ? `: ${reason}` : '';
   if (!isResourceRequest(a)) return `forbidden: ${who} cannot ${a.verb} path "${a.path}"${why}`;
   const res = a.subresource ? `${a.resource}/${a.subresource}` : a.resource ?? '';
-  const named = a.name ? `${res} "${a.name}"` : res;
+  // The error names the group-qualified resource (deployments.apps), without the subresource.
+  const qualified = a.group ? `${a.resource ?? ''}.${a.group}` : a.resource ?? '';
+  const named = a.name ? `${qualified} "${a.name}"` : qualified;
   const where = a.namespace ? ` in the namespace "${a.namespace}"` : a.resource === 'namespaces' || !a.namespace ? ' at the cluster scope' : '';
   return `${named} is forbidden: ${who} cannot ${a.verb} resource "${res}" in API group "${a.group ?? ''}"${where}${why}`;
 }

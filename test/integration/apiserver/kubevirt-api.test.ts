@@ -282,7 +282,7 @@ test('tenant members write VMs and VMIs and read migrations; readers only read; 
   await works(['apply', '-n', 'acme-vms', '-f', '-'], VM_CIRROS, 'mia');
   await works(['apply', '-n', 'acme-vms', '-f', '-'], VMI_MASQUERADE, 'mia');
   assert.match(await works(['get', 'vm,vmi', '-n', 'acme-vms'], undefined, 'rex'), /vm-cirros[\s\S]*vmi-masquerade/);
-  await fails(['apply', '-n', 'acme-vms', '-f', '-'], /virtualmachineinstancemigrations is forbidden: User "nubis:acme:mia" cannot create resource "virtualmachineinstancemigrations" in API group "kubevirt\.io" in the namespace "acme-vms"/, migration('move', 'vmi-masquerade'), 'mia');
+  await fails(['apply', '-n', 'acme-vms', '-f', '-'], /virtualmachineinstancemigrations\.kubevirt\.io is forbidden: User "nubis:acme:mia" cannot create resource "virtualmachineinstancemigrations" in API group "kubevirt\.io" in the namespace "acme-vms"/, migration('move', 'vmi-masquerade'), 'mia');
   await fails(['delete', 'vm', 'vm-cirros', '-n', 'acme-vms'], /forbidden/, undefined, 'rex');
   const hostDisk = VMI_MASQUERADE.replace('vmi-masquerade', 'vmi-host').replace('    containerDisk:\n      image: quay.io/kubevirt/fedora-cloud-container-disk-demo', '    hostDisk: {path: /etc/shadow, type: Disk}');
   await fails(['apply', '-n', 'acme-vms', '-f', '-'], /tenant "acme" does not allow hostPath \(spec\.volumes\[0\]\.hostDisk\)/, hostDisk, 'mia');

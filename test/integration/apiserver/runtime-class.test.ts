@@ -146,7 +146,7 @@ test("quotas count the class's overhead in requests and in the limits a pod sets
 test('a tenant reads RuntimeClasses and names them in its pods, but cannot write them', async () => {
   assert.match(await works(['get', 'runtimeclass'], undefined, tenantToken), /\nnubis-microvm\s+nubis-microvm\s+/);
   assert.equal((await getJson(['get', 'runtimeclass', 'runc'], tenantToken)).handler, 'runc');
-  await fails(['apply', '-f', '-'], /runtimeclasses is forbidden: User "nubis:acme:bob" cannot create resource "runtimeclasses" in API group "node\.k8s\.io" at the cluster scope/,
+  await fails(['apply', '-f', '-'], /runtimeclasses\.node\.k8s\.io is forbidden: User "nubis:acme:bob" cannot create resource "runtimeclasses" in API group "node\.k8s\.io" at the cluster scope/,
     'apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: tenant-rc}\nhandler: runc\n', tenantToken);
   await fails(['delete', 'runtimeclass', 'runc'], /forbidden/, undefined, tenantToken);
   await fails(['patch', 'runtimeclass', 'nubis-microvm', '--type=merge', '-p', '{"overhead":null}'], /forbidden/, undefined, tenantToken);
