@@ -39,6 +39,8 @@ export interface GuestClientOptions {
   connect: () => Promise<Duplex>;
   /** Default timeout of a request. Default 30 s. */
   requestTimeoutMs?: number;
+  /** Timeout of the hello (default: requestTimeoutMs). */
+  helloTimeoutMs?: number;
   /** Ping this often; 0 turns the heartbeat off. Default 1000 ms. */
   heartbeatIntervalMs?: number;
   /** Declare the guest dead after this many missed pings in a row. Default 5. */
@@ -134,7 +136,13 @@ export class GuestClient extends EventEmitter implements StreamHost {
   /** Connects and says hello. */
   static async open(opts: GuestClientOptions): Promise<GuestClient> {
     const c = new GuestClient(opts);
-    await c.reconnect();
+    try {
+      await c.reconnect();
+    } catch (err) {
+      // The connection goes too: QEMU's chardev takes one host at a time.
+      c.close();
+      throw err;
+    }
     return c;
   }
 
@@ -160,7 +168,7 @@ export class GuestClient extends EventEmitter implements StreamHost {
       timeMs: Date.now(),
       // Every hello feeds the guest's random pool: guests resumed from one template start with the same one.
       entropy: randomBytes(32).toString('hex'),
-    })) as unknown as HelloReply;
+    }, this.opts.helloTimeoutMs !== undefined ? { timeoutMs: this.opts.helloTimeoutMs } : {})) as unknown as HelloReply;
     this.startHeartbeat();
     return this.hello;
   }

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { placeInCgroup, removeCgroupWhenEmpty } from '../../host/cgroups.js';
 import type { Host } from '../../host/host.js';
-import { internal, messageOf } from '../../lib/errors.js';
+import { internal, isNubisError, messageOf } from '../../lib/errors.js';
 import { logger } from '../../lib/log.js';
 import type { Resources } from '../driver.js';
 import { PodSandboxes } from '../oci/pod-sandboxes.js';
@@ -207,8 +207,7 @@ export class VmSandboxes {
 
   async #open(id: string): Promise<GuestClient> {
     const socket = path.join(this.dir(id), 'vm', 'agent.sock');
-    // A booting guest answers the hello once its agent runs: seconds under TCG.
-    const client = await GuestClient.open({ connect: connectUnix(socket), requestTimeoutMs: 60_000, heartbeatIntervalMs: 3000, heartbeatMisses: 10 });
+    const client = await openWithRetries(socket);
     try {
       // The agent mounts the share when asked (again after a reconnect: it is mounted already then).
       await client.mountShare(GUEST_SHARE.tag, GUEST_SHARE.mountPoint);
@@ -275,6 +274,26 @@ export class VmSandboxes {
     await unmountUnder(this.host, this.shared(id));
     await this.#pins.remove(id);
     await fs.rm(this.dir(id), { recursive: true, force: true });
+  }
+}
+
+/** How long one hello may take, and how many are tried (a booting guest answers once its agent runs: seconds under TCG). */
+const HELLO_TIMEOUT_MS = 10_000;
+const HELLO_ATTEMPTS = 6;
+
+/**
+ * Connects to a guest's agent and says hello, on a new connection after each unanswered hello: seen
+ * rarely, a guest resumed from a template did not hear of the host's first connection, and the next
+ * connection's open event reached it.
+ */
+async function openWithRetries(socket: string): Promise<GuestClient> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await GuestClient.open({ connect: connectUnix(socket), requestTimeoutMs: 60_000, helloTimeoutMs: HELLO_TIMEOUT_MS, heartbeatIntervalMs: 3000, heartbeatMisses: 10 });
+    } catch (err) {
+      if (!isNubisError(err, 'Timeout') || attempt >= HELLO_ATTEMPTS) throw err;
+      log.warn(`${socket}: no hello in ${HELLO_TIMEOUT_MS} ms (attempt ${attempt}); connecting again`);
+    }
   }
 }
 
