@@ -21,11 +21,7 @@ export const MARKER = 'NUBIS-BENCH-MARKER';
 /** Every module the guest may need: what a real micro-VM initramfs carries. */
 export const ALL_MODULES = [...GUEST_MODULES.transport, ...GUEST_MODULES.channel, ...GUEST_MODULES.network, ...GUEST_MODULES['9p'], ...GUEST_MODULES.virtiofs, ...GUEST_MODULES.overlay, ...GUEST_MODULES.balloon];
 
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
+export { median } from './start.js';
 
 export interface BenchEnv {
   host: Host;

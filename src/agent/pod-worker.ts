@@ -559,14 +559,20 @@ export class PodWorker {
     });
   }
 
+  /** Stops every live run with the grace period (probes first) and reads their end. */
+  async #stopLive(grace: number): Promise<void> {
+    this.#probes.stopAll();
+    const containers = [...(this.#pod?.spec.initContainers ?? []), ...(this.#pod?.spec.containers ?? [])];
+    const running = this.#runs.live();
+    if (running.length > 0) log.info(`pod ${this.id.namespace}/${this.id.name}: stopping ${running.length} container(s), grace period ${grace}s`);
+    await Promise.all(running.map(({ name, run }) => this.#stopRun(containers.find((c) => c.name === name), run, grace)));
+    for (const { run } of running) await this.#refresh(run);
+  }
+
   /** A completed pod: nothing runs any more (containers are kept for their logs until the pod goes). */
   async #stopAll(): Promise<void> {
     if (this.#stoppedAll) return;
-    this.#probes.stopAll();
-    const grace = this.#pod?.spec.terminationGracePeriodSeconds ?? 30;
-    const containers = [...(this.#pod?.spec.initContainers ?? []), ...(this.#pod?.spec.containers ?? [])];
-    await Promise.all(this.#runs.live().map(({ name, run }) => this.#stopRun(containers.find((c) => c.name === name), run, grace)));
-    for (const { run } of this.#runs.live()) await this.#refresh(run);
+    await this.#stopLive(this.#pod?.spec.terminationGracePeriodSeconds ?? 30);
     // The sandbox goes (and the pod's address with it), whether this agent made it or an earlier one did.
     await this.#sandbox?.remove().catch((err: unknown) => log.warn(`sandbox of ${this.id.name}: ${(err as Error).message}`));
     this.#stoppedAll = true;
@@ -575,14 +581,8 @@ export class PodWorker {
   async #terminate(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#probes.stopAll();
     const pod = this.#pod;
-    const grace = pod?.metadata.deletionGracePeriodSeconds ?? pod?.spec.terminationGracePeriodSeconds ?? 30;
-    const containers = [...(pod?.spec.initContainers ?? []), ...(pod?.spec.containers ?? [])];
-    const running = this.#runs.live();
-    if (running.length > 0) log.info(`pod ${this.id.namespace}/${this.id.name}: stopping ${running.length} container(s), grace period ${grace}s`);
-    await Promise.all(running.map(({ name, run }) => this.#stopRun(containers.find((c) => c.name === name), run, grace)));
-    for (const { run } of running) await this.#refresh(run);
+    await this.#stopLive(pod?.metadata.deletionGracePeriodSeconds ?? pod?.spec.terminationGracePeriodSeconds ?? 30);
     if (pod && !this.#gone) await this.#report().catch(() => undefined);
     await this.#removeAll();
     if (pod && !this.#gone && pod.metadata.deletionTimestamp) {

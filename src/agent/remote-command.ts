@@ -30,7 +30,7 @@ export function bool(q: URLSearchParams, k: string): boolean {
 }
 
 /** The terminal size of a resize message (channel 4), or undefined when it is none. */
-export function terminalSize(body: Buffer): { rows: number; columns: number } | undefined {
+function terminalSize(body: Buffer): { rows: number; columns: number } | undefined {
   try {
     const m = JSON.parse(body.toString()) as { Width?: unknown; Height?: unknown };
     const ok = (n: unknown): n is number => Number.isInteger(n) && (n as number) > 0 && (n as number) < 10_000;

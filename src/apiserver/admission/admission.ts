@@ -7,6 +7,7 @@
 import type { KubeObject } from '../../api/meta.js';
 import type { ResourceType } from '../../api/registry.js';
 import type { UserInfo } from '../authn/authenticator.js';
+import { qualifiedResource } from '../../store/object-store.js';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
 
@@ -46,6 +47,5 @@ export class AdmissionChain {
 
 /** `pods "web" is forbidden: <reason>` (`deployments.apps "web"` in a named group) as Kubernetes words admission denials. */
 export function forbiddenBy(r: Pick<AdmissionRequest, 'type' | 'name'>, reason: string): string {
-  const res = r.type.group ? `${r.type.resource}.${r.type.group}` : r.type.resource;
-  return `${res} "${r.name}" is forbidden: ${reason}`;
+  return `${qualifiedResource(r.type)} "${r.name}" is forbidden: ${reason}`;
 }

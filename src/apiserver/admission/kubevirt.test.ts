@@ -73,7 +73,7 @@ describe('KubeVirt admission', () => {
       const r = request('virtualmachineinstancemigrations', obj('VirtualMachineInstanceMigration', 'mig', { vmiName }));
       await assert.rejects(admit(plugin, r), (err: unknown) => err instanceof ApiError && err.code === 400 && pattern.test(err.message));
     };
-    await refused('vmi-missing', /^virtualmachineinstancemigrations "mig" is refused: the VirtualMachineInstance "default\/vmi-missing" does not exist$/);
+    await refused('vmi-missing', /^virtualmachineinstancemigrations\.kubevirt\.io "mig" is refused: the VirtualMachineInstance "default\/vmi-missing" does not exist$/);
     await refused('vmi-done', /the VirtualMachineInstance "default\/vmi-done" has finished/);
     await refused('vmi-pinned', /the VirtualMachineInstance "default\/vmi-pinned" cannot migrate: DisksNotLiveMigratable: a local disk/);
   });

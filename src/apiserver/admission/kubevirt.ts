@@ -10,7 +10,7 @@ import type { VirtualMachineInstanceMigration } from '../../api/kubevirt/v1/migr
 import { defaultVmiStatus } from '../../api/kubevirt/v1/vmi-defaults.js';
 import { KUBEVIRT_GROUP, record, type VirtualMachineInstance, type VmiCondition } from '../../api/kubevirt/v1/vmi-types.js';
 import { isNubisError } from '../../lib/errors.js';
-import type { ObjectStore } from '../../store/object-store.js';
+import { qualifiedResource, type ObjectStore } from '../../store/object-store.js';
 import { ApiError } from '../status.js';
 import type { AdmissionPlugin, AdmissionRequest } from './admission.js';
 
@@ -73,5 +73,5 @@ export class KubeVirtAdmission implements AdmissionPlugin {
 }
 
 function refuse(r: AdmissionRequest, reason: string): never {
-  throw new ApiError('BadRequest', `${r.type.resource} "${r.name}" is refused: ${reason}`, { name: r.name, group: r.type.group, kind: r.type.resource });
+  throw new ApiError('BadRequest', `${qualifiedResource(r.type)} "${r.name}" is refused: ${reason}`, { name: r.name, group: r.type.group, kind: r.type.resource });
 }

@@ -6,6 +6,7 @@
  */
 import type { KubeObject } from '../../api/meta.js';
 import type { UserInfo } from '../authn/authenticator.js';
+import { qualifiedResource } from '../../store/object-store.js';
 
 /** What a request asks, in RBAC's terms (Kubernetes' authorizer.Attributes). */
 export interface Attributes {
@@ -68,7 +69,7 @@ export function forbiddenMessage(a: Attributes, reason?: string): string {
   if (!isResourceRequest(a)) return `forbidden: ${who} cannot ${a.verb} path "${a.path}"${why}`;
   const res = a.subresource ? `${a.resource}/${a.subresource}` : a.resource ?? '';
   // The error names the group-qualified resource (deployments.apps), without the subresource.
-  const qualified = a.group ? `${a.resource ?? ''}.${a.group}` : a.resource ?? '';
+  const qualified = qualifiedResource({ group: a.group ?? '', resource: a.resource ?? '' });
   const named = a.name ? `${qualified} "${a.name}"` : qualified;
   const where = a.namespace ? ` in the namespace "${a.namespace}"` : a.resource === 'namespaces' || !a.namespace ? ' at the cluster scope' : '';
   return `${named} is forbidden: ${who} cannot ${a.verb} resource "${res}" in API group "${a.group ?? ''}"${where}${why}`;

@@ -48,7 +48,7 @@ const MARKER = 'NUBIS-ACCEL-PROBE-OK';
 const DECISION_FILE = 'accel.json';
 
 /** Size and mtime of the QEMU binary first on PATH: a QEMU upgrade probes again. */
-async function qemuIdentity(): Promise<string> {
+export async function qemuIdentity(): Promise<string> {
   for (const dir of (process.env.PATH ?? '/usr/bin').split(':').filter(Boolean)) {
     const st = await fs.stat(path.join(dir, QEMU_BINARY)).catch(() => undefined);
     if (st) return `${path.join(dir, QEMU_BINARY)}:${st.size}:${Math.floor(st.mtimeMs)}`;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Host } from '../../host/host.js';
 import { unavailable } from '../../lib/errors.js';
-import { decideAccel, type AccelDecision } from './accel-probe.js';
+import { decideAccel, qemuIdentity, type AccelDecision } from './accel-probe.js';
 import { guestInitScript } from './guest-init.js';
 import { findGuestKernel, type GuestKernel } from './guest-kernel.js';
 import { buildInitramfs } from './initramfs.js';
@@ -44,6 +44,8 @@ export interface GuestAssets {
   /** Where they are kept (and the VM templates made from them, vm-templates.ts). */
   cacheDir: string;
   kernel: GuestKernel;
+  /** The QEMU binary first on PATH, as path:size:mtime (accel-probe.ts): what VM templates were made with. */
+  qemu: string;
   initrd: string;
   cmdline: string;
   accel: AccelDecision;
@@ -76,7 +78,7 @@ export function microvmHostProblem(): string | undefined {
 export async function guestAssets(host: Host, cacheDir: string, opts: { warn?: (m: string) => void; signal?: AbortSignal } = {}): Promise<GuestAssets> {
   const kernel = await findGuestKernel({ cacheDir, host, signal: opts.signal });
   const init = guestInitScript({ body: SWITCH_ROOT_BODY });
-  const [initrd, accel, tscKhz] = await Promise.all([
+  const [initrd, accel, tscKhz, qemu] = await Promise.all([
     buildInitramfs(
       {
         modulesDir: kernel.modulesDir,
@@ -88,6 +90,7 @@ export async function guestAssets(host: Host, cacheDir: string, opts: { warn?: (
     ),
     decideAccel({ host, kernel, cacheDir, warn: opts.warn, signal: opts.signal }),
     hostTscKhz(),
+    qemuIdentity(),
   ]);
-  return { cacheDir, kernel, initrd: initrd.path, cmdline: kernelCmdline({ console: 'ttyS0', tscKhz }), accel };
+  return { cacheDir, kernel, qemu, initrd: initrd.path, cmdline: kernelCmdline({ console: 'ttyS0', tscKhz }), accel };
 }

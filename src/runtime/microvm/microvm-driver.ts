@@ -61,8 +61,6 @@ export interface MicrovmDriverOptions {
    * $NUBIS_MICROVM_CACHE or /var/cache/nubis/microvm.
    */
   cacheDir?: string;
-  /** Resume VMs from templates instead of booting them (vm-templates.ts). Default: unless NUBIS_MICROVM_TEMPLATES=off. */
-  templates?: boolean;
 }
 
 export class MicrovmDriver implements SandboxDriver {
@@ -78,7 +76,7 @@ export class MicrovmDriver implements SandboxDriver {
   constructor(private readonly opts: MicrovmDriverOptions) {
     this.#root = path.join(opts.dataDir, 'microvm');
     this.#store = new ContainerStore(this.#root);
-    const templates = (opts.templates ?? templatesEnabled()) ? new VmTemplates(opts.host, () => this.assets()) : undefined;
+    const templates = templatesEnabled() ? new VmTemplates(opts.host, () => this.assets()) : undefined;
     this.#vms = new VmSandboxes(opts.host, this.#root, () => this.assets(), templates);
     this.#exits = new ExitWatcher((id) => this.#exitDirOf(id));
   }

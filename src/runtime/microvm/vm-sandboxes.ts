@@ -19,6 +19,7 @@ import type { Host } from '../../host/host.js';
 import { internal, isNubisError, messageOf } from '../../lib/errors.js';
 import { logger } from '../../lib/log.js';
 import type { Resources } from '../driver.js';
+import { CGROUP_PARENT } from '../oci/oci-containers.js';
 import { PodSandboxes } from '../oci/pod-sandboxes.js';
 import { checkSandboxId, type SandboxSpec } from '../sandbox.js';
 import { GUEST_SHARE, type GuestAssets } from './guest-assets.js';
@@ -26,7 +27,7 @@ import { connectUnix, GuestClient } from './guest-client.js';
 import { killMicrovm, launchMicrovm, microvmState, stopMicrovm, type LaunchSpec, type MicrovmProcesses } from './microvm-process.js';
 import { createPodTap, POD_TAP, readPodNic, redirectPodNic } from './pod-nic.js';
 import { DEFAULT_TCG_TB_MIB } from './qemu-command.js';
-import { TEMPLATE_MAC, type VmTemplates } from './vm-templates.js';
+import { TEMPLATE_MAC, type GuestSize, type VmTemplates } from './vm-templates.js';
 
 const log = logger('microvm');
 /** Mount flags for what the guest writes: no devices, no setuid, no symlinks followed by the host. */
@@ -35,7 +36,7 @@ const MiB = 1024 * 1024;
 /** What the guest's kernel, agent and page cache need on top of the pod's own limit. */
 export const GUEST_OVERHEAD_MIB = 64;
 /** Where each VM's QEMU runs, as /nubis/microvm/<sandbox id> in the cgroup hierarchies. */
-export const vmCgroup = (id: string) => `/nubis/microvm/${id}`;
+export const vmCgroup = (id: string) => `${CGROUP_PARENT}/microvm/${id}`;
 /** The guest's memory when the pod sets no limit. */
 export const DEFAULT_GUEST_MIB = 256;
 
@@ -53,7 +54,7 @@ export interface VmRecord {
 }
 
 /** The guest's size for the pod's limits: memory limit plus overhead (or the default), whole vCPUs. */
-export function guestSize(r: Resources | undefined): { memoryMiB: number; cpus: number } {
+export function guestSize(r: Resources | undefined): GuestSize {
   const memoryMiB = r?.memoryBytes ? Math.max(128, Math.ceil(r.memoryBytes / MiB) + GUEST_OVERHEAD_MIB) : DEFAULT_GUEST_MIB;
   const cpus = Math.min(os.availableParallelism(), Math.max(1, Math.ceil(r?.cpus ?? 1)));
   return { memoryMiB, cpus };
@@ -270,7 +271,7 @@ export class VmSandboxes {
       (await pending?.catch(() => undefined))?.close();
     }
     // Up to /nubis: the last sandbox or container of the node takes the common parents with it.
-    if (!(await removeCgroupWhenEmpty(vmCgroup(id), '/nubis'))) log.warn(`sandbox ${id}: its cgroup ${vmCgroup(id)} still has processes`);
+    if (!(await removeCgroupWhenEmpty(vmCgroup(id), CGROUP_PARENT))) log.warn(`sandbox ${id}: its cgroup ${vmCgroup(id)} still has processes`);
     await unmountUnder(this.host, this.shared(id));
     await this.#pins.remove(id);
     await fs.rm(this.dir(id), { recursive: true, force: true });

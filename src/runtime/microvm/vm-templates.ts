@@ -21,13 +21,13 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Host } from '../../host/host.js';
 import { errno, internal, messageOf, timeout } from '../../lib/errors.js';
+import { readJson } from '../../lib/files.js';
 import { logger } from '../../lib/log.js';
 import { GUEST_SHARE, type GuestAssets } from './guest-assets.js';
 import { AGENT_READY } from './guest-protocol.js';
 import { killMicrovm, launchMicrovm, microvmPaths, microvmState, stopMicrovm } from './microvm-process.js';
 import { snapshotMicrovm } from './microvm-snapshot.js';
 import { POD_TAP } from './pod-nic.js';
-import { QEMU_BINARY } from './qemu-command.js';
 
 const log = logger('microvm');
 
@@ -75,15 +75,8 @@ export function templatesEnabled(env: NodeJS.ProcessEnv = process.env): boolean 
   return env.NUBIS_MICROVM_TEMPLATES !== 'off';
 }
 
-async function qemuIdentity(): Promise<string> {
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
-    const st = await fs.stat(path.join(dir, QEMU_BINARY)).catch(() => undefined);
-    if (st) return `${path.join(dir, QEMU_BINARY)}:${st.size}:${st.mtimeMs}`;
-  }
-  return 'none';
-}
-
 export class VmTemplates {
+  readonly #made = new Map<string, VmTemplate>();
   readonly #pending = new Map<string, Promise<VmTemplate>>();
   readonly #failedAt = new Map<string, number>();
   #swept = false;
@@ -96,10 +89,12 @@ export class VmTemplates {
   /** The template for `size`, made now if there is none; undefined when none can be made (the VM boots then). */
   async get(size: GuestSize): Promise<VmTemplate | undefined> {
     const assets = await this.assets();
-    const meta = await this.#meta(assets, size);
+    const meta = templateMeta(assets, size);
+    const known = this.#made.get(meta.key);
+    if (known) return known;
     const dir = path.join(assets.cacheDir, 'templates', meta.key);
-    const made = await readMeta(dir);
-    if (made?.key === meta.key) return paths(meta.key, dir);
+    // Made by an earlier process of this machine (the directory appears whole, by rename).
+    if (await readJson(path.join(dir, 'meta.json'))) return this.#remember(paths(meta.key, dir));
     const failed = this.#failedAt.get(meta.key);
     if (failed !== undefined && Date.now() - failed < RETRY_AFTER_MS) return undefined;
     let p = this.#pending.get(meta.key);
@@ -108,7 +103,10 @@ export class VmTemplates {
       p = this.#build(assets, meta, dir);
       this.#pending.set(meta.key, p);
       p.then(
-        () => this.#pending.delete(meta.key),
+        (t) => {
+          this.#pending.delete(meta.key);
+          this.#remember(t);
+        },
         (err: unknown) => {
           this.#pending.delete(meta.key);
           this.#failedAt.set(meta.key, Date.now());
@@ -119,16 +117,16 @@ export class VmTemplates {
     return p.catch(() => undefined);
   }
 
+  #remember(t: VmTemplate): VmTemplate {
+    this.#made.set(t.key, t);
+    return t;
+  }
+
   /** Drops a template a clone could not resume from (it is made again next time). */
   async discard(t: VmTemplate): Promise<void> {
     log.warn(`micro-VM template ${t.key} discarded`);
+    this.#made.delete(t.key);
     await fs.rm(t.dir, { recursive: true, force: true });
-  }
-
-  async #meta(assets: GuestAssets, size: GuestSize): Promise<Omit<TemplateMeta, 'createdAt' | 'bootMs' | 'snapshotMs'>> {
-    const inputs = { format: FORMAT, size, kernel: assets.kernel.vmlinux, initrd: assets.initrd, cmdline: assets.cmdline, accel: assets.accel.accel, qemu: await qemuIdentity() };
-    const key = createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 24);
-    return { ...inputs, key };
   }
 
   async #build(assets: GuestAssets, meta: Omit<TemplateMeta, 'createdAt' | 'bootMs' | 'snapshotMs'>, dir: string): Promise<VmTemplate> {
@@ -190,7 +188,6 @@ export class VmTemplates {
   async #sweep(root: string, assets: GuestAssets): Promise<void> {
     if (this.#swept) return;
     this.#swept = true;
-    const qemu = await qemuIdentity();
     for (const name of await fs.readdir(root).catch(() => [] as string[])) {
       const dir = path.join(root, name);
       if (name.startsWith('.build-')) {
@@ -200,8 +197,8 @@ export class VmTemplates {
         await fs.rm(dir, { recursive: true, force: true });
         continue;
       }
-      const m = await readMeta(dir);
-      if (!m || m.format !== FORMAT || m.kernel !== assets.kernel.vmlinux || m.initrd !== assets.initrd || m.qemu !== qemu) {
+      const m = await readJson<TemplateMeta>(path.join(dir, 'meta.json')).catch(() => undefined);
+      if (!m || m.format !== FORMAT || m.kernel !== assets.kernel.vmlinux || m.initrd !== assets.initrd || m.qemu !== assets.qemu) {
         await fs.rm(dir, { recursive: true, force: true });
       }
     }
@@ -221,15 +218,13 @@ async function waitForConsole(vmDir: string, marker: string, timeoutMs: number):
   }
 }
 
-function paths(key: string, dir: string): VmTemplate {
-  return { key, dir, memoryFile: path.join(dir, 'memory'), stateFile: path.join(dir, 'state') };
+/** What a template of `size` is made from, and its key (a digest of that). */
+function templateMeta(assets: GuestAssets, size: GuestSize): Omit<TemplateMeta, 'createdAt' | 'bootMs' | 'snapshotMs'> {
+  const inputs = { format: FORMAT, size, kernel: assets.kernel.vmlinux, initrd: assets.initrd, cmdline: assets.cmdline, accel: assets.accel.accel, qemu: assets.qemu };
+  const key = createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 24);
+  return { ...inputs, key };
 }
 
-async function readMeta(dir: string): Promise<TemplateMeta | undefined> {
-  const text = await fs.readFile(path.join(dir, 'meta.json'), 'utf8').catch(() => undefined);
-  try {
-    return text === undefined ? undefined : (JSON.parse(text) as TemplateMeta);
-  } catch {
-    return undefined;
-  }
+function paths(key: string, dir: string): VmTemplate {
+  return { key, dir, memoryFile: path.join(dir, 'memory'), stateFile: path.join(dir, 'state') };
 }

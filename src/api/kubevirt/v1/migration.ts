@@ -5,15 +5,15 @@
  * `kubevirt.io/vmi-name` with it. Decentralized migrations (spec.sendTo/receive) are refused: KubeVirt
  * keeps them behind a feature gate, and Nubis does not have them.
  */
-import { defineType } from '../../define.js';
 import type { KubeObject } from '../../meta.js';
-import { conditionsList, kindSchema } from '../../meta-schema.js';
+import { conditionsList } from '../../meta-schema.js';
 import type { FieldError, ResourceType } from '../../resource-type.js';
 import { obj, str, stringMap } from '../../schema.js';
 import { column, nameColumn } from '../../table.js';
 import { check, deepEqual, dns1123Subdomain, fieldErr, labelValue, validateLabels } from '../../validation.js';
 import { migrationStateSchema, phaseTransitionsSchema } from './vmi-schema.js';
-import { KUBEVIRT_GROUP, record } from './vmi-types.js';
+import { defineKubevirtType } from './define-kubevirt.js';
+import { record } from './vmi-types.js';
 
 export const MIGRATION_PHASES = ['Pending', 'Scheduling', 'Scheduled', 'PreparingTarget', 'TargetReady', 'Running', 'Succeeded', 'Failed'] as const;
 export type MigrationPhase = (typeof MIGRATION_PHASES)[number];
@@ -73,22 +73,13 @@ function cells(o: KubeObject): unknown[] {
 }
 
 export function migrationType(): ResourceType {
-  const schema = kindSchema('VirtualMachineInstanceMigration asks for a running VirtualMachineInstance to move to another node.', {
-    spec: specSchema,
-    status: statusSchema,
-  });
-  return defineType({
-    group: KUBEVIRT_GROUP,
-    version: 'v1',
+  return defineKubevirtType({
     kind: 'VirtualMachineInstanceMigration',
     resource: 'virtualmachineinstancemigrations',
-    singular: 'virtualmachineinstancemigration',
-    namespaced: true,
     shortNames: ['vmim', 'vmims'],
-    categories: ['all'],
-    subresources: ['status'],
-    hasStatus: true,
-    schema: { ...schema, required: ['spec'] },
+    description: 'VirtualMachineInstanceMigration asks for a running VirtualMachineInstance to move to another node.',
+    spec: specSchema,
+    status: statusSchema,
     defaults,
     validateSpec: validateMigration,
     table: {

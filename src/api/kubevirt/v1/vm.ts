@@ -7,16 +7,16 @@
  * architecture, its machine type and a firmware UUID derived from the VM's name). DataVolume templates
  * need CDI, which Nubis does not have: they are refused.
  */
-import { defineType } from '../../define.js';
 import type { KubeObject } from '../../meta.js';
-import { conditionsList, kindSchema } from '../../meta-schema.js';
+import { conditionsList } from '../../meta-schema.js';
 import type { FieldError, ResourceType } from '../../resource-type.js';
 import { anything, bool, int, list, obj, str, stringMap, time } from '../../schema.js';
 import { age, ageColumn, column, nameColumn } from '../../table.js';
 import { fieldErr, validateAnnotations, validateLabels } from '../../validation.js';
 import { defaultTemplateSpec, defaultVmiSpecBasics } from './vmi-defaults.js';
 import { vmiTemplateSchema } from './vmi-schema.js';
-import { conditionStatus, KUBEVIRT_GROUP, record, type VmiCondition, type VmiSpec, type VmiTemplateSpec } from './vmi-types.js';
+import { conditionStatus, record, type VmiCondition, type VmiSpec, type VmiTemplateSpec } from './vmi-types.js';
+import { defineKubevirtType } from './define-kubevirt.js';
 import { validateVmiSpec } from './vmi-validation.js';
 
 export const RUN_STRATEGIES = ['Always', 'RerunOnFailure', 'Manual', 'Halted', 'Once'] as const;
@@ -130,22 +130,13 @@ function cells(o: KubeObject, now?: number): unknown[] {
 }
 
 export function virtualMachineType(): ResourceType {
-  const schema = kindSchema('VirtualMachine is a virtual machine whose instances it starts and stops by its run strategy.', {
-    spec: specSchema,
-    status: statusSchema,
-  });
-  return defineType({
-    group: KUBEVIRT_GROUP,
-    version: 'v1',
+  return defineKubevirtType({
     kind: 'VirtualMachine',
     resource: 'virtualmachines',
-    singular: 'virtualmachine',
-    namespaced: true,
     shortNames: ['vm', 'vms'],
-    categories: ['all'],
-    subresources: ['status'],
-    hasStatus: true,
-    schema: { ...schema, required: ['spec'] },
+    description: 'VirtualMachine is a virtual machine whose instances it starts and stops by its run strategy.',
+    spec: specSchema,
+    status: statusSchema,
     defaults,
     validateSpec: validateVm,
     table: {

@@ -4,15 +4,14 @@
  * vmi-validation.ts); its spec does not change once created (KubeVirt lets only its own components
  * change it); `kubectl get vmi` prints KubeVirt's columns.
  */
-import { defineType } from '../../define.js';
 import type { KubeObject } from '../../meta.js';
-import { kindSchema } from '../../meta-schema.js';
 import type { FieldError, ResourceType } from '../../resource-type.js';
 import { age, ageColumn, column, nameColumn, wide } from '../../table.js';
 import { deepEqual, fieldErr } from '../../validation.js';
 import { defaultVmiSpec, defaultVmiStatus } from './vmi-defaults.js';
 import { vmiSpecSchema, vmiStatusSchema } from './vmi-schema.js';
-import { conditionStatus, KUBEVIRT_GROUP, record, type VirtualMachineInstance, type VmiStatus } from './vmi-types.js';
+import { conditionStatus, record, type VirtualMachineInstance, type VmiStatus } from './vmi-types.js';
+import { defineKubevirtType } from './define-kubevirt.js';
 import { validateVmiSpec } from './vmi-validation.js';
 
 function defaults(o: KubeObject): void {
@@ -56,22 +55,13 @@ function cells(o: KubeObject, now?: number): unknown[] {
 }
 
 export function virtualMachineInstanceType(): ResourceType {
-  const schema = kindSchema('VirtualMachineInstance is a virtual machine that runs: its hardware, storage and networks.', {
-    spec: vmiSpecSchema,
-    status: vmiStatusSchema,
-  });
-  return defineType({
-    group: KUBEVIRT_GROUP,
-    version: 'v1',
+  return defineKubevirtType({
     kind: 'VirtualMachineInstance',
     resource: 'virtualmachineinstances',
-    singular: 'virtualmachineinstance',
-    namespaced: true,
     shortNames: ['vmi', 'vmis'],
-    categories: ['all'],
-    subresources: ['status'],
-    hasStatus: true,
-    schema: { ...schema, required: ['spec'] },
+    description: 'VirtualMachineInstance is a virtual machine that runs: its hardware, storage and networks.',
+    spec: vmiSpecSchema,
+    status: vmiStatusSchema,
     defaults,
     validateSpec: validateVmi,
     table: {
