@@ -120,7 +120,9 @@ export class MicrovmDriver implements SandboxDriver {
    * completed pod's, a lost sandbox's earlier runs).
    */
   async #keepFiles(sandbox: string): Promise<void> {
-    for (const id of await this.#store.ids()) {
+    // The share holds a directory per workload made in it, named by its id (guest-workload.ts).
+    const ids = await fs.readdir(this.#vms.shared(sandbox)).catch(() => [] as string[]);
+    for (const id of ids) {
       const rec = (await this.#store.read(id).catch(() => undefined)) as GuestRecord | undefined;
       if (rec?.sandbox !== sandbox) continue;
       const from = this.#paths(rec);
